@@ -1,0 +1,209 @@
+"""Materializers map Python types to on-disk formats; a registry picks one by the value's type.
+
+Types are registered by their qualified names, so nothing (NumPy, pandas, Arrow) is imported
+until a value of that type is actually saved or loaded. Pickle is never chosen automatically.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from typing import IO, Any, ClassVar, Protocol
+
+from zenml.exceptions import ArtifactError
+from zenml.utils.importing import import_object, qualified_name
+from zenml.utils.jsonable import find_non_jsonable
+
+
+class ArtifactFolder(Protocol):
+    """Where a materializer reads or writes the files of one artifact."""
+
+    def open(self, name: str, mode: str) -> IO[Any]:
+        """Open a file of the artifact (``name`` is relative to the artifact's folder)."""
+        ...
+
+    def local_path(self, name: str) -> str | None:
+        """A real filesystem path for ``name`` when the store is local, else ``None``."""
+        ...
+
+
+class Materializer(abc.ABC):
+    """Saves values of some types to files and loads them back.
+
+    Example:
+        >>> class TextMaterializer(Materializer):
+        ...     format = "text"
+        ...     type_names = ("builtins.bytes",)
+        ...     def save(self, value, folder):
+        ...         with folder.open("data.bin", "wb") as f:
+        ...             f.write(value)
+        ...     def load(self, folder):
+        ...         with folder.open("data.bin", "rb") as f:
+        ...             return f.read()
+        >>> register_materializer(TextMaterializer)
+    """
+
+    format: ClassVar[str]
+    type_names: ClassVar[tuple[str, ...]]
+
+    @abc.abstractmethod
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        """Write ``value`` into ``folder``."""
+
+    @abc.abstractmethod
+    def load(self, folder: ArtifactFolder) -> Any:
+        """Read the value back from ``folder``."""
+
+
+class JSONMaterializer(Materializer):
+    """Plain values (None, bool, numbers, strings, lists, dicts with string keys) as JSON."""
+
+    format = "json"
+    type_names = tuple(f"builtins.{t}" for t in ("NoneType", "bool", "int", "float", "str", "list", "dict"))
+
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        """Write the value into the artifact folder."""
+        problem = find_non_jsonable(value)
+        if problem:
+            raise ArtifactError(f"value cannot be stored as JSON: {problem}; register a materializer for it")
+        with folder.open("value.json", "w") as handle:
+            json.dump(value, handle)
+
+    def load(self, folder: ArtifactFolder) -> Any:
+        """Read the value back from the artifact folder."""
+        with folder.open("value.json", "r") as handle:
+            return json.load(handle)
+
+
+class NumpyMaterializer(Materializer):
+    """NumPy arrays as ``.npy`` (no pickled object arrays)."""
+
+    format = "npy"
+    type_names = ("numpy.ndarray",)
+
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        """Write the value into the artifact folder."""
+        import numpy as np
+
+        if value.dtype.hasobject:
+            raise ArtifactError("object arrays would need pickling; convert to a numeric or string dtype")
+        with folder.open("array.npy", "wb") as handle:
+            np.save(handle, value, allow_pickle=False)
+
+    def load(self, folder: ArtifactFolder) -> Any:
+        """Read the value back from the artifact folder."""
+        import numpy as np
+
+        with folder.open("array.npy", "rb") as handle:
+            return np.load(handle, allow_pickle=False)
+
+
+class ArrowMaterializer(Materializer):
+    """Arrow tables as Parquet."""
+
+    format = "parquet"
+    type_names = ("pyarrow.lib.Table",)
+
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        """Write the value into the artifact folder."""
+        import pyarrow.parquet as pq
+
+        with folder.open("table.parquet", "wb") as handle:
+            pq.write_table(value, handle)
+
+    def load(self, folder: ArtifactFolder) -> Any:
+        """Read the value back from the artifact folder."""
+        import pyarrow.parquet as pq
+
+        with folder.open("table.parquet", "rb") as handle:
+            return pq.read_table(handle)
+
+
+class PandasMaterializer(Materializer):
+    """pandas DataFrames as Parquet (index and dtypes kept through Arrow's pandas metadata)."""
+
+    format = "pandas-parquet"
+    type_names = ("pandas.core.frame.DataFrame",)
+
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        """Write the value into the artifact folder."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with folder.open("frame.parquet", "wb") as handle:
+            pq.write_table(pa.Table.from_pandas(value), handle)
+
+    def load(self, folder: ArtifactFolder) -> Any:
+        """Read the value back from the artifact folder."""
+        import pyarrow.parquet as pq
+
+        with folder.open("frame.parquet", "rb") as handle:
+            return pq.read_table(handle).to_pandas()
+
+
+class MaterializerRegistry:
+    """Finds the materializer for a value (by type, walking the MRO) or for a stored format."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, type[Materializer]] = {}
+        self._by_format: dict[str, type[Materializer]] = {}
+
+    def register(self, materializer: type[Materializer]) -> None:
+        """Add ``materializer``; later registrations win for the same type or format."""
+        if not (isinstance(materializer, type) and issubclass(materializer, Materializer)):
+            raise ArtifactError(f"{materializer!r} is not a Materializer subclass")
+        self._by_format[materializer.format] = materializer
+        for name in materializer.type_names:
+            self._by_type[name] = materializer
+
+    def for_type(self, cls: type) -> type[Materializer] | None:
+        """The materializer for values of ``cls`` (or a base class), if any."""
+        for klass in cls.__mro__:
+            found = self._by_type.get(f"{klass.__module__}.{klass.__qualname__}")
+            if found:
+                return found
+        return None
+
+    def for_value(self, value: Any) -> type[Materializer]:
+        """The materializer for ``value``.
+
+        Raises:
+            ArtifactError: no registered materializer handles its type.
+        """
+        found = self.for_type(type(value))
+        if found is None:
+            raise ArtifactError(
+                f"no materializer stores values of type {qualified_name(type(value))}; "
+                "return JSON data, a NumPy array, a DataFrame or an Arrow table, or register a "
+                "Materializer for the type with zenml.artifacts.register_materializer"
+            )
+        return found
+
+    def for_stored(self, format_name: str, materializer_path: str) -> type[Materializer]:
+        """The materializer that reads a stored artifact: by format, else by its recorded class."""
+        found = self._by_format.get(format_name)
+        if found is not None:
+            return found
+        loaded = import_object(materializer_path)
+        if not (isinstance(loaded, type) and issubclass(loaded, Materializer)):
+            raise ArtifactError(f"'{materializer_path}' is not a Materializer; cannot read format '{format_name}'")
+        return loaded
+
+    def format_for_annotation(self, annotation: Any) -> str:
+        """The format a declared output type will be stored in, or ``auto`` when only the value tells."""
+        if isinstance(annotation, type):
+            found = self.for_type(annotation)
+            if found is not None:
+                return found.format
+        return "auto"
+
+
+registry = MaterializerRegistry()
+for _builtin in (JSONMaterializer, NumpyMaterializer, ArrowMaterializer, PandasMaterializer):
+    registry.register(_builtin)
+
+
+def register_materializer(materializer: type[Materializer]) -> type[Materializer]:
+    """Register a user materializer (usable as a class decorator)."""
+    registry.register(materializer)
+    return materializer

@@ -1,0 +1,169 @@
+"""File access for artifact stores: plain ``os`` calls for local folders, fsspec for everything else.
+
+Local folders bypass fsspec on purpose: importing fsspec costs ~90 ms per process, and handing
+materializers real file objects keeps NumPy's and Arrow's direct-to-file fast paths.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from zenml.exceptions import ArtifactError, ConfigError
+
+
+class Storage(Protocol):
+    """The few file operations an artifact store needs."""
+
+    root: str
+
+    def join(self, *parts: str) -> str:
+        """Join path segments."""
+        ...
+
+    def open(self, path: str, mode: str) -> IO[Any]:
+        """Open a file."""
+        ...
+
+    def makedirs(self, path: str) -> None:
+        """Create a folder and its parents."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """Whether the path exists."""
+        ...
+
+    def files(self, folder: str) -> Iterator[tuple[str, int]]:
+        """Yield (relative path, size) of every file under a folder."""
+        ...
+
+    def rename(self, source: str, target: str) -> None:
+        """Move a folder into place (atomic for local folders)."""
+        ...
+
+    def remove_tree(self, path: str) -> None:
+        """Delete a folder recursively."""
+        ...
+
+    def local_path(self, path: str) -> str | None:
+        """A real local path for ``path``, or ``None`` on remote filesystems."""
+        ...
+
+
+class LocalStorage:
+    """A folder on this machine."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def join(self, *parts: str) -> str:
+        """Join path segments."""
+        return os.path.join(*parts)
+
+    def open(self, path: str, mode: str) -> IO[Any]:
+        """Open a file."""
+        return open(path, mode)
+
+    def makedirs(self, path: str) -> None:
+        """Create a folder and its parents."""
+        os.makedirs(path, exist_ok=True)
+
+    def exists(self, path: str) -> bool:
+        """Whether the path exists."""
+        return os.path.exists(path)
+
+    def files(self, folder: str) -> Iterator[tuple[str, int]]:
+        """Yield (relative path, size) of every file under a folder."""
+        for dirpath, _dirnames, filenames in os.walk(folder):
+            for filename in filenames:
+                full = os.path.join(dirpath, filename)
+                yield os.path.relpath(full, folder).replace(os.sep, "/"), os.path.getsize(full)
+
+    def rename(self, source: str, target: str) -> None:
+        """Move a folder into place (atomic for local folders)."""
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.rename(source, target)  # atomic on one filesystem: readers see all or nothing
+
+    def remove_tree(self, path: str) -> None:
+        """Delete a folder recursively."""
+        shutil.rmtree(path, ignore_errors=False)
+
+    def local_path(self, path: str) -> str | None:
+        """A real local path for ``path``, or ``None`` on remote filesystems."""
+        return path
+
+
+class FsspecStorage:
+    """Any fsspec filesystem (``memory://``, ``s3://``, ``gs://``, …)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import fsspec
+            from fsspec.core import url_to_fs
+        except ImportError as exc:
+            raise ConfigError("artifact store URLs other than local folders need fsspec: pip install fsspec") from exc
+        protocol = url.split("://", 1)[0]
+        if protocol not in fsspec.available_protocols():
+            raise ConfigError(
+                f"artifact store protocol '{protocol}://' is not supported; use a local folder, "
+                "memory://, s3:// (pip install 'zenml[s3]') or another fsspec protocol"
+            )
+        try:
+            self.fs, path = url_to_fs(url)
+        except (ImportError, ValueError) as exc:
+            raise ConfigError(f"cannot open artifact store '{url}': {exc}; install its fsspec driver") from exc
+        self.protocol = protocol
+        self.root = path.rstrip("/")
+
+    def join(self, *parts: str) -> str:
+        """Join path segments."""
+        return "/".join(part.rstrip("/") for part in parts)
+
+    def open(self, path: str, mode: str) -> IO[Any]:
+        """Open a file."""
+        return self.fs.open(path, mode)  # type: ignore[no-any-return]
+
+    def makedirs(self, path: str) -> None:
+        """Create a folder and its parents."""
+        self.fs.makedirs(path, exist_ok=True)
+
+    def exists(self, path: str) -> bool:
+        """Whether the path exists."""
+        return bool(self.fs.exists(path))
+
+    def files(self, folder: str) -> Iterator[tuple[str, int]]:
+        """Yield (relative path, size) of every file under a folder."""
+        prefix = folder.rstrip("/") + "/"
+        for path, info in self.fs.find(folder, detail=True).items():
+            relative = path[len(prefix) :] if path.startswith(prefix) else path.lstrip("/")[len(prefix.lstrip("/")) :]
+            yield relative, int(info.get("size") or 0)
+
+    def rename(self, source: str, target: str) -> None:
+        """Move a folder into place (atomic for local folders)."""
+        self.fs.mv(source, target, recursive=True)
+
+    def remove_tree(self, path: str) -> None:
+        """Delete a folder recursively."""
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def local_path(self, path: str) -> str | None:
+        """A real local path for ``path``, or ``None`` on remote filesystems."""
+        return None
+
+
+def open_storage(uri: str, base_dir: Path | None = None) -> Storage:
+    """Return the storage for an artifact store URI; relative folders resolve against ``base_dir``."""
+    if "://" in uri and not uri.startswith("file://"):
+        return FsspecStorage(uri)
+    path = uri.removeprefix("file://")
+    if not os.path.isabs(path):
+        path = str((base_dir or Path.cwd()) / path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactError(f"cannot create the artifact store folder '{path}': {exc.strerror}") from exc
+    return LocalStorage(path)

@@ -1,0 +1,216 @@
+"""The artifact store: versioned, content-hashed artifact folders published atomically.
+
+Each artifact is a folder ``<root>/<run_id>/<step>/<output>/`` holding the materializer's files
+and, written last, a manifest. A folder is assembled under ``.staging/`` and renamed into place,
+so readers never see a partial artifact; the content hash is checked on every read.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import blake3
+
+from zenml.artifacts.materializers import Materializer, MaterializerRegistry, registry
+from zenml.artifacts.storage import Storage, open_storage
+from zenml.exceptions import ArtifactError
+from zenml.utils.importing import qualified_name
+
+MANIFEST = ".zenml-artifact.json"
+_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+_READ_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    """Where an artifact lives and how to read and verify it."""
+
+    uri: str
+    format: str
+    materializer: str
+    data_type: str
+    content_hash: str
+    size: int
+
+
+def check_segment(segment: str, what: str) -> str:
+    """Refuse path segments that could escape the store (``..``, ``/``, absolute paths)."""
+    if not isinstance(segment, str) or not _SEGMENT.match(segment) or segment in (".", ".."):
+        raise ArtifactError(
+            f"{what} {segment!r} cannot be used in an artifact path; use letters, digits, '_', '-', '.'"
+        )
+    return segment
+
+
+class _Folder:
+    """An artifact's folder as materializers see it."""
+
+    def __init__(self, storage: Storage, path: str) -> None:
+        self._storage = storage
+        self._path = path
+
+    def open(self, name: str, mode: str) -> IO[Any]:
+        for part in name.split("/"):
+            check_segment(part, "artifact file name")
+        target = self._storage.join(self._path, name)
+        if "w" in mode or "a" in mode:
+            parent = target.rsplit("/", 1)[0] if "/" in name else self._path
+            self._storage.makedirs(parent)
+        return self._storage.open(target, mode)
+
+    def local_path(self, name: str) -> str | None:
+        local = self._storage.local_path(self._path)
+        return os.path.join(local, name) if local else None
+
+
+class ArtifactStore:
+    """Stores step outputs under an fsspec URL or a local folder.
+
+    Args:
+        uri: a local folder or an fsspec URL (``memory://bucket``, ``s3://bucket/prefix``).
+        base_dir: what a relative folder is relative to (the repository root).
+    """
+
+    def __init__(self, uri: str, base_dir: Path | None = None, materializers: MaterializerRegistry = registry) -> None:
+        self.uri = uri
+        self.storage = open_storage(uri, base_dir)
+        self.materializers = materializers
+
+    def artifact_path(self, *segments: str) -> str:
+        """The final location of an artifact addressed by safe path segments."""
+        for segment in segments:
+            check_segment(segment, "artifact path segment")
+        return self.storage.join(self.storage.root, *segments)
+
+    def save(
+        self, value: Any, segments: tuple[str, ...], materializer: type[Materializer] | None = None
+    ) -> StoredArtifact:
+        """Materialize ``value``, hash it and publish it atomically at ``segments``.
+
+        Raises:
+            ArtifactError: no materializer for the value, the target exists, or writing failed.
+        """
+        final = self.artifact_path(*segments)
+        if self.storage.exists(self.storage.join(final, MANIFEST)):
+            raise ArtifactError(
+                f"artifact '{'/'.join(segments)}' already exists in {self.uri}; artifacts are immutable"
+            )
+        chosen = materializer or self.materializers.for_value(value)
+        staging = self.storage.join(self.storage.root, ".staging", uuid.uuid4().hex)
+        try:
+            self.storage.makedirs(staging)
+            chosen().save(value, _Folder(self.storage, staging))
+            content_hash, size = self.hash_folder(staging)
+            stored = StoredArtifact(
+                uri=final,
+                format=chosen.format,
+                materializer=qualified_name(chosen),
+                data_type=qualified_name(type(value)),
+                content_hash=content_hash,
+                size=size,
+            )
+            self._write_manifest(staging, stored)
+            if self.storage.exists(final):
+                self.storage.remove_tree(final)  # a leftover without a manifest: never published
+            self.storage.rename(staging, final)
+        except ArtifactError:
+            self._discard(staging)
+            raise
+        except Exception as exc:
+            self._discard(staging)
+            raise ArtifactError(
+                f"could not write artifact '{'/'.join(segments)}' to {self.uri}: {type(exc).__name__}: {exc}"
+            ) from exc
+        return stored
+
+    def _write_manifest(self, folder: str, stored: StoredArtifact) -> None:
+        manifest = {
+            "format": stored.format,
+            "materializer": stored.materializer,
+            "data_type": stored.data_type,
+            "content_hash": stored.content_hash,
+            "size": stored.size,
+        }
+        with self.storage.open(self.storage.join(folder, MANIFEST), "w") as handle:
+            json.dump(manifest, handle)
+
+    def _discard(self, staging: str) -> None:
+        if self.storage.exists(staging):
+            self.storage.remove_tree(staging)
+
+    def load(self, stored: StoredArtifact, name: str = "artifact") -> Any:
+        """Read an artifact back after checking it is complete and its content hash matches.
+
+        Raises:
+            ArtifactError: missing, incomplete, tampered with, or unreadable.
+        """
+        self.check_present(stored, name)
+        materializer = self.materializers.for_stored(stored.format, stored.materializer)
+        result: dict[str, Any] = {}
+        verifier = threading.Thread(target=self._verify_into, args=(stored, result), daemon=True)
+        verifier.start()  # hashing (GIL released) overlaps with the materializer's read
+        try:
+            value = materializer().load(_Folder(self.storage, stored.uri))
+        except Exception as exc:
+            verifier.join()
+            self._raise_if_mismatch(result, stored, name)
+            raise ArtifactError(f"cannot read {name} at {stored.uri}: {type(exc).__name__}: {exc}") from exc
+        verifier.join()
+        self._raise_if_mismatch(result, stored, name)
+        return value
+
+    def _verify_into(self, stored: StoredArtifact, result: dict[str, Any]) -> None:
+        try:
+            result["hash"] = self.hash_folder(stored.uri)[0]
+        except Exception as exc:  # noqa: BLE001 -- handed to the reading thread, which raises it
+            result["error"] = exc
+
+    @staticmethod
+    def _raise_if_mismatch(result: dict[str, Any], stored: StoredArtifact, name: str) -> None:
+        if "error" in result:
+            raise ArtifactError(f"cannot verify {name} at {stored.uri}: {result['error']}") from result["error"]
+        if result.get("hash") != stored.content_hash:
+            raise ArtifactError(
+                f"{name} at {stored.uri} does not match its recorded content hash (tampered or "
+                "truncated); re-run the step that produced it with --no-cache"
+            )
+
+    def check_present(self, stored: StoredArtifact, name: str = "artifact") -> None:
+        """Raise ``ArtifactError`` unless the artifact's folder and manifest exist."""
+        if not self.storage.exists(self.storage.join(stored.uri, MANIFEST)):
+            raise ArtifactError(f"{name} is missing from the artifact store (expected at {stored.uri})")
+
+    def verify(self, stored: StoredArtifact, name: str = "artifact") -> None:
+        """Check presence and content hash without loading."""
+        self.check_present(stored, name)
+        self._raise_if_mismatch({"hash": self.hash_folder(stored.uri)[0]}, stored, name)
+
+    def hash_folder(self, folder: str) -> tuple[str, int]:
+        """Return ``(blake3:<hex>, total bytes)`` over every file but the manifest, in path order."""
+        digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        total = 0
+        for relative, size in sorted(self.storage.files(folder)):
+            if relative == MANIFEST:
+                continue
+            digest.update(f"{relative}\0{size}\0".encode())
+            self._hash_file(self.storage.join(folder, relative), size, digest)
+            total += size
+        return f"blake3:{digest.hexdigest()}", total
+
+    def _hash_file(self, path: str, size: int, digest: Any) -> None:
+        local = self.storage.local_path(path)
+        if local is not None and size > 0:
+            with open(local, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                digest.update(mapped)
+            return
+        with self.storage.open(path, "rb") as stream:
+            while chunk := stream.read(_READ_CHUNK):
+                digest.update(chunk)

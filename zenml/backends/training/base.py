@@ -1,0 +1,52 @@
+"""``TrainingBackend``: decides where a trainer's loop runs (this process, several, several machines)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+from zenml.backends.base import BaseBackend
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TrainingContext:
+    """Where this copy of the training loop runs.
+
+    Attributes:
+        rank: this process's rank among all training processes (0 writes artifacts).
+        world_size: how many processes train together.
+        local_rank: the rank on this machine (picks the GPU).
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+    """
+
+    rank: int
+    world_size: int
+    local_rank: int
+    device: str
+
+    @property
+    def is_primary(self) -> bool:
+        """Whether this process writes the artifacts (rank 0)."""
+        return self.rank == 0
+
+
+class TrainingBackend(BaseBackend, abc.ABC):
+    """Launches a training function once per training process and returns rank 0's result.
+
+    Example:
+        >>> class InProcessTraining(TrainingBackend):
+        ...     def launch(self, train_fn):
+        ...         return train_fn(TrainingContext(rank=0, world_size=1, local_rank=0, device="cpu"))
+        >>> InProcessTraining().launch(lambda ctx: ctx.world_size)
+        1
+    """
+
+    backend_kind: ClassVar[str] = "training"
+
+    @abc.abstractmethod
+    def launch(self, train_fn: Callable[[TrainingContext], T]) -> T:
+        """Run ``train_fn`` on every training process; return what rank 0 returned."""

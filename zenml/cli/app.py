@@ -1,0 +1,75 @@
+"""The ``zen`` command line: a Typer app whose errors become one-line messages and exit codes.
+
+Exit codes: 0 success, 1 a run (or step) failed, 2 bad input. ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+import typer
+
+from zenml.cli.output import error
+from zenml.exceptions import StepError, ZenMLError
+
+app = typer.Typer(
+    name="zen",
+    help="zenml: reproducible machine-learning pipelines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    """zenml: reproducible machine-learning pipelines."""
+    if debug:
+        os.environ["ZEN_DEBUG"] = "1"
+
+
+def _register_commands() -> None:
+    from zenml.cli import commands, history, stacks  # noqa: F401 -- they attach to ``app``
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the ``zen`` console script)."""
+    _register_commands()
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or os.environ.get("ZEN_DEBUG") == "1"
+    try:
+        app(args=argv, prog_name="zen", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        error("aborted")
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except StepError as exc:
+        _report(exc, debug)
+        return 1
+    except ZenMLError as exc:
+        _report(exc, debug)
+        return 2
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    return 0
+
+
+def _report(exc: ZenMLError, debug: bool) -> None:
+    if debug:
+        traceback.print_exception(exc)
+    message = str(exc)
+    lines = message.splitlines() or [message]
+    error(lines[0] if len(lines) <= 2 else f"{lines[0]} …")
+    run_id = getattr(exc, "run_id", None)
+    if run_id:
+        error(f"run {run_id} was recorded as failed; see 'zen runs show {run_id}'")

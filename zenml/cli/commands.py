@@ -1,0 +1,160 @@
+"""``zen init``, ``zen run``, ``zen graph``, ``zen steps list``, ``zen step exec`` and ``zen version``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from zenml.cli.app import app
+from zenml.cli.options import keep_strings, parse_assignments
+from zenml.cli.output import console, seconds, styled_status, table
+from zenml.cli.targets import is_spec, load_pipeline
+from zenml.exceptions import ConfigError
+
+steps_app = typer.Typer(help="Step classes and pipeline steps.", no_args_is_help=True)
+step_app = typer.Typer(help="Run one step of a stored spec (the worker entry point).", no_args_is_help=True)
+app.add_typer(steps_app, name="steps")
+app.add_typer(step_app, name="step")
+
+
+@app.command()
+def init(path: Path = typer.Argument(Path("."), help="Folder to make a zenml repository.")) -> None:
+    """Create .zen/ (default stack: SQLite metadata + local artifact folder) and ignore it in git."""
+    from zenml.repository import Repository
+
+    repository = Repository.init(path)
+    console.print(f"Initialised zenml repository in {repository.root} (stack 'default')")
+
+
+@app.command()
+def run(
+    target: str = typer.Argument(..., help="A spec YAML, path/file.py:pipeline or package.module:pipeline."),
+    orchestrator: str | None = typer.Option(None, "--orchestrator", help="Orchestrator backend name."),
+    processing: str | None = typer.Option(None, "--processing", help="Processing backend name."),
+    training: str | None = typer.Option(None, "--training", help="Training backend name."),
+    backend_opt: list[str] = typer.Option([], "--backend-opt", help="KIND.KEY=VALUE backend parameter."),
+    param: list[str] = typer.Option([], "--param", help="STEP.KEY=VALUE step parameter."),
+    stack: str | None = typer.Option(None, "--stack", help="Stack to run on (default: the active one)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if cached."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
+) -> None:
+    """Compile and run a pipeline (or re-run a stored spec as a new run)."""
+    from zenml import launch
+    from zenml.cli.progress import ProgressDisplay
+    from zenml.repository import Repository
+
+    repository = Repository()
+    options = parse_assignments(backend_opt, "--backend-opt", "KIND")
+    common: dict[str, Any] = {
+        "orchestrator": orchestrator,
+        "processing": processing,
+        "training": training,
+        "backend_options": options,
+        "stack": stack,
+        "enable_cache": not no_cache,
+        "repository": repository,
+    }
+    if is_spec(target):
+        if param:
+            raise ConfigError(
+                "--param cannot change a stored spec (it would compute something else); "
+                "run the pipeline itself with --param instead"
+            )
+        from zenml.pipelines.spec import RunSpec
+
+        names = list(RunSpec.from_yaml(Path(target).read_text(), target).steps) if Path(target).is_file() else []
+        with ProgressDisplay(names, quiet=quiet) as display:
+            result = launch.rerun_spec(Path(target), listener=display, **common)
+    else:
+        pipeline = load_pipeline(target)
+        values = _step_params(pipeline, param)
+        with ProgressDisplay(pipeline.order(), quiet=quiet) as display:
+            result = launch.run_pipeline(pipeline, params=values, listener=display, **common)
+    counts: dict[str, int] = {}
+    for step in result.steps.values():
+        counts[step.status] = counts.get(step.status, 0) + 1
+    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+    console.print(f"Run {result.id} {styled_status(result.status)} in {seconds(result.duration)} ({summary})")
+
+
+def _step_params(pipeline: Any, items: list[str]) -> dict[str, dict[str, Any]]:
+    values = parse_assignments(items, "--param", "STEP")
+    steps = pipeline.steps
+
+    def is_text(step: str, key: str) -> bool:
+        spec = steps[step].param_specs().get(key) if step in steps else None
+        return spec is not None and spec.annotation is str
+
+    return keep_strings(values, items, is_text)
+
+
+@app.command()
+def graph(
+    target: str = typer.Argument(..., help="A spec YAML or a pipeline target."),
+    format_: str = typer.Option("mermaid", "--format", help="dot, mermaid or json."),
+) -> None:
+    """Print a pipeline's DAG as Graphviz dot, Mermaid or JSON."""
+    from zenml.cli.graphs import render_graph
+
+    if format_ not in ("dot", "mermaid", "json"):
+        raise ConfigError(f"--format '{format_}' is not one of dot, mermaid, json")
+    console.print(render_graph(target, format_), markup=False)
+
+
+@steps_app.command("list")
+def steps_list(
+    pipeline: str | None = typer.Option(None, "--pipeline", help="List this pipeline target's steps instead."),
+) -> None:
+    """List the step classes zenml ships (and plugins add), or the steps of one pipeline."""
+    if pipeline is not None:
+        loaded = load_pipeline(pipeline)
+        inputs = loaded.resolved_inputs()
+        grid = table("step", "type", "params", "inputs", title=f"pipeline {loaded.name}")
+        for name in loaded.order():
+            step = loaded.steps[name]
+            grid.add_row(
+                name,
+                step.config_type(),
+                json.dumps(step.get_params()),
+                ", ".join(f"{k}←{v}" for k, v in inputs[name].items()),
+            )
+        console.print(grid)
+        return
+    from zenml.steps.catalog import shipped_steps
+
+    grid = table("step class", "parameters", "summary")
+    for path, klass in shipped_steps().items():
+        summary = (klass.__doc__ or "").strip().splitlines()[0] if klass.__doc__ else ""
+        params = ", ".join(klass.__new__(klass).param_specs())
+        grid.add_row(path, params, summary)
+    if not grid.rows:
+        console.print("No step classes are shipped yet; write your own with @step or BaseStep.")
+        return
+    console.print(grid)
+
+
+@step_app.command("exec")
+def step_exec(
+    spec: Path = typer.Argument(..., help="The run spec YAML."),
+    step: str = typer.Argument(..., help="The step to execute."),
+    stack: str | None = typer.Option(None, "--stack", help="Stack to use (default: the spec's)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Execute even if cached."),
+) -> None:
+    """Execute one step of a stored spec, recording it exactly as an orchestrator would."""
+    from zenml.launch import exec_step
+
+    outcome = exec_step(spec, step, stack=stack, enable_cache=not no_cache)
+    console.print(f"step {outcome.name} {styled_status(outcome.status)} in {seconds(outcome.duration)}")
+
+
+@app.command()
+def version() -> None:
+    """Print the zenml and Python versions."""
+    import platform
+
+    from zenml import __version__
+
+    console.print(f"zenml {__version__} (Python {platform.python_version()})")

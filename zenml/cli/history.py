@@ -1,0 +1,131 @@
+"""``zen runs``, ``zen pipelines`` and ``zen artifacts``: browsing what was recorded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from zenml.cli.app import app
+from zenml.cli.output import console, seconds, size, styled_status, table, when
+
+runs_app = typer.Typer(help="Recorded runs.", no_args_is_help=True)
+pipelines_app = typer.Typer(help="Pipelines with recorded runs.", no_args_is_help=True)
+artifacts_app = typer.Typer(help="Stored artifacts.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(pipelines_app, name="pipelines")
+app.add_typer(artifacts_app, name="artifacts")
+
+
+def _repository() -> Any:
+    from zenml.repository import Repository
+
+    return Repository()
+
+
+@runs_app.command("list")
+def runs_list(
+    pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="Only runs of this pipeline."),
+    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many runs (newest first)."),
+) -> None:
+    """List runs, newest first."""
+    records = _repository().stores().metadata.runs(pipeline=pipeline, limit=limit)
+    grid = table("run", "pipeline", "status", "created (UTC)", "duration", "orchestrator")
+    for record in records:
+        grid.add_row(
+            record.id,
+            record.pipeline,
+            styled_status(record.status),
+            when(record.created_at),
+            seconds(record.duration),
+            record.orchestrator,
+        )
+    console.print(grid if records else "No runs recorded yet; start one with 'zen run'.")
+
+
+@runs_app.command("show")
+def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix).")) -> None:
+    """Show a run: status, provenance, steps, outputs and metrics."""
+    run = _repository().run(run_id)
+    record = run.record
+    console.print(f"[bold]Run {record.id}[/] of pipeline [bold]{record.pipeline}[/]: {styled_status(record.status)}")
+    console.print(
+        f"  created {when(record.created_at)} UTC, took {seconds(record.duration)}, orchestrator {record.orchestrator}"
+    )
+    git = run.git
+    console.print(
+        f"  git: {git['commit'] or '(no commit)'}{' (dirty)' if git['dirty'] else ''}"
+        if git
+        else "  git: (not a git repository)"
+    )
+    console.print(f"  spec: {record.spec_path} (sha256 {record.spec_sha256[:12]})")
+    if run.error:
+        console.print(f"  [red]{run.error}[/]")
+    grid = table("step", "status", "duration", "params", "outputs")
+    for step in run.steps.values():
+        outputs = ", ".join(f"{name}=#{view.id}" for name, view in step.outputs.items())
+        grid.add_row(
+            step.name,
+            styled_status(step.status),
+            seconds(step.duration),
+            json.dumps(step.params),
+            outputs or (step.error or ""),
+        )
+    console.print(grid)
+    metrics = run.metrics()
+    if metrics:
+        mgrid = table("step", "metric", "value")
+        for step_name, values in metrics.items():
+            for name, value in values.items():
+                mgrid.add_row(step_name, name, f"{value:.6g}")
+        console.print(mgrid)
+
+
+@pipelines_app.command("list")
+def pipelines_list() -> None:
+    """List pipelines with their number of runs."""
+    records = _repository().pipelines()
+    grid = table("pipeline", "runs", "last run (UTC)")
+    for record in records:
+        grid.add_row(record.name, str(record.run_count), when(record.last_run_at))
+    console.print(grid if records else "No pipelines recorded yet.")
+
+
+@artifacts_app.command("list")
+def artifacts_list(
+    run: str | None = typer.Option(None, "--run", help="Only artifacts produced by this run."),
+    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many (newest first)."),
+) -> None:
+    """List stored artifacts with their producer, format, size and content hash."""
+    repository = _repository()
+    run_id = repository.run(run).id if run else None
+    rows = repository.stores().metadata.artifacts(run_id=run_id, limit=limit)
+    grid = table("id", "run", "step.output", "format", "size", "content hash")
+    for record, producer_run, step, output in rows:
+        grid.add_row(
+            str(record.id), producer_run, f"{step}.{output}", record.format, size(record.size), record.content_hash[:23]
+        )
+    console.print(grid if rows else "No artifacts stored yet.")
+
+
+@artifacts_app.command("show")
+def artifacts_show(artifact_id: int = typer.Argument(..., help="Artifact id (see 'zen artifacts list').")) -> None:
+    """Show an artifact's record and a preview of its value (after verifying its hash)."""
+    view = _repository().artifact(artifact_id)
+    record = view.record
+    console.print(f"[bold]Artifact {record.id}[/]: {record.data_type} as {record.format}, {size(record.size)}")
+    console.print(f"  uri: {record.uri}")
+    console.print(f"  content hash: {record.content_hash}")
+    console.print(_preview(view.read()), markup=False)
+
+
+def _preview(value: Any, limit: int = 2000) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "dtype"):
+        head = repr(value)
+        return f"array shape={tuple(shape)} dtype={value.dtype}\n{head[:limit]}"
+    if hasattr(value, "head") and shape is not None:
+        return f"frame shape={tuple(shape)}\n{value.head(10)!s}"
+    text = json.dumps(value, indent=2) if isinstance(value, (dict, list)) else repr(value)
+    return text if len(text) <= limit else text[:limit] + " …"

@@ -1,0 +1,48 @@
+"""Parsing of repeated ``KIND.KEY=VALUE`` / ``STEP.KEY=VALUE`` command-line options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from zenml.exceptions import ConfigError
+
+
+def parse_value(raw: str) -> Any:
+    """Read a value as YAML (``2``, ``0.5``, ``true``, ``[1, 2]``, ``{a: 1}``); fall back to the string."""
+    try:
+        return yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        return raw
+
+
+def parse_assignments(items: list[str], option: str, what: str) -> dict[str, dict[str, Any]]:
+    """Turn ``["a.k=v", …]`` into ``{"a": {"k": v}}``.
+
+    Raises:
+        ConfigError: an item is not of the form ``NAME.KEY=VALUE``.
+    """
+    result: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, eq, raw = item.partition("=")
+        owner, dot, key = target.partition(".")
+        if not eq or not dot or not owner or not key:
+            raise ConfigError(f"{option} '{item}' must look like {what}.KEY=VALUE")
+        result.setdefault(owner, {})[key] = parse_value(raw)
+    return result
+
+
+def keep_strings(values: dict[str, dict[str, Any]], raw_items: list[str], is_text: Any) -> dict[str, dict[str, Any]]:
+    """Undo YAML typing for parameters declared ``str`` (``--param s.name=123`` stays ``"123"``)."""
+    raw = {}
+    for item in raw_items:
+        target, _, text = item.partition("=")
+        raw[target] = text
+    return {
+        owner: {
+            key: raw[f"{owner}.{key}"] if is_text(owner, key) and not isinstance(value, str) else value
+            for key, value in params.items()
+        }
+        for owner, params in values.items()
+    }

@@ -1,0 +1,75 @@
+"""Console output for the CLI: one Rich console, tables, and short human formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+# Pipes and CI logs get a wide fixed width so ids and URLs are never folded mid-word.
+_WIDTH = None if sys.stdout.isatty() else 200
+console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+
+STATUS_STYLES = {
+    "completed": "green",
+    "cached": "cyan",
+    "running": "yellow",
+    "failed": "red",
+    "crashed": "red",
+    "timed_out": "red",
+    "skipped": "dim",
+    "pending": "dim",
+}
+
+
+def styled_status(status: str) -> str:
+    """Status text in its colour."""
+    return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
+
+
+def seconds(value: float | None) -> str:
+    """``0.12s`` / ``3m05s`` / ``-``."""
+    if value is None:
+        return "-"
+    if value < 60:
+        return f"{value:.2f}s"
+    minutes, rest = divmod(int(value), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def when(timestamp: float | None) -> str:
+    """A UTC timestamp as ``2026-11-26 17:53:44``."""
+    if timestamp is None:
+        return "-"
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def size(value: int) -> str:
+    """Bytes as ``1.2 MB``."""
+    amount = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if amount < 1000 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
+    return f"{amount:.1f} TB"
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    """A plain table with the given column headers."""
+    result = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    for column in columns:
+        result.add_column(column, overflow="fold")
+    return result
+
+
+def error(message: str) -> None:
+    """Print an error in one or two lines to stderr."""
+    err_console.print(f"[red]Error:[/] {message}", markup=True, highlight=False, emoji=False)
+
+
+def is_interactive() -> bool:
+    """Whether stdout is a terminal (live displays) or a pipe/file (plain lines)."""
+    return sys.stdout.isatty()

@@ -1,0 +1,519 @@
+"""``SQLMetadataStore``: runs, step runs, artifacts, lineage and metrics in one SQL database.
+
+Transactions are short and explicit. On SQLite the store uses WAL, a busy timeout and
+``BEGIN IMMEDIATE`` for writes, so concurrent processes queue instead of failing with
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from zenml.exceptions import ConfigError, MetadataStoreError
+from zenml.metadata.models import ArtifactRow, EventRow, MetricRow, PipelineRow, RunRow, StepRunRow
+from zenml.metadata.records import ArtifactRecord, EventRecord, PipelineRecord, RunRecord, StepRunRecord
+from zenml.metadata.schema import ensure_schema
+from zenml.utils.hashing import canonical_json
+from zenml.utils.redact import redact_url
+
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+_EXTRAS = {"psycopg": "postgres", "pymysql": "mysql", "psycopg2": "postgres", "mysqldb": "mysql"}
+_LOCK_KEY = 7_355_608  # advisory lock id serialising schema creation on PostgreSQL
+
+
+def normalise_url(url: str, base_dir: Path | None = None) -> str:
+    """Pick zenml's drivers for bare schemes and resolve relative SQLite paths against ``base_dir``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"metadata store URL '{redact_url(url)}' needs a scheme, e.g. sqlite:///.zen/metadata.db")
+    scheme = _DRIVERS.get(scheme, scheme)
+    if scheme == "sqlite" and rest.startswith("/") and not rest.startswith("//") and rest != "/:memory:":
+        path = rest[1:]
+        if path and not os.path.isabs(path):
+            rest = "/" + str((base_dir or Path.cwd()) / path)
+    return f"{scheme}://{rest}"
+
+
+def _now() -> float:
+    return time.time()
+
+
+class SQLMetadataStore:
+    """The metadata store on SQLite, MySQL/MariaDB (PyMySQL) or PostgreSQL (psycopg 3).
+
+    Args:
+        url: an SQLAlchemy URL; ``postgresql://`` and ``mysql://`` pick psycopg and PyMySQL.
+        base_dir: what relative SQLite paths are relative to (the repository root).
+    """
+
+    def __init__(self, url: str, base_dir: Path | None = None) -> None:
+        self.url = normalise_url(url, base_dir)
+        self.display_url = redact_url(self.url)
+        self.engine = self._create_engine()
+        self._prepare()
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _create_engine(self) -> Engine:
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise ConfigError(f"metadata store URL '{self.display_url}' is malformed: {exc}") from exc
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+            if parsed.database:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs.update(pool_pre_ping=True, pool_recycle=1800)
+            if parsed.get_backend_name() in ("mysql", "mariadb"):
+                kwargs["connect_args"] = {"connect_timeout": 10}
+            else:
+                kwargs["connect_args"] = {"connect_timeout": 10}
+        try:
+            engine = create_engine(parsed, **kwargs)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(self._driver_message(parsed.drivername, exc)) from exc
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        return engine
+
+    def _driver_message(self, driver: str, exc: Exception) -> str:
+        dbapi = driver.partition("+")[2] or driver
+        extra = _EXTRAS.get(dbapi)
+        hint = f"pip install 'zenml[{extra}]'" if extra else "install the database driver"
+        return f"metadata store '{self.display_url}' needs the '{driver}' driver ({exc}); {hint}"
+
+    def _prepare(self) -> None:
+        try:
+            with self.engine.begin() as connection:
+                if self.engine.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+                ensure_schema(connection, self.display_url)
+        except MetadataStoreError:
+            raise
+        except ImportError as exc:
+            raise ConfigError(self._driver_message(self.engine.dialect.driver, exc)) from exc
+        except (OperationalError, DBAPIError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise MetadataStoreError(
+                f"cannot connect to the metadata store {self.display_url}: {reason}; "
+                "check that the server is running and the URL (host, port, database) is right"
+            ) from exc
+
+    @contextmanager
+    def _session(self, readonly: bool = False) -> Iterator[Session]:
+        try:
+            with self.engine.connect() as raw:
+                connection = raw.execution_options(zen_readonly=True) if readonly else raw
+                with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                    yield session
+        except SQLAlchemyError as exc:
+            raise MetadataStoreError(f"metadata store {self.display_url}: {type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        pipeline: str,
+        spec_path: str,
+        spec_sha256: str,
+        orchestrator: str,
+        created_at: float,
+        git: Mapping[str, Any] | None,
+    ) -> None:
+        """Record a new run in status ``running`` (creating its pipeline on first use)."""
+        with self._session() as session:
+            pipeline_id = self._pipeline_id(session, pipeline)
+            session.add(
+                RunRow(
+                    id=run_id,
+                    pipeline_id=pipeline_id,
+                    status="running",
+                    spec_path=spec_path,
+                    spec_sha256=spec_sha256,
+                    orchestrator=orchestrator,
+                    created_at=created_at,
+                    started_at=_now(),
+                    git_commit=(git or {}).get("commit"),
+                    git_dirty=(git or {}).get("dirty"),
+                    git_diff_sha256=(git or {}).get("diff_sha256"),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    heartbeat_at=_now(),
+                )
+            )
+
+    def _pipeline_id(self, session: Session, name: str) -> int:
+        found = session.scalar(select(PipelineRow.id).where(PipelineRow.name == name))
+        if found is not None:
+            return found
+        row = PipelineRow(name=name, created_at=_now())
+        session.add(row)
+        session.flush()
+        return row.id
+
+    def set_run_status(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error_step: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """Set a run's status; a final status also sets its end time."""
+        values: dict[str, Any] = {
+            "status": status,
+            "error_step": error_step,
+            "error_type": error_type,
+            "error_message": error_message,
+        }
+        values["ended_at"] = None if status == "running" else _now()
+        if status == "running":
+            values.update(pid=os.getpid(), host=socket.gethostname(), heartbeat_at=_now())
+        with self._session() as session:
+            session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
+
+    def start_step(
+        self,
+        *,
+        run_id: str,
+        name: str,
+        type_: str,
+        params: dict[str, Any],
+        cache_key: str | None,
+        code_hash: str | None,
+    ) -> int:
+        """Record a step as ``running`` (replacing an earlier unfinished attempt); return its id."""
+        with self._session() as session:
+            existing = session.scalar(select(StepRunRow).where(StepRunRow.run_id == run_id, StepRunRow.name == name))
+            if existing is not None:
+                self._reset_attempt(session, existing)
+                existing.status, existing.started_at, existing.cache_key = "running", _now(), cache_key
+                existing.code_hash, existing.params, existing.type = code_hash, canonical_json(params), type_
+                return existing.id
+            row = StepRunRow(
+                run_id=run_id,
+                name=name,
+                type=type_,
+                status="running",
+                params=canonical_json(params),
+                cache_key=cache_key,
+                code_hash=code_hash,
+                started_at=_now(),
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    @staticmethod
+    def _reset_attempt(session: Session, row: StepRunRow) -> None:
+        from sqlalchemy import delete
+
+        session.execute(delete(EventRow).where(EventRow.step_run_id == row.id))
+        session.execute(delete(MetricRow).where(MetricRow.step_run_id == row.id))
+        row.ended_at, row.error_type, row.error_message, row.cached_from_id = None, None, None, None
+
+    def finish_step(
+        self,
+        step_run_id: int,
+        *,
+        status: str,
+        inputs: Mapping[str, int],
+        outputs: Mapping[str, ArtifactRecord | Any],
+        metrics: Mapping[str, float],
+        cached_from_id: int | None = None,
+    ) -> dict[str, int]:
+        """Record a step's inputs, outputs (new or reused artifacts), metrics and final status.
+
+        ``outputs`` maps names to a new artifact (anything with the ``StoredArtifact`` fields) or
+        to an ``ArtifactRecord`` already in the store (a cache hit). Returns output → artifact id.
+        """
+        with self._session() as session:
+            artifact_ids: dict[str, int] = {}
+            for name, artifact in outputs.items():
+                artifact_ids[name] = self._artifact_id(session, artifact, step_run_id)
+                session.add(EventRow(step_run_id=step_run_id, artifact_id=artifact_ids[name], kind="output", name=name))
+            for name, artifact_id in inputs.items():
+                session.add(EventRow(step_run_id=step_run_id, artifact_id=artifact_id, kind="input", name=name))
+            for name, value in metrics.items():
+                session.add(MetricRow(step_run_id=step_run_id, name=name, value=value))
+            session.execute(
+                update(StepRunRow)
+                .where(StepRunRow.id == step_run_id)
+                .values(status=status, ended_at=_now(), cached_from_id=cached_from_id)
+            )
+            return artifact_ids
+
+    @staticmethod
+    def _artifact_id(session: Session, artifact: Any, producer_id: int) -> int:
+        if isinstance(artifact, ArtifactRecord):
+            return artifact.id
+        row = ArtifactRow(
+            uri=artifact.uri,
+            format=artifact.format,
+            materializer=artifact.materializer,
+            data_type=artifact.data_type,
+            content_hash=artifact.content_hash,
+            size=artifact.size,
+            created_at=_now(),
+            producer_id=producer_id,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+    def fail_step(self, step_run_id: int, *, status: str, error_type: str, error_message: str) -> None:
+        """Record a step as failed (or ``timed_out``) with the error."""
+        with self._session() as session:
+            session.execute(
+                update(StepRunRow)
+                .where(StepRunRow.id == step_run_id)
+                .values(status=status, ended_at=_now(), error_type=error_type, error_message=error_message)
+            )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def pipelines(self) -> list[PipelineRecord]:
+        """Every pipeline with its run count and last run time, by name."""
+        query = (
+            select(PipelineRow.name, PipelineRow.created_at, func.count(RunRow.id), func.max(RunRow.created_at))
+            .outerjoin(RunRow, RunRow.pipeline_id == PipelineRow.id)
+            .group_by(PipelineRow.id, PipelineRow.name, PipelineRow.created_at)
+            .order_by(PipelineRow.name)
+        )
+        with self._session(readonly=True) as session:
+            return [PipelineRecord(name, created, count, last) for name, created, count, last in session.execute(query)]
+
+    def runs(self, pipeline: str | None = None, limit: int | None = None, status: str | None = None) -> list[RunRecord]:
+        """Runs, newest first, optionally of one pipeline or status."""
+        query = select(RunRow, PipelineRow.name).join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
+        if pipeline is not None:
+            query = query.where(PipelineRow.name == pipeline)
+        if status is not None:
+            query = query.where(RunRow.status == status)
+        query = query.order_by(RunRow.created_at.desc(), RunRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._session(readonly=True) as session:
+            return [_run_record(row, name) for row, name in session.execute(query)]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id, or a unique id prefix.
+
+        Raises:
+            MetadataStoreError: no run, or an ambiguous prefix.
+        """
+        base = select(RunRow, PipelineRow.name).join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
+        with self._session(readonly=True) as session:
+            exact = session.execute(base.where(RunRow.id == run_id)).first()
+            if exact is not None:
+                return _run_record(exact[0], exact[1])
+            escaped = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            matches = session.execute(base.where(RunRow.id.like(f"{escaped}%", escape="\\")).limit(2)).all()
+        if len(matches) == 1:
+            return _run_record(matches[0][0], matches[0][1])
+        if not matches:
+            raise MetadataStoreError(f"no run '{run_id}' in the metadata store; list runs with 'zen runs list'")
+        raise MetadataStoreError(f"run id prefix '{run_id}' matches several runs; give more characters")
+
+    def step_runs(self, run_id: str) -> list[StepRunRecord]:
+        """The step runs of a run, in the order they started."""
+        query = select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)
+        with self._session(readonly=True) as session:
+            return [_step_record(row) for row in session.scalars(query)]
+
+    def step_run(self, step_run_id: int) -> StepRunRecord:
+        """One step run by id."""
+        with self._session(readonly=True) as session:
+            row = session.get(StepRunRow, step_run_id)
+            if row is None:
+                raise MetadataStoreError(f"no step run with id {step_run_id}")
+            return _step_record(row)
+
+    def step_artifacts(self, step_run_id: int, kind: str) -> dict[str, ArtifactRecord]:
+        """The artifacts a step run read (``input``) or wrote (``output``), by name."""
+        query = (
+            select(EventRow.name, ArtifactRow)
+            .join(ArtifactRow, EventRow.artifact_id == ArtifactRow.id)
+            .where(EventRow.step_run_id == step_run_id, EventRow.kind == kind)
+            .order_by(EventRow.id)
+        )
+        with self._session(readonly=True) as session:
+            return {name: _artifact_record(row) for name, row in session.execute(query)}
+
+    def run_outputs(self, run_id: str) -> dict[tuple[str, str], ArtifactRecord]:
+        """Every output artifact of a run's completed or cached steps, by ``(step, output)``."""
+        query = (
+            select(StepRunRow.name, EventRow.name, ArtifactRow)
+            .join(EventRow, EventRow.step_run_id == StepRunRow.id)
+            .join(ArtifactRow, EventRow.artifact_id == ArtifactRow.id)
+            .where(
+                StepRunRow.run_id == run_id, EventRow.kind == "output", StepRunRow.status.in_(("completed", "cached"))
+            )
+        )
+        with self._session(readonly=True) as session:
+            return {(step, name): _artifact_record(row) for step, name, row in session.execute(query)}
+
+    def artifact(self, artifact_id: int) -> ArtifactRecord:
+        """One artifact by id."""
+        with self._session(readonly=True) as session:
+            row = session.get(ArtifactRow, artifact_id)
+            if row is None:
+                raise MetadataStoreError(f"no artifact with id {artifact_id}; list them with 'zen artifacts list'")
+            return _artifact_record(row)
+
+    def artifacts(
+        self, run_id: str | None = None, limit: int | None = None
+    ) -> list[tuple[ArtifactRecord, str, str, str]]:
+        """Artifacts with ``(record, run id, step, output)`` of their producer, newest first."""
+        query = (
+            select(ArtifactRow, StepRunRow.run_id, StepRunRow.name, EventRow.name)
+            .join(StepRunRow, ArtifactRow.producer_id == StepRunRow.id)
+            .join(
+                EventRow,
+                (EventRow.artifact_id == ArtifactRow.id)
+                & (EventRow.step_run_id == StepRunRow.id)
+                & (EventRow.kind == "output"),
+            )
+            .order_by(ArtifactRow.id.desc())
+        )
+        if run_id is not None:
+            query = query.where(StepRunRow.run_id == run_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._session(readonly=True) as session:
+            return [(_artifact_record(row), run, step, name) for row, run, step, name in session.execute(query)]
+
+    def events_of_artifact(self, artifact_id: int) -> list[EventRecord]:
+        """Every step run that read or wrote an artifact."""
+        query = select(EventRow).where(EventRow.artifact_id == artifact_id).order_by(EventRow.id)
+        with self._session(readonly=True) as session:
+            return [EventRecord(e.step_run_id, e.artifact_id, e.kind, e.name) for e in session.scalars(query)]
+
+    def find_cached(self, cache_key: str, limit: int = 5) -> list[tuple[StepRunRecord, dict[str, ArtifactRecord]]]:
+        """Completed executions with this cache key, newest first, with their outputs."""
+        query = (
+            select(StepRunRow)
+            .where(StepRunRow.cache_key == cache_key, StepRunRow.status == "completed")
+            .order_by(StepRunRow.id.desc())
+            .limit(limit)
+        )
+        with self._session(readonly=True) as session:
+            rows = [_step_record(row) for row in session.scalars(query)]
+        return [(row, self.step_artifacts(row.id, "output")) for row in rows]
+
+    def step_metrics(self, step_run_id: int) -> dict[str, float]:
+        """The metrics one step run logged."""
+        query = select(MetricRow.name, MetricRow.value).where(MetricRow.step_run_id == step_run_id)
+        with self._session(readonly=True) as session:
+            return {name: value for name, value in session.execute(query)}
+
+    def metrics(self, run_id: str) -> dict[str, dict[str, float]]:
+        """A run's metrics: step → {metric: value}."""
+        query = (
+            select(StepRunRow.name, MetricRow.name, MetricRow.value)
+            .join(MetricRow, MetricRow.step_run_id == StepRunRow.id)
+            .where(StepRunRow.run_id == run_id)
+            .order_by(StepRunRow.id, MetricRow.id)
+        )
+        result: dict[str, dict[str, float]] = {}
+        with self._session(readonly=True) as session:
+            for step, name, value in session.execute(query):
+                result.setdefault(step, {})[name] = value
+        return result
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN itself
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the lock up front so two processes never deadlock upgrading read locks.
+        readonly = connection.get_execution_options().get("zen_readonly", False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def _run_record(row: RunRow, pipeline: str) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        pipeline=pipeline,
+        status=row.status,
+        spec_path=row.spec_path,
+        spec_sha256=row.spec_sha256,
+        orchestrator=row.orchestrator,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        git_commit=row.git_commit,
+        git_dirty=row.git_dirty,
+        git_diff_sha256=row.git_diff_sha256,
+        error_step=row.error_step,
+        error_type=row.error_type,
+        error_message=row.error_message,
+        host=row.host,
+        pid=row.pid,
+        heartbeat_at=row.heartbeat_at,
+    )
+
+
+def _step_record(row: StepRunRow) -> StepRunRecord:
+    return StepRunRecord(
+        id=row.id,
+        run_id=row.run_id,
+        name=row.name,
+        type=row.type,
+        status=row.status,
+        params=json.loads(row.params),
+        cache_key=row.cache_key,
+        code_hash=row.code_hash,
+        cached_from_id=row.cached_from_id,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        error_type=row.error_type,
+        error_message=row.error_message,
+    )
+
+
+def _artifact_record(row: ArtifactRow) -> ArtifactRecord:
+    return ArtifactRecord(
+        id=row.id,
+        uri=row.uri,
+        format=row.format,
+        materializer=row.materializer,
+        data_type=row.data_type,
+        content_hash=row.content_hash,
+        size=row.size,
+        created_at=row.created_at,
+        producer_id=row.producer_id,
+    )

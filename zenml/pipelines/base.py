@@ -1,0 +1,262 @@
+"""``BasePipeline``: a named DAG of steps that validates itself and compiles to a run spec."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from zenml.artifacts.materializers import registry as materializers
+from zenml.exceptions import ConfigError, GraphError, ZenMLError
+from zenml.pipelines.graph import topological_order
+from zenml.pipelines.spec import (
+    BackendSpec,
+    BackendsSpec,
+    EnvironmentSpec,
+    GitSpec,
+    PipelineInfo,
+    RunSpec,
+    StackSpec,
+    StepSpec,
+)
+from zenml.registry import name_of_backend
+from zenml.steps.base import BaseStep, check_name
+from zenml.steps.signature import SINGLE_OUTPUT
+from zenml.utils.environment import package_versions, project_code_paths, python_version, zenml_version
+from zenml.utils.importing import qualified_name
+from zenml.utils.params import suggest
+from zenml.utils.typecheck import connectable, describe
+
+if TYPE_CHECKING:
+    from zenml.views import PipelineRun
+
+
+@dataclass
+class StepNode:
+    """A step in a pipeline with its name and wired inputs (input → ``step`` or ``step.output``)."""
+
+    name: str
+    step: BaseStep
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompileContext:
+    """What a run adds to the pipeline's own graph when it compiles (supplied by the launcher)."""
+
+    run_id: str
+    backends: BackendsSpec
+    stack: StackSpec
+    project_root: Path
+    git: GitSpec | None = None
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+class BasePipeline:
+    """A named DAG of steps.
+
+    Example:
+        >>> from zenml.steps import step
+        >>> @step
+        ... def one() -> int:
+        ...     return 1
+        >>> @step
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> p = BasePipeline("demo").add_step("one", one).add_step("double", double, inputs={"x": "one"})
+        >>> p.order()
+        ['one', 'double']
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = check_name(name, "pipeline")
+        self._custom: dict[str, StepNode] = {}
+
+    # -- building --------------------------------------------------------------------------------
+
+    def add_step(self, name: str, step: BaseStep, inputs: Mapping[str, str] | None = None) -> Self:
+        """Add ``step`` under ``name``; ``inputs`` maps each input to ``"step"`` or ``"step.output"``.
+
+        Raises:
+            GraphError: the name is taken or ``step`` is not a step.
+        """
+        check_name(name, "step")
+        if not isinstance(step, BaseStep):
+            raise GraphError(f"'{name}' must be a step (a BaseStep or an @step function), got {type(step).__name__}")
+        if name in self.nodes():
+            raise GraphError(f"pipeline '{self.name}' already has a step named '{name}'; give each step a unique name")
+        self._custom[name] = StepNode(name, step.clone(), dict(inputs or {}))
+        return self
+
+    def nodes(self) -> dict[str, StepNode]:
+        """Every step node by name, in definition order."""
+        return dict(self._custom)
+
+    @property
+    def steps(self) -> dict[str, BaseStep]:
+        """The steps by name, in definition order."""
+        return {name: node.step for name, node in self.nodes().items()}
+
+    def pipeline_type(self) -> str:
+        """What the run spec records as the pipeline's type."""
+        return qualified_name(type(self))
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def resolved_inputs(self) -> dict[str, dict[str, str]]:
+        """Every step's inputs as ``step.output`` references, after checking each one exists.
+
+        Raises:
+            GraphError: an input is missing, unknown, names a missing step/output or mismatches types.
+        """
+        nodes = self.nodes()
+        if not nodes:
+            raise GraphError(f"pipeline '{self.name}' has no steps; add at least one")
+        return {name: self._resolve_node(node, nodes) for name, node in nodes.items()}
+
+    def _resolve_node(self, node: StepNode, nodes: dict[str, StepNode]) -> dict[str, str]:
+        declared = node.step.signature().inputs
+        for input_name in node.inputs:
+            if input_name not in declared:
+                raise GraphError(
+                    f"step '{node.name}' has no input '{input_name}'{suggest(input_name, declared)} "
+                    f"(inputs: {', '.join(declared) or 'none'})"
+                )
+        resolved: dict[str, str] = {}
+        for input_name, annotation in declared.items():
+            if input_name not in node.inputs:
+                raise GraphError(
+                    f"input '{input_name}' of step '{node.name}' is not connected; "
+                    f"wire it with inputs={{'{input_name}': 'other_step.output'}}"
+                )
+            resolved[input_name] = self._resolve_reference(node, input_name, annotation, nodes)
+        return resolved
+
+    def _resolve_reference(self, node: StepNode, input_name: str, annotation: Any, nodes: dict[str, StepNode]) -> str:
+        reference = node.inputs[input_name]
+        where = f"input '{input_name}' of step '{node.name}'"
+        if not isinstance(reference, str):
+            raise GraphError(f"{where} must be a 'step' or 'step.output' string, got {reference!r}")
+        source, _, output = reference.partition(".")
+        if source not in nodes:
+            raise GraphError(
+                f"{where} names step '{source}', which is not in pipeline '{self.name}'{suggest(source, nodes)} "
+                f"(steps: {', '.join(nodes)})"
+            )
+        outputs = nodes[source].step.signature().outputs
+        if not output:
+            if len(outputs) != 1:
+                raise GraphError(
+                    f"{where} names step '{source}', which has outputs {', '.join(outputs) or '(none)'}; "
+                    f"write '{source}.<output>'"
+                )
+            output = next(iter(outputs))
+        if output not in outputs:
+            raise GraphError(
+                f"{where} names output '{output}' of step '{source}', which has outputs "
+                f"{', '.join(outputs) or '(none)'}{suggest(output, outputs)}"
+            )
+        if not connectable(outputs[output], annotation):
+            raise GraphError(
+                f"{where} expects {describe(annotation)} but '{source}.{output}' is {describe(outputs[output])}"
+            )
+        return f"{source}.{output}"
+
+    def order(self) -> list[str]:
+        """The steps in an order that runs every step after its inputs' producers.
+
+        Raises:
+            GraphError: see ``resolved_inputs``; or the graph has a cycle.
+        """
+        inputs = self.resolved_inputs()
+        dependencies = {name: [ref.split(".", 1)[0] for ref in refs.values()] for name, refs in inputs.items()}
+        return topological_order(dependencies)
+
+    def validate(self) -> None:
+        """Check the graph and every step's parameters; raise ``GraphError``/``ConfigError`` on a fault."""
+        self.order()
+        for name, step in self.steps.items():
+            try:
+                step.validate()
+            except ZenMLError as exc:
+                raise type(exc)(f"step '{name}': {exc}") from exc
+
+    # -- compiling -------------------------------------------------------------------------------
+
+    def compile(self, context: CompileContext) -> RunSpec:
+        """Build the immutable run spec for one run (validating everything first)."""
+        steps = self._with_overrides(context.params)
+        inputs = self.resolved_inputs()
+        order = self.order()
+        self.validate()
+        step_specs = {name: self._step_spec(steps[name], inputs[name]) for name in order}
+        modules = sorted({_module_of(spec.type) for spec in step_specs.values()})
+        return RunSpec(
+            run_id=context.run_id,
+            pipeline=PipelineInfo(name=self.name, type=self.pipeline_type()),
+            created_at=dt.datetime.now(dt.UTC),
+            git=context.git,
+            environment=EnvironmentSpec(
+                python=python_version(), zenml=zenml_version(), packages=package_versions(modules)
+            ),
+            code_paths=project_code_paths(modules, context.project_root),
+            stack=context.stack,
+            backends=context.backends,
+            steps=step_specs,
+        )
+
+    def _with_overrides(self, params: Mapping[str, Mapping[str, Any]]) -> dict[str, BaseStep]:
+        steps = self.steps
+        for step_name, values in params.items():
+            if step_name not in steps:
+                raise ConfigError(
+                    f"--param names step '{step_name}', which is not in pipeline '{self.name}'"
+                    f"{suggest(step_name, steps)} (steps: {', '.join(steps)})"
+                )
+            try:
+                steps[step_name] = steps[step_name].clone().set_params(**dict(values))
+            except ConfigError as exc:
+                raise ConfigError(f"step '{step_name}': {exc}") from exc
+        return steps
+
+    @staticmethod
+    def _step_spec(step: BaseStep, inputs: dict[str, str]) -> StepSpec:
+        outputs = {name: materializers.format_for_annotation(ann) for name, ann in step.signature().outputs.items()}
+        options = step.options
+        return StepSpec(
+            type=step.config_type(),
+            params=step.get_params(),
+            inputs=inputs,
+            outputs=outputs,
+            enable_cache=options.enable_cache,
+            processing=_backend_spec("processing", options.processing),
+            training=_backend_spec("training", options.training),
+        )
+
+    # -- running (delegated to the top layer) --------------------------------------------------
+
+    def run(self, **options: Any) -> PipelineRun:
+        """Compile and run on the active stack; see ``zenml.launch.run_pipeline`` for the options."""
+        from zenml.launch import run_pipeline
+
+        return run_pipeline(self, **options)
+
+
+def _module_of(type_path: str) -> str:
+    return type_path.rsplit(".", 1)[0]
+
+
+def _backend_spec(kind: str, config: dict[str, Any] | None) -> BackendSpec | None:
+    if config is None:
+        return None
+    return BackendSpec(name=name_of_backend(kind, config["type"]), type=config["type"], params=config["params"])
+
+
+def single_output_name(step: BaseStep) -> str | None:
+    """The output name if ``step`` has exactly one output (``output`` for plain returns)."""
+    outputs = list(step.signature().outputs)
+    if outputs == [SINGLE_OUTPUT] or len(outputs) == 1:
+        return outputs[0]
+    return None

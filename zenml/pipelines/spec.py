@@ -1,0 +1,156 @@
+"""The run spec: the immutable, declarative YAML a run compiles to and orchestrators receive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from zenml.exceptions import ConfigError
+from zenml.utils.hashing import sha256_text
+
+SPEC_VERSION = 1
+_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BackendSpec(_Model):
+    """A backend by registry name, its class and its parameters."""
+
+    name: str
+    type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class BackendsSpec(_Model):
+    """The three backends a run uses by default."""
+
+    orchestrator: BackendSpec
+    processing: BackendSpec
+    training: BackendSpec
+
+
+class StepSpec(_Model):
+    """One step: how to rebuild it, where its inputs come from and what it produces."""
+
+    type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, str] = Field(default_factory=dict)
+    outputs: dict[str, str] = Field(default_factory=dict)
+    enable_cache: bool = True
+    processing: BackendSpec | None = None
+    training: BackendSpec | None = None
+
+    @field_validator("inputs")
+    @classmethod
+    def _references(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, reference in value.items():
+            if not _REFERENCE.match(reference):
+                raise ValueError(f"input '{name}' must reference 'step.output', got {reference!r}")
+        return value
+
+    def upstream(self) -> list[str]:
+        """Names of the steps this step reads from, in input order, without repeats."""
+        return list(dict.fromkeys(ref.split(".", 1)[0] for ref in self.inputs.values()))
+
+
+class GitSpec(_Model):
+    """The git state the run was launched from."""
+
+    commit: str | None
+    dirty: bool
+    diff_sha256: str | None
+
+
+class EnvironmentSpec(_Model):
+    """Interpreter and package versions."""
+
+    python: str
+    zenml: str
+    packages: dict[str, str] = Field(default_factory=dict)
+
+
+class StackSpec(_Model):
+    """Where artifacts and metadata go (credentials always redacted)."""
+
+    name: str
+    artifact_store: str
+    metadata_store: str
+
+
+class PipelineInfo(_Model):
+    """Which pipeline this run belongs to."""
+
+    name: str
+    type: str
+
+
+class RunSpec(_Model):
+    """A whole run, as written once to ``pipelines/<pipeline>/<run_id>.yaml``."""
+
+    spec_version: int = SPEC_VERSION
+    run_id: str
+    pipeline: PipelineInfo
+    created_at: dt.datetime
+    git: GitSpec | None = None
+    environment: EnvironmentSpec
+    code_paths: list[str] = Field(default_factory=list)
+    stack: StackSpec
+    backends: BackendsSpec
+    steps: dict[str, StepSpec]
+
+    def to_yaml(self) -> str:
+        """Serialise to YAML (keys in model order, so specs read top-down)."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    def sha256(self) -> str:
+        """The hash recorded in the metadata store for this spec."""
+        return sha256_text(self.to_yaml())
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "<spec>") -> RunSpec:
+        """Parse and validate a spec.
+
+        Raises:
+            ConfigError: malformed YAML, a newer format version or a field that does not validate.
+        """
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{source}: malformed YAML{where}: {problem}") from exc
+        return cls.from_data(data, source)
+
+    @classmethod
+    def from_data(cls, data: Any, source: str = "<spec>") -> RunSpec:
+        """Validate already-parsed spec data (see ``from_yaml``)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: a run spec must be a YAML mapping, got {type(data).__name__}")
+        version = data.get("spec_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ConfigError(f"{source}: 'spec_version' must be an integer (this zenml writes {SPEC_VERSION})")
+        if version > SPEC_VERSION:
+            raise ConfigError(
+                f"{source}: spec format version {version} is newer than this zenml understands "
+                f"({SPEC_VERSION}); upgrade zenml to run it"
+            )
+        if version < 1:
+            raise ConfigError(f"{source}: spec format version {version} does not exist")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            location = ".".join(str(part) for part in first["loc"]) or "spec"
+            raise ConfigError(f"{source}: invalid field '{location}': {first['msg']}") from exc
+
+    def downstream_of(self, name: str) -> list[str]:
+        """Steps that read an output of ``name``."""
+        return [other for other, spec in self.steps.items() if name in spec.upstream()]

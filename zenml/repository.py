@@ -1,0 +1,213 @@
+"""The repository: the ``.zen/`` folder (found from any sub-folder), its stacks and the read API."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from zenml.artifacts.store import ArtifactStore
+from zenml.exceptions import ConfigError
+from zenml.metadata.records import PipelineRecord
+from zenml.metadata.store import SQLMetadataStore
+from zenml.runtime.stores import Stores
+from zenml.stack import Stack
+from zenml.steps.base import check_name
+from zenml.utils.gitinfo import GitInfo, read_git_info
+from zenml.views import ArtifactView, PipelineRun
+
+ZEN_DIR = ".zen"
+CONFIG_NAME = "config.yaml"
+CONFIG_VERSION = 1
+logger = logging.getLogger("zenml")
+
+
+class RepositoryConfig(BaseModel):
+    """The contents of ``.zen/config.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = CONFIG_VERSION
+    active_stack: str = "default"
+    pipelines_dir: str = "pipelines"
+    stacks: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"default": Stack().to_file()})
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``.zen/``."""
+    for folder in (start, *start.parents):
+        if (folder / ZEN_DIR / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+class Repository:
+    """A zenml repository, found by walking up from ``path`` (default: the working directory).
+
+    Raises:
+        ConfigError: no ``.zen/`` folder in ``path`` or its parents.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        start = Path(path or os.getcwd()).resolve()
+        root = find_root(start)
+        if root is None:
+            raise ConfigError(f"no zenml repository found in {start} or its parents; run 'zen init' first")
+        self.root = root
+        self.config = self._read_config()
+        self._stores: dict[str, Stores] = {}
+
+    # -- creation and configuration ---------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: str | Path | None = None) -> Repository:
+        """Create ``.zen/`` with the default stack, its SQLite database and artifact folder.
+
+        Idempotent: an existing repository is left as it is.
+        """
+        root = Path(path or os.getcwd()).resolve()
+        config_path = root / ZEN_DIR / CONFIG_NAME
+        if not config_path.is_file():
+            (root / ZEN_DIR).mkdir(parents=True, exist_ok=True)
+            _write_yaml(config_path, RepositoryConfig().model_dump())
+        _ignore_in_git(root)
+        repository = cls(root)
+        repository.stores()  # creates the SQLite schema and the artifact folder now
+        marker = root / ZEN_DIR / "no-git-warned"
+        if repository.git_info() is None and not marker.exists():
+            logger.warning("%s is not inside a git repository: runs will record no commit", root)
+            marker.touch()
+        return repository
+
+    def _read_config(self) -> RepositoryConfig:
+        path = self.root / ZEN_DIR / CONFIG_NAME
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}; fix or delete it and run 'zen init'") from exc
+        try:
+            config = RepositoryConfig.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ConfigError(f"{path}: invalid '{where}': {first['msg']}") from exc
+        if config.version > CONFIG_VERSION:
+            raise ConfigError(f"{path} has config version {config.version}; upgrade zenml to use it")
+        return config
+
+    def save_config(self) -> None:
+        """Write the configuration back to ``.zen/config.yaml``."""
+        _write_yaml(self.root / ZEN_DIR / CONFIG_NAME, self.config.model_dump())
+
+    @property
+    def pipelines_dir(self) -> Path:
+        """Where run specs are written (``pipelines/`` at the root unless configured)."""
+        return (self.root / self.config.pipelines_dir).resolve()
+
+    def git_info(self) -> GitInfo | None:
+        """The git state of the repository's working tree, or ``None`` outside git."""
+        return read_git_info(self.root)
+
+    # -- stacks ----------------------------------------------------------------------------------
+
+    def active_stack_name(self) -> str:
+        """``$ZEN_STACK`` if set, else the configured active stack."""
+        return os.environ.get("ZEN_STACK") or self.config.active_stack
+
+    def stack(self, name: str | None = None) -> Stack:
+        """The named stack (default: the active one), with ``ZEN_*`` environment overrides applied.
+
+        Raises:
+            ConfigError: no such stack, or its fields do not validate.
+        """
+        name = name or self.active_stack_name()
+        if name not in self.config.stacks:
+            raise ConfigError(f"no stack named '{name}'; known stacks: {', '.join(self.config.stacks)}")
+        try:
+            return Stack(name=name, **self.config.stacks[name])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ConfigError(f"stack '{name}': invalid '{where}': {first['msg']}") from exc
+
+    def stacks(self) -> list[Stack]:
+        """Every configured stack."""
+        return [self.stack(name) for name in self.config.stacks]
+
+    def register_stack(self, name: str, **fields: Any) -> Stack:
+        """Add (or replace) a stack; unspecified fields take the defaults."""
+        check_name(name, "stack")
+        try:
+            stack = Stack(**{**Stack().to_file(), **fields, "name": name})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(f"stack '{name}': invalid '{first['loc'][0]}': {first['msg']}") from exc
+        self.config.stacks[name] = {**Stack().to_file(), **fields}
+        self.save_config()
+        return stack
+
+    def set_active_stack(self, name: str) -> None:
+        """Make ``name`` the stack runs use by default."""
+        if name not in self.config.stacks:
+            raise ConfigError(f"no stack named '{name}'; known stacks: {', '.join(self.config.stacks)}")
+        self.config.active_stack = name
+        self.save_config()
+
+    def delete_stack(self, name: str) -> None:
+        """Remove a stack (not the active one; its stores are left untouched)."""
+        if name not in self.config.stacks:
+            raise ConfigError(f"no stack named '{name}'; known stacks: {', '.join(self.config.stacks)}")
+        if name == self.config.active_stack:
+            raise ConfigError(f"stack '{name}' is active; 'zen stack set' another one before deleting it")
+        del self.config.stacks[name]
+        self.save_config()
+
+    def stores(self, stack: Stack | None = None) -> Stores:
+        """Open (once per stack) the stack's metadata and artifact stores."""
+        stack = stack or self.stack()
+        key = f"{stack.name}|{stack.metadata_store}|{stack.artifact_store}"
+        if key not in self._stores:
+            metadata = SQLMetadataStore(stack.metadata_store, base_dir=self.root)
+            artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root)
+            self._stores[key] = Stores(metadata=metadata, artifacts=artifacts, project_root=self.root)
+        return self._stores[key]
+
+    # -- reading history -------------------------------------------------------------------------
+
+    def pipelines(self) -> list[PipelineRecord]:
+        """Every pipeline with its run count."""
+        return self.stores().metadata.pipelines()
+
+    def runs(self, pipeline: str | None = None, limit: int | None = None) -> list[PipelineRun]:
+        """Runs, newest first (optionally of one pipeline)."""
+        stores = self.stores()
+        return [PipelineRun(record, stores) for record in stores.metadata.runs(pipeline=pipeline, limit=limit)]
+
+    def run(self, run_id: str) -> PipelineRun:
+        """One run by id (or a unique prefix of it)."""
+        stores = self.stores()
+        return PipelineRun(stores.metadata.get_run(run_id), stores)
+
+    def artifact(self, artifact_id: int) -> ArtifactView:
+        """One artifact by id."""
+        stores = self.stores()
+        return ArtifactView(stores.metadata.artifact(artifact_id), stores)
+
+
+def _write_yaml(path: Path, data: dict[str, Any]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(yaml.safe_dump(data, sort_keys=False))
+    os.replace(temporary, path)
+
+
+def _ignore_in_git(root: Path) -> None:
+    gitignore = root / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.exists() else []
+    if not any(line.strip().rstrip("/") in (ZEN_DIR, f"/{ZEN_DIR}") for line in lines):
+        with gitignore.open("a") as handle:
+            prefix = "\n" if lines and lines[-1] else ""
+            handle.write(f"{prefix}{ZEN_DIR}/\n")

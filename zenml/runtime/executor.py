@@ -1,0 +1,173 @@
+"""``execute_step``: the one function every orchestrator calls to run (or reuse) a step."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from zenml.artifacts.store import StoredArtifact
+from zenml.exceptions import ArtifactError, ConfigError, StepError, ZenMLError
+from zenml.metadata.records import ArtifactRecord
+from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec
+from zenml.runtime.cache import cache_key, code_hash
+from zenml.runtime.events import NullListener, RunListener, StepOutcome
+from zenml.runtime.loading import add_code_paths, load_backend, load_step
+from zenml.runtime.stores import Stores
+from zenml.steps.base import BaseStep
+from zenml.steps.context import StepContext
+
+
+def execute_step(
+    spec: RunSpec, step_name: str, stores: Stores, *, listener: RunListener | None = None, use_cache: bool = True
+) -> StepOutcome:
+    """Run step ``step_name`` of ``spec``: rebuild it, resolve inputs, reuse the cache or execute it.
+
+    The step run is recorded before anything runs and finished (completed, cached or failed)
+    afterwards, with outputs, lineage and metrics in one transaction.
+
+    Raises:
+        StepError: the step raised or returned bad outputs (the step run is recorded failed).
+        ConfigError: the spec names an unknown step or a type that cannot be rebuilt.
+    """
+    listener = listener or NullListener()
+    step_spec = _step_spec(spec, step_name)
+    add_code_paths(spec, stores.project_root)
+    step = load_step(step_name, step_spec)
+    inputs = _input_artifacts(spec, step_name, step_spec, stores)
+    step_code = code_hash(step)
+    key = cache_key(step_spec, step_code, {name: record.content_hash for name, record in inputs.items()})
+    started = time.perf_counter()
+    step_run_id = stores.metadata.start_step(
+        run_id=spec.run_id,
+        name=step_name,
+        type_=step_spec.type,
+        params=step_spec.params,
+        cache_key=key,
+        code_hash=step_code,
+    )
+    listener.step_started(step_name)
+    try:
+        status = _reuse_cached(step_run_id, key, inputs, stores) if use_cache and step_spec.enable_cache else None
+        if status is None:
+            status = _run_and_record(spec, step_name, step, step_run_id, inputs, stores)
+    except BaseException as exc:
+        error = _as_step_error(step_name, exc)
+        stores.metadata.fail_step(
+            step_run_id, status="failed", error_type=error.error_type, error_message=error.error_message
+        )
+        outcome = StepOutcome(step_name, "failed", time.perf_counter() - started, error)
+        listener.step_finished(outcome)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise error from exc
+    outcome = StepOutcome(step_name, status, time.perf_counter() - started)
+    listener.step_finished(outcome)
+    return outcome
+
+
+def _step_spec(spec: RunSpec, step_name: str) -> StepSpec:
+    if step_name not in spec.steps:
+        raise ConfigError(f"run spec {spec.run_id} has no step '{step_name}' (steps: {', '.join(spec.steps)})")
+    return spec.steps[step_name]
+
+
+def _input_artifacts(spec: RunSpec, step_name: str, step_spec: StepSpec, stores: Stores) -> dict[str, ArtifactRecord]:
+    if not step_spec.inputs:
+        return {}
+    produced = stores.metadata.run_outputs(spec.run_id)
+    inputs: dict[str, ArtifactRecord] = {}
+    for input_name, reference in step_spec.inputs.items():
+        source, output = reference.split(".", 1)
+        if (source, output) not in produced:
+            raise ConfigError(
+                f"step '{step_name}' cannot start: its input '{input_name}' needs '{reference}', which run "
+                f"{spec.run_id} has not produced yet; run '{source}' first"
+            )
+        inputs[input_name] = produced[(source, output)]
+    return inputs
+
+
+def _reuse_cached(step_run_id: int, key: str, inputs: dict[str, ArtifactRecord], stores: Stores) -> str | None:
+    for earlier, outputs in stores.metadata.find_cached(key):
+        try:
+            for name, record in outputs.items():
+                stores.artifacts.check_present(_stored(record), f"cached output '{name}'")
+        except ArtifactError:
+            continue  # its artifacts were deleted: try an older execution, else run the step
+        stores.metadata.finish_step(
+            step_run_id,
+            status="cached",
+            inputs={n: r.id for n, r in inputs.items()},
+            outputs=outputs,
+            metrics=stores.metadata.step_metrics(earlier.id),
+            cached_from_id=earlier.id,
+        )
+        return "cached"
+    return None
+
+
+def _run_and_record(
+    spec: RunSpec, step_name: str, step: BaseStep, step_run_id: int, inputs: dict[str, ArtifactRecord], stores: Stores
+) -> str:
+    step_spec = spec.steps[step_name]
+    values = {
+        name: stores.artifacts.load(_stored(record), f"input '{name}' of step '{step_name}'")
+        for name, record in inputs.items()
+    }
+    context = StepContext(
+        step_name=step_name,
+        run_id=spec.run_id,
+        pipeline_name=spec.pipeline.name,
+        processing=load_backend("processing", step_spec.processing or spec.backends.processing),
+        training=load_backend("training", step_spec.training or spec.backends.training),
+    )
+    outputs = step.execute(values, context)
+    stored = {name: _save_output(stores, spec, step_name, name, value, step_spec) for name, value in outputs.items()}
+    stores.metadata.finish_step(
+        step_run_id,
+        status="completed",
+        inputs={n: r.id for n, r in inputs.items()},
+        outputs=stored,
+        metrics=context.metrics,
+    )
+    return "completed"
+
+
+def _save_output(
+    stores: Stores, spec: RunSpec, step_name: str, output: str, value: Any, step_spec: StepSpec
+) -> StoredArtifact:
+    materializer = stores.artifacts.materializers.for_value(value)
+    declared = step_spec.outputs.get(output, "auto")
+    if declared not in ("auto", materializer.format):
+        raise StepError(
+            step_name,
+            "TypeError",
+            f"output '{output}' is declared as format '{declared}' but the value is stored as "
+            f"'{materializer.format}' ({type(value).__name__})",
+        )
+    return stores.artifacts.save(value, (spec.run_id, step_name, output), materializer)
+
+
+def _stored(record: ArtifactRecord) -> StoredArtifact:
+    return StoredArtifact(
+        uri=record.uri,
+        format=record.format,
+        materializer=record.materializer,
+        data_type=record.data_type,
+        content_hash=record.content_hash,
+        size=record.size,
+    )
+
+
+def _as_step_error(step_name: str, exc: BaseException) -> StepError:
+    if isinstance(exc, StepError):
+        return exc
+    if isinstance(exc, ZenMLError):
+        return StepError(step_name, type(exc).__name__, str(exc))
+    return StepError(step_name, type(exc).__name__, str(exc) or repr(exc))
+
+
+def backend_for(spec: RunSpec, step_name: str, kind: str) -> BackendSpec:
+    """The backend spec of ``kind`` a step runs on (its own override, else the run's default)."""
+    override: BackendSpec | None = getattr(spec.steps[step_name], kind)
+    return override or getattr(spec.backends, kind)

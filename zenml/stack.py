@@ -1,0 +1,86 @@
+"""The stack: where artifacts and metadata go and which backends run by default.
+
+A pydantic-settings model: named stacks live in ``.zen/config.yaml``; any field can be overridden
+by a ``ZEN_``-prefixed environment variable (``ZEN_METADATA_STORE``, ``ZEN_ORCHESTRATOR``, …),
+which wins over the file, so CI and containers need no files at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from zenml.registry import BACKEND_KINDS
+from zenml.utils.redact import redact_url
+
+
+class Stack(BaseSettings):
+    """One named stack.
+
+    Attributes:
+        name: the stack's name (not overridable from the environment).
+        artifact_store: a folder (relative to the repository root) or an fsspec URL.
+        metadata_store: an SQLAlchemy URL; relative SQLite paths are relative to the repository root.
+        orchestrator / processing / training: registry names of the default backends.
+        orchestrator_options / processing_options / training_options: their parameters.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ZEN_", extra="forbid", validate_default=True)
+
+    name: str = Field(default="default", exclude=False)
+    artifact_store: str = ".zen/artifacts"
+    metadata_store: str = "sqlite:///.zen/metadata.db"
+    orchestrator: str = "local"
+    processing: str = "local"
+    training: str = "local"
+    orchestrator_options: dict[str, Any] = Field(default_factory=dict)
+    processing_options: dict[str, Any] = Field(default_factory=dict)
+    training_options: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables beat the values read from ``.zen/config.yaml``."""
+        return env_settings, init_settings
+
+    @field_validator("artifact_store", "metadata_store", "orchestrator", "processing", "training")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    def backend(self, kind: str) -> tuple[str, dict[str, Any]]:
+        """The default backend name and options of ``kind``."""
+        if kind not in BACKEND_KINDS:
+            raise KeyError(kind)
+        return getattr(self, kind), dict(getattr(self, f"{kind}_options"))
+
+    def to_file(self) -> dict[str, Any]:
+        """The fields written to ``.zen/config.yaml`` (credentials stay as configured)."""
+        return self.model_dump(exclude={"name"})
+
+    def describe(self) -> dict[str, Any]:
+        """The fields with every credential redacted, for display."""
+        data = self.model_dump()
+        data["metadata_store"] = redact_url(self.metadata_store)
+        data["artifact_store"] = redact_url(self.artifact_store)
+        return data
+
+    def secrets(self) -> list[str]:
+        """Credential strings that must never be printed or written (passwords in the URLs)."""
+        found: list[str] = []
+        for url in (self.metadata_store, self.artifact_store):
+            _scheme, sep, rest = url.partition("://")
+            userinfo = rest.split("@", 1)[0] if sep and "@" in rest else ""
+            if ":" in userinfo:
+                found.append(userinfo.split(":", 1)[1])
+        return [secret for secret in found if secret]

@@ -1,0 +1,27 @@
+"""The table of step classes zenml ships, plus those plugins register (entry-point group ``zenml.steps``).
+
+Standard data and trainer steps join this table as they land; ``zen steps list`` and the
+conformance tests read it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from zenml.steps.base import BaseStep
+from zenml.utils.importing import import_object
+
+#: dotted paths of every shipped step class
+SHIPPED_STEPS: tuple[str, ...] = ()
+
+
+def shipped_steps() -> dict[str, type[BaseStep]]:
+    """Shipped and plugin step classes by dotted path (imported on demand)."""
+    paths = list(SHIPPED_STEPS)
+    paths += [entry.value.replace(":", ".") for entry in importlib.metadata.entry_points(group="zenml.steps")]
+    found: dict[str, type[BaseStep]] = {}
+    for path in paths:
+        klass = import_object(path)
+        if isinstance(klass, type) and issubclass(klass, BaseStep):
+            found[path] = klass
+    return found

@@ -1,0 +1,51 @@
+"""The run-time context a step can ask for: its name, run, backends and a metrics logger."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from zenml.exceptions import StepError
+
+_METRIC_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
+
+
+@dataclass
+class StepContext:
+    """Given to ``process`` when it declares an argument annotated ``StepContext``.
+
+    Attributes:
+        step_name: the step's name in the pipeline.
+        run_id: the id of the run executing the step.
+        pipeline_name: the pipeline's name.
+        processing: the processing backend data work should run on.
+        training: the training backend trainers should run on.
+        metrics: scalar metrics logged so far (name → value).
+    """
+
+    step_name: str
+    run_id: str
+    pipeline_name: str
+    processing: Any = None
+    training: Any = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def logger(self) -> logging.Logger:
+        """A logger named after the step, captured with the step's logs."""
+        return logging.getLogger(f"zenml.step.{self.step_name}")
+
+    def log_metric(self, name: str, value: float) -> None:
+        """Record a scalar metric for this step (stored with the step run, queryable later).
+
+        Raises:
+            StepError: the name has unusual characters or the value is not a finite number.
+        """
+        if not _METRIC_NAME.match(name):
+            raise StepError(self.step_name, "ValueError", f"metric name {name!r} must match {_METRIC_NAME.pattern}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise StepError(self.step_name, "ValueError", f"metric {name!r} must be a finite number, got {value!r}")
+        self.metrics[name] = float(value)

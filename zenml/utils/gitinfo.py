@@ -1,0 +1,41 @@
+"""Read the git commit, dirty flag and a hash of the working-tree diff for a run's provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    """The state of the working tree a run was launched from."""
+
+    commit: str | None
+    dirty: bool
+    diff_sha256: str | None
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+
+
+def read_git_info(root: Path) -> GitInfo | None:
+    """Return git provenance for ``root``, or ``None`` when it is not inside a git work tree."""
+    if shutil.which("git") is None:
+        return None
+    inside = _git(root, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+        return None
+    head = _git(root, "rev-parse", "HEAD")
+    commit = head.stdout.decode().strip() if head.returncode == 0 else None
+    # Untracked files count as dirty: they may be the very code a step runs.
+    status = _git(root, "status", "--porcelain")
+    dirty = bool(status.stdout.strip())
+    if not dirty:
+        return GitInfo(commit=commit, dirty=False, diff_sha256=None)
+    diff = _git(root, "diff", "HEAD") if commit else _git(root, "diff")
+    digest = hashlib.sha256(diff.stdout + status.stdout).hexdigest()
+    return GitInfo(commit=commit, dirty=True, diff_sha256=digest)

@@ -1,0 +1,31 @@
+"""Canonical JSON and content hashes: the building blocks of spec hashes and cache keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+
+def canonical_json(value: Any, *, strict: bool = True) -> str:
+    """Serialise ``value`` to JSON with sorted keys and no whitespace, so equal values hash equal.
+
+    With ``strict=False`` values JSON cannot hold are written as their ``repr`` instead of failing.
+    """
+    fallback = None if strict else repr
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=fallback)
+
+
+def sha256_text(text: str) -> str:
+    """Return the hex sha256 of a UTF-8 string."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Return the hex sha256 of raw bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_json(value: Any) -> str:
+    """Return the sha256 of the canonical JSON of ``value``."""
+    return sha256_text(canonical_json(value))

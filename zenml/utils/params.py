@@ -1,0 +1,197 @@
+"""The parameter contract shared by steps and backends (DESIGN §3, the scikit-learn rule).
+
+Parameters are exactly the explicit keyword arguments of ``__init__``, each stored unchanged on
+an attribute of the same name. Values must be JSON-able so they survive the run spec round trip.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import inspect
+import typing
+from typing import Any, Self
+
+from zenml.exceptions import ConfigError
+from zenml.utils.hashing import canonical_json
+from zenml.utils.importing import import_object, qualified_name
+from zenml.utils.jsonable import find_non_jsonable
+from zenml.utils.typecheck import describe, matches
+
+
+class ParamSpec(typing.NamedTuple):
+    """One declared parameter: its name, annotation and default (``inspect.Parameter.empty``)."""
+
+    name: str
+    annotation: Any
+    default: Any
+
+
+def suggest(name: str, known: typing.Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest known name, or ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def init_param_specs(cls: type) -> dict[str, ParamSpec]:
+    """Read the parameter specs of ``cls`` from its ``__init__`` signature.
+
+    Raises:
+        ConfigError: ``__init__`` takes ``*args``/``**kwargs`` or positional-only arguments.
+    """
+    init = cls.__init__  # type: ignore[misc]
+    if init is object.__init__:
+        return {}
+    signature = inspect.signature(init)
+    try:
+        hints = typing.get_type_hints(init)
+    except Exception:  # noqa: BLE001 -- unresolvable annotations: fall back to the raw ones
+        hints = {}
+    specs: dict[str, ParamSpec] = {}
+    for index, parameter in enumerate(signature.parameters.values()):
+        if index == 0:
+            continue  # self
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise ConfigError(
+                f"{cls.__name__}.__init__ takes *{parameter.name}; parameters must be explicit "
+                "keyword arguments so they can be recorded and validated"
+            )
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            raise ConfigError(
+                f"{cls.__name__}.__init__ has positional-only '{parameter.name}'; make it a normal keyword argument"
+            )
+        annotation = hints.get(parameter.name, parameter.annotation)
+        specs[parameter.name] = ParamSpec(parameter.name, annotation, parameter.default)
+    return specs
+
+
+class Configurable:
+    """Mixin giving a class the parameter contract: get/set/clone/to_config/from_config.
+
+    Example:
+        >>> class Scale(Configurable):
+        ...     def __init__(self, factor: float = 1.0):
+        ...         self.factor = factor
+        >>> Scale.from_config(Scale(factor=2.0).to_config()) == Scale(factor=2.0)
+        True
+    """
+
+    #: what the error messages call instances ("step", "backend")
+    _config_kind: typing.ClassVar[str] = "object"
+
+    def param_specs(self) -> dict[str, ParamSpec]:
+        """Return the declared parameters (name → spec) of this object."""
+        return init_param_specs(type(self))
+
+    def config_type(self) -> str:
+        """Return the dotted path that ``from_config`` imports to rebuild this object."""
+        return qualified_name(type(self))
+
+    def display_name(self) -> str:
+        """Return the name used in messages about this object."""
+        return type(self).__name__
+
+    def get_params(self) -> dict[str, Any]:
+        """Return a deep copy of the parameters, read from the attributes of the same names.
+
+        Raises:
+            ConfigError: ``__init__`` did not store a parameter on ``self``.
+        """
+        params: dict[str, Any] = {}
+        for name in self.param_specs():
+            if not hasattr(self, name):
+                raise ConfigError(
+                    f"{self.display_name()}.__init__ takes '{name}' but does not store it as "
+                    f"self.{name}; assign every parameter unchanged (the scikit-learn rule)"
+                )
+            params[name] = copy.deepcopy(getattr(self, name))
+        return params
+
+    def set_params(self, **params: Any) -> Self:
+        """Set parameters in place after validating names, types and JSON-ability; return self."""
+        self.check_params(params)
+        for name, value in params.items():
+            setattr(self, name, copy.deepcopy(value))
+        return self
+
+    def check_params(self, params: dict[str, Any]) -> None:
+        """Validate ``params`` against the declared parameters without applying them.
+
+        Raises:
+            ConfigError: an unknown name, a wrong type or a value that is not JSON-able.
+        """
+        specs = self.param_specs()
+        for name, value in params.items():
+            if name not in specs:
+                known = ", ".join(specs) or "none"
+                raise ConfigError(
+                    f"{self.display_name()} has no parameter '{name}'{suggest(name, specs)} (parameters: {known})"
+                )
+            self._check_value(specs[name], value)
+
+    def _check_value(self, spec: ParamSpec, value: Any) -> None:
+        problem = find_non_jsonable(value)
+        if problem:
+            raise ConfigError(
+                f"parameter '{spec.name}' of {self.display_name()} must be JSON-able, but {problem}; "
+                "pass plain values (numbers, strings, lists, dicts) and send data through inputs"
+            )
+        if not matches(value, spec.annotation):
+            raise ConfigError(
+                f"parameter '{spec.name}' of {self.display_name()} must be "
+                f"{describe(spec.annotation)}, got {type(value).__name__} {value!r}"
+            )
+
+    def validate(self) -> None:
+        """Check that the current parameter values obey the contract."""
+        self.check_params(self.get_params())
+
+    def clone(self) -> Self:
+        """Return a new, equal object rebuilt from ``get_params()``."""
+        return type(self)(**self.get_params())
+
+    def to_config(self) -> dict[str, Any]:
+        """Return ``{"type": "pkg.module.Class", "params": {...}}``."""
+        return {"type": self.config_type(), "params": self.get_params()}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        """Rebuild an object from ``to_config()`` output, validating every parameter.
+
+        Raises:
+            ConfigError: the type is missing, not a ``cls``, or the parameters are invalid.
+        """
+        type_path = config.get("type")
+        params = config.get("params") or {}
+        if not isinstance(type_path, str) or not isinstance(params, dict):
+            raise ConfigError(f"a {cls._config_kind} config needs 'type' (a string) and 'params' (a mapping)")
+        target = import_object(type_path)
+        return cls._build_from(target, type_path, params)
+
+    @classmethod
+    def _build_from(cls, target: Any, type_path: str, params: dict[str, Any]) -> Self:
+        if not (isinstance(target, type) and issubclass(target, cls)):
+            raise ConfigError(f"'{type_path}' is not a {cls.__name__} class")
+        probe = target.__new__(target)
+        probe.check_params(params)
+        missing = [
+            name
+            for name, spec in probe.param_specs().items()
+            if spec.default is inspect.Parameter.empty and name not in params
+        ]
+        if missing:
+            raise ConfigError(f"{target.__name__} needs parameter(s) {', '.join(missing)}")
+        instance: Self = target(**params)
+        return instance
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Configurable) or self.config_type() != other.config_type():
+            return NotImplemented
+        return self.get_params() == other.get_params()
+
+    def __hash__(self) -> int:
+        return hash((self.config_type(), canonical_json(self.get_params(), strict=False)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{self.display_name()}({args})"

@@ -1,0 +1,207 @@
+"""Read-only views of recorded history: runs, their steps and their artifacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from zenml.artifacts.store import StoredArtifact
+from zenml.exceptions import ArtifactError
+from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
+from zenml.pipelines.spec import RunSpec
+from zenml.runtime.stores import Stores
+
+
+def _timestamp(value: float | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(value, dt.UTC) if value is not None else None
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    """A stored artifact; ``read()`` loads it (after verifying its content hash)."""
+
+    record: ArtifactRecord
+    stores: Stores
+
+    @property
+    def id(self) -> int:
+        """The artifact's id in the metadata store."""
+        return self.record.id
+
+    @property
+    def uri(self) -> str:
+        """Where the artifact's folder is."""
+        return self.record.uri
+
+    @property
+    def format(self) -> str:
+        """The on-disk format (``json``, ``npy``, ``parquet``, …)."""
+        return self.record.format
+
+    @property
+    def content_hash(self) -> str:
+        """The content hash recorded when it was written."""
+        return self.record.content_hash
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk."""
+        return self.record.size
+
+    @property
+    def data_type(self) -> str:
+        """The Python type that was stored."""
+        return self.record.data_type
+
+    def read(self) -> Any:
+        """Load the value.
+
+        Raises:
+            ArtifactError: the artifact is missing or does not match its content hash.
+        """
+        stored = StoredArtifact(
+            uri=self.record.uri,
+            format=self.record.format,
+            materializer=self.record.materializer,
+            data_type=self.record.data_type,
+            content_hash=self.record.content_hash,
+            size=self.record.size,
+        )
+        return self.stores.artifacts.load(stored, f"artifact {self.record.id}")
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step of a recorded run."""
+
+    record: StepRunRecord
+    stores: Stores
+
+    @property
+    def name(self) -> str:
+        """The step's name in the pipeline."""
+        return self.record.name
+
+    @property
+    def type(self) -> str:
+        """The dotted path of the step's class or function."""
+        return self.record.type
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters it ran with."""
+        return dict(self.record.params)
+
+    @property
+    def status(self) -> str:
+        """``running``, ``completed``, ``cached`` or ``failed``."""
+        return self.record.status
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds it took (``None`` while running)."""
+        return self.record.duration
+
+    @property
+    def error(self) -> str | None:
+        """``Type: message`` of the exception that failed it."""
+        if self.record.error_type is None:
+            return None
+        return f"{self.record.error_type}: {self.record.error_message}"
+
+    @cached_property
+    def outputs(self) -> dict[str, ArtifactView]:
+        """Its output artifacts by name."""
+        return {
+            name: ArtifactView(record, self.stores)
+            for name, record in self.stores.metadata.step_artifacts(self.record.id, "output").items()
+        }
+
+    @cached_property
+    def inputs(self) -> dict[str, ArtifactView]:
+        """The artifacts it read, by input name."""
+        return {
+            name: ArtifactView(record, self.stores)
+            for name, record in self.stores.metadata.step_artifacts(self.record.id, "input").items()
+        }
+
+    def output(self) -> Any:
+        """Read the single output of a step with exactly one output."""
+        if len(self.outputs) != 1:
+            raise ArtifactError(
+                f"step '{self.name}' has outputs {', '.join(self.outputs) or '(none)'}; use .outputs[name]"
+            )
+        return next(iter(self.outputs.values())).read()
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """A recorded run: status, steps, spec, git state and metrics."""
+
+    record: RunRecord
+    stores: Stores
+
+    @property
+    def id(self) -> str:
+        """The run id."""
+        return self.record.id
+
+    @property
+    def pipeline(self) -> str:
+        """The pipeline's name."""
+        return self.record.pipeline
+
+    @property
+    def status(self) -> str:
+        """``running``, ``completed`` or ``failed``."""
+        return self.record.status
+
+    @property
+    def created_at(self) -> dt.datetime:
+        """When the run was created (UTC)."""
+        created = _timestamp(self.record.created_at)
+        assert created is not None
+        return created
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end."""
+        return self.record.duration
+
+    @property
+    def error(self) -> str | None:
+        """``step 'x' failed: Type: message`` for a failed run."""
+        if self.record.error_type is None:
+            return None
+        return f"step '{self.record.error_step}' failed: {self.record.error_type}: {self.record.error_message}"
+
+    @cached_property
+    def steps(self) -> dict[str, StepView]:
+        """Its step runs by name, in execution order."""
+        return {record.name: StepView(record, self.stores) for record in self.stores.metadata.step_runs(self.record.id)}
+
+    @cached_property
+    def spec(self) -> RunSpec:
+        """The run spec it was launched from."""
+        path = Path(self.record.spec_path)
+        if not path.is_absolute():
+            path = self.stores.project_root / path
+        return RunSpec.from_yaml(path.read_text(), str(path))
+
+    @property
+    def git(self) -> dict[str, Any] | None:
+        """``{"commit", "dirty", "diff_sha256"}``, or ``None`` when run outside git."""
+        if self.record.git_commit is None and self.record.git_dirty is None:
+            return None
+        return {
+            "commit": self.record.git_commit,
+            "dirty": self.record.git_dirty,
+            "diff_sha256": self.record.git_diff_sha256,
+        }
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Logged metrics: ``{step: {name: value}}``."""
+        return self.stores.metadata.metrics(self.record.id)
