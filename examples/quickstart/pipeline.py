@@ -42,7 +42,7 @@ def fit(train: np.ndarray) -> list[float]:
 
 
 @step
-def evaluate(model: list[float], eval: np.ndarray, context: StepContext) -> dict[str, float]:  # noqa: A002
+def evaluate(model: list[float], eval: np.ndarray, context: StepContext) -> dict[str, float]:
     """Mean squared error on the held-out points, also logged as a metric."""
     predictions = model[0] * eval[:, 0] + model[1]
     mse = float(np.mean((predictions - eval[:, 1]) ** 2))

@@ -1,0 +1,90 @@
+"""Shared fixtures: an isolated repository per test and real database servers when available."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("ZEN_TEST_REQUIRE_SERVICES") == "1"
+MYSQL_ADMIN_URL = os.environ.get("ZEN_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+POSTGRES_ADMIN_URL = os.environ.get("ZEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's ZEN_* settings (they would override the stacks under test)."""
+    for name in list(os.environ):
+        if name.startswith("ZEN_") and not name.startswith("ZEN_TEST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A fresh repository (default stack) in a temporary folder, which is the working directory."""
+    from zenml.repository import Repository
+
+    monkeypatch.chdir(tmp_path)
+    repository = Repository.init(tmp_path)
+    yield repository
+    for stores in repository._stores.values():
+        stores.metadata.close()
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    message = f"{what} is not reachable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}; ZEN_TEST_REQUIRE_SERVICES=1 requires it")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A URL of a new, empty MariaDB/MySQL database, dropped after the test."""
+    import sqlalchemy as sa
+
+    name = f"zen_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(MYSQL_ADMIN_URL, connect_args={"connect_timeout": 5})
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except Exception as exc:  # noqa: BLE001 -- any failure means the server is unusable here
+        admin.dispose()
+        _unavailable(f"MariaDB at {MYSQL_ADMIN_URL}", exc)
+    url = sa.engine.make_url(MYSQL_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of a new, empty PostgreSQL database, dropped after the test."""
+    import sqlalchemy as sa
+
+    name = f"zen_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except Exception as exc:  # noqa: BLE001
+        admin.dispose()
+        _unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL}", exc)
+    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "mysql", "postgres"])
+def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty metadata database on each of the three supported engines."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'metadata.db'}"
+    fixture = "mysql_url" if request.param == "mysql" else "postgres_url"
+    return str(request.getfixturevalue(fixture))
