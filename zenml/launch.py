@@ -1,6 +1,7 @@
-"""Launching runs: compile, persist the spec, record the run, hand it to the orchestrator, finish it.
+"""Launching runs: compile, persist the spec, record the run, orchestrate it, finish it; plan; resume.
 
-This is the top of the engine, used by ``pipeline.run()``, ``zen run`` and ``zen step exec``.
+This is the top of the engine, used by ``pipeline.run()``/``plan()``, ``zen run``, ``zen plan``,
+``zen runs resume`` and ``zen step exec``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +27,8 @@ from zenml.repository import ZEN_DIR, Repository
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import execute_step
 from zenml.runtime.loading import load_backend, remember_definition
+from zenml.runtime.plan import StepPlan, plan_spec
+from zenml.runtime.stores import Stores
 from zenml.stack import Stack
 from zenml.utils.redact import redact_url
 from zenml.views import PipelineRun
@@ -32,11 +38,37 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("zenml")
 BackendChoice = str | BaseBackend | None
+HEARTBEAT_SECONDS = 10.0
 
 
 def new_run_id() -> str:
-    """A sortable, unique run id: ``YYYYmmdd-HHMMSS-xxxxxx`` (UTC)."""
-    return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    """A sortable, unique run id: ``YYYYmmdd-HHMMSS-xxxxxxxx`` (UTC)."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class BackendChoices:
+    """The backends a caller asked for (names or objects; ``None`` = the stack's) and their options."""
+
+    orchestrator: BackendChoice = None
+    processing: BackendChoice = None
+    training: BackendChoice = None
+    options: Mapping[str, Mapping[str, Any]] | None = None
+
+    def resolve(self, stack: Stack, previous: BackendsSpec | None = None) -> BackendsSpec:
+        """Backend specs for a run; with ``previous``, kinds not asked for keep the previous choice."""
+        options = dict(self.options or {})
+        for kind in options:
+            if kind not in BACKEND_KINDS:
+                raise ConfigError(f"--backend-opt kind '{kind}' is unknown; use one of {', '.join(BACKEND_KINDS)}")
+        specs = {}
+        for kind in BACKEND_KINDS:
+            choice = getattr(self, kind)
+            if previous is not None and choice is None and kind not in options:
+                specs[kind] = getattr(previous, kind)
+            else:
+                specs[kind] = backend_spec(kind, choice, stack, options.get(kind))
+        return BackendsSpec(**specs)
 
 
 def backend_spec(kind: str, choice: BackendChoice, stack: Stack, options: Mapping[str, Any] | None) -> BackendSpec:
@@ -54,7 +86,7 @@ def backend_spec(kind: str, choice: BackendChoice, stack: Stack, options: Mappin
     else:
         default_name, default_options = stack.backend(kind)
         name = choice or default_name
-        params = {**(default_options if choice is None or choice == default_name else {}), **(options or {})}
+        params = {**(default_options if name == default_name else {}), **(options or {})}
         spec = BackendSpec(name=name, type=resolve_backend(kind, name), params=params)
     load_backend(kind, spec)  # validate the parameters now, before anything is recorded
     return spec
@@ -77,6 +109,35 @@ def _git_spec(repository: Repository) -> GitSpec | None:
             marker.touch()
         return None
     return GitSpec(commit=info.commit, dirty=info.dirty, diff_sha256=info.diff_sha256)
+
+
+def compile_pipeline(
+    pipeline: BasePipeline,
+    *,
+    backends: BackendChoices | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    stack: str | None = None,
+    repository: Repository | None = None,
+) -> tuple[RunSpec, Repository, Stack]:
+    """Validate and compile ``pipeline`` into a run spec for the chosen stack and backends.
+
+    Raises:
+        GraphError, ConfigError: the pipeline, a parameter, the stack or a backend is invalid.
+    """
+    repository = repository or Repository()
+    chosen_stack = repository.stack(stack)
+    context = CompileContext(
+        run_id=new_run_id(),
+        backends=(backends or BackendChoices()).resolve(chosen_stack),
+        stack=_stack_spec(chosen_stack),
+        project_root=repository.root,
+        git=_git_spec(repository),
+        params=params or {},
+    )
+    spec = pipeline.compile(context)
+    for step in pipeline.steps.values():
+        remember_definition(step)
+    return spec, repository, chosen_stack
 
 
 def run_pipeline(
@@ -113,32 +174,59 @@ def run_pipeline(
         GraphError, ConfigError: bad input; nothing is recorded.
         StepError: a step failed; the run is recorded ``failed`` (``error.run_id`` says which).
     """
-    repository = repository or Repository()
-    chosen_stack = repository.stack(stack)
-    options = dict(backend_options or {})
-    _check_kinds(options)
-    choices = {"orchestrator": orchestrator, "processing": processing, "training": training}
-    backends = BackendsSpec(
-        **{kind: backend_spec(kind, choices[kind], chosen_stack, options.get(kind)) for kind in BACKEND_KINDS}
+    choices = BackendChoices(orchestrator, processing, training, backend_options)
+    spec, repository, chosen_stack = compile_pipeline(
+        pipeline, backends=choices, params=params, stack=stack, repository=repository
     )
-    context = CompileContext(
-        run_id=new_run_id(),
-        backends=backends,
-        stack=_stack_spec(chosen_stack),
-        project_root=repository.root,
-        git=_git_spec(repository),
-        params=params or {},
-    )
-    spec = pipeline.compile(context)
-    for step in pipeline.steps.values():
-        remember_definition(step)
     return execute_run(spec, repository, chosen_stack, listener=listener, enable_cache=enable_cache)
 
 
-def _check_kinds(options: Mapping[str, Any]) -> None:
-    for kind in options:
-        if kind not in BACKEND_KINDS:
-            raise ConfigError(f"--backend-opt kind '{kind}' is unknown; use one of {', '.join(BACKEND_KINDS)}")
+def plan_pipeline(
+    pipeline: BasePipeline,
+    *,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    stack: str | None = None,
+    enable_cache: bool = True,
+    repository: Repository | None = None,
+) -> list[StepPlan]:
+    """Per step, whether a run would execute it or use the cache, and why; runs and records nothing."""
+    spec, repository, chosen_stack = compile_pipeline(pipeline, params=params, stack=stack, repository=repository)
+    return plan_spec(spec, repository.stores(chosen_stack), use_cache=enable_cache)
+
+
+def load_spec(path: Path) -> RunSpec:
+    """Read a stored spec file.
+
+    Raises:
+        ConfigError: missing or invalid.
+    """
+    if not path.is_file():
+        raise ConfigError(f"spec file '{path}' does not exist")
+    return RunSpec.from_yaml(path.read_text(), str(path))
+
+
+def respec(
+    path: Path,
+    *,
+    backends: BackendChoices | None = None,
+    stack: str | None = None,
+    repository: Repository | None = None,
+) -> tuple[RunSpec, Repository, Stack]:
+    """A stored spec as a new run: same steps and parameters; new id, time, git state; backends may change."""
+    old = load_spec(path)
+    repository = repository or Repository(path.parent)
+    chosen_stack = repository.stack(stack)
+    new_backends = (backends or BackendChoices()).resolve(chosen_stack, previous=old.backends)
+    spec = old.model_copy(
+        update={
+            "run_id": new_run_id(),
+            "created_at": dt.datetime.now(dt.UTC),
+            "git": _git_spec(repository),
+            "stack": _stack_spec(chosen_stack),
+            "backends": new_backends,
+        }
+    )
+    return RunSpec.model_validate(spec.model_dump()), repository, chosen_stack
 
 
 def rerun_spec(
@@ -153,34 +241,16 @@ def rerun_spec(
     listener: RunListener | None = None,
     repository: Repository | None = None,
 ) -> PipelineRun:
-    """Execute a stored spec again as a new run: same steps and parameters; backends may change."""
-    if not path.is_file():
-        raise ConfigError(f"spec file '{path}' does not exist")
-    old = RunSpec.from_yaml(path.read_text(), str(path))
-    repository = repository or Repository(path.parent)
-    chosen_stack = repository.stack(stack)
-    options = dict(backend_options or {})
-    _check_kinds(options)
-    choices = {"orchestrator": orchestrator, "processing": processing, "training": training}
-    backends = {
-        kind: (
-            backend_spec(kind, choices[kind], chosen_stack, options.get(kind))
-            if choices[kind] is not None or kind in options
-            else getattr(old.backends, kind)
-        )
-        for kind in BACKEND_KINDS
-    }
-    spec = old.model_copy(
-        update={
-            "run_id": new_run_id(),
-            "created_at": dt.datetime.now(dt.UTC),
-            "git": _git_spec(repository),
-            "stack": _stack_spec(chosen_stack),
-            "backends": BackendsSpec(**backends),
-        }
-    )
-    spec = RunSpec.model_validate(spec.model_dump())
+    """Execute a stored spec again as a new run: backend flags change where it runs, never what it computes."""
+    choices = BackendChoices(orchestrator, processing, training, backend_options)
+    spec, repository, chosen_stack = respec(path, backends=choices, stack=stack, repository=repository)
     return execute_run(spec, repository, chosen_stack, listener=listener, enable_cache=enable_cache)
+
+
+def plan_spec_file(path: Path, *, stack: str | None = None, enable_cache: bool = True) -> list[StepPlan]:
+    """Plan a stored spec as ``rerun_spec`` would run it."""
+    spec, repository, chosen_stack = respec(path, stack=stack)
+    return plan_spec(spec, repository.stores(chosen_stack), use_cache=enable_cache)
 
 
 def write_spec(spec: RunSpec, repository: Repository) -> Path:
@@ -195,6 +265,14 @@ def write_spec(spec: RunSpec, repository: Repository) -> Path:
     return path
 
 
+def _orchestrator_of(spec: RunSpec) -> BaseOrchestrator:
+    orchestrator = load_backend("orchestrator", spec.backends.orchestrator)
+    if not isinstance(orchestrator, BaseOrchestrator):
+        raise ConfigError(f"'{spec.backends.orchestrator.type}' is not an orchestrator")
+    BaseOrchestrator.execution_order(spec)
+    return orchestrator
+
+
 def execute_run(
     spec: RunSpec,
     repository: Repository,
@@ -204,9 +282,7 @@ def execute_run(
     enable_cache: bool = True,
 ) -> PipelineRun:
     """Record and orchestrate a compiled spec; finish the run ``completed`` or ``failed``."""
-    orchestrator = load_backend("orchestrator", spec.backends.orchestrator)
-    assert isinstance(orchestrator, BaseOrchestrator)
-    BaseOrchestrator.execution_order(spec)
+    orchestrator = _orchestrator_of(spec)
     stores = repository.stores(stack)  # an unreachable store fails here, before anything is written
     path = write_spec(spec, repository)
     stores.metadata.create_run(
@@ -222,19 +298,72 @@ def execute_run(
     return repository.run(spec.run_id)
 
 
+def resume_run(
+    run_id: str,
+    *,
+    listener: RunListener | None = None,
+    enable_cache: bool = True,
+    repository: Repository | None = None,
+) -> PipelineRun:
+    """Finish a failed, crashed or interrupted run: steps that completed are kept, the rest run.
+
+    Raises:
+        MetadataStoreError: no such run.
+        ConfigError: the run already completed, or is still running in a live process.
+    """
+    repository = repository or Repository()
+    stores = repository.stores()
+    stores.metadata.reap_dead_runs()
+    record = stores.metadata.get_run(run_id)
+    if record.status == "completed":
+        raise ConfigError(f"run {record.id} already completed; nothing to resume (start a new run with 'zen run')")
+    if record.status == "running":
+        raise ConfigError(f"run {record.id} is still running (pid {record.pid} on {record.host}); wait or stop it")
+    path = Path(record.spec_path)
+    spec = load_spec(path if path.is_absolute() else repository.root / path)
+    done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in ("completed", "cached"))
+    orchestrator = _orchestrator_of(spec)
+    stores.metadata.set_run_status(record.id, "running")
+    _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=done)
+    return repository.run(record.id)
+
+
+@contextmanager
+def _heartbeat(stores: Stores, run_id: str) -> Iterator[None]:
+    """Refresh the run's heartbeat while it executes, so a killed run can be told from a live one."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            stores.metadata.heartbeat(run_id)
+
+    thread = threading.Thread(target=beat, name=f"zenml-heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _orchestrate(
     orchestrator: BaseOrchestrator,
     spec: RunSpec,
-    stores: Any,
+    stores: Stores,
     listener: RunListener | None,
     enable_cache: bool,
     done: frozenset[str],
 ) -> list[StepOutcome]:
     try:
-        outcomes = orchestrator.run(spec, stores, listener=listener, use_cache=enable_cache, done=done)
+        with _heartbeat(stores, spec.run_id):
+            outcomes = orchestrator.run(spec, stores, listener=listener, use_cache=enable_cache, done=done)
     except StepError as error:
         stores.metadata.set_run_status(
-            spec.run_id, "failed", error_step=error.step, error_type=error.error_type, error_message=error.error_message
+            spec.run_id,
+            "failed",
+            error_step=error.step,
+            error_type=error.error_type,
+            error_message=error.error_message,
         )
         error.run_id = spec.run_id  # type: ignore[attr-defined]
         raise
@@ -261,9 +390,7 @@ def exec_step(spec_path: Path, step_name: str, *, stack: str | None = None, enab
         ConfigError: the spec is unreadable or the stack's stores differ from the spec's.
         StepError: the step failed (recorded failed).
     """
-    if not spec_path.is_file():
-        raise ConfigError(f"spec file '{spec_path}' does not exist")
-    spec = RunSpec.from_yaml(spec_path.read_text(), str(spec_path))
+    spec = load_spec(spec_path)
     repository = Repository(spec_path.parent)
     chosen = repository.stack(stack or spec.stack.name)
     if _stack_spec(chosen) != spec.stack:

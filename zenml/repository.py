@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zenml.artifacts.store import ArtifactStore
+from zenml.compare import RunComparison, compare_runs
 from zenml.exceptions import ConfigError
 from zenml.metadata.records import PipelineRecord
 from zenml.metadata.store import SQLMetadataStore
@@ -183,14 +184,22 @@ class Repository:
         return self.stores().metadata.pipelines()
 
     def runs(self, pipeline: str | None = None, limit: int | None = None) -> list[PipelineRun]:
-        """Runs, newest first (optionally of one pipeline)."""
+        """Runs, newest first (optionally of one pipeline); runs whose process died show ``crashed``."""
         stores = self.stores()
+        stores.metadata.reap_dead_runs()
         return [PipelineRun(record, stores) for record in stores.metadata.runs(pipeline=pipeline, limit=limit)]
 
     def run(self, run_id: str) -> PipelineRun:
         """One run by id (or a unique prefix of it)."""
         stores = self.stores()
+        stores.metadata.reap_dead_runs()
         return PipelineRun(stores.metadata.get_run(run_id), stores)
+
+    def compare(self, a: str | PipelineRun, b: str | PipelineRun) -> RunComparison:
+        """Compare two runs (ids, prefixes or run objects): parameters, code, inputs, metrics, caching."""
+        run_a = a if isinstance(a, PipelineRun) else self.run(a)
+        run_b = b if isinstance(b, PipelineRun) else self.run(b)
+        return compare_runs(run_a, run_b)
 
     def artifact(self, artifact_id: int) -> ArtifactView:
         """One artifact by id."""

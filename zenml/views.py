@@ -56,6 +56,13 @@ class ArtifactView:
         """The Python type that was stored."""
         return self.record.data_type
 
+    def lineage(self) -> Lineage:
+        """The upstream graph of steps and artifacts this artifact derives from."""
+        artifacts, steps, edges = self.stores.metadata.lineage(self.record.id)
+        return Lineage(
+            self.record.id, artifacts, steps, [(e.step_run_id, e.artifact_id, e.kind, e.name) for e in edges]
+        )
+
     def read(self) -> Any:
         """Load the value.
 
@@ -205,3 +212,48 @@ class PipelineRun:
     def metrics(self) -> dict[str, dict[str, float]]:
         """Logged metrics: ``{step: {name: value}}``."""
         return self.stores.metadata.metrics(self.record.id)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The upstream graph of an artifact: what produced it, from which inputs, recursively.
+
+    Attributes:
+        artifact_id: the artifact the graph ends at.
+        artifacts: every artifact in the graph by id.
+        steps: every step run that produced one of them, by id.
+        edges: ``(step run id, artifact id, kind, name)``: ``output`` edges go step → artifact,
+            ``input`` edges artifact → step (``name`` is the input's name).
+    """
+
+    artifact_id: int
+    artifacts: dict[int, ArtifactRecord]
+    steps: dict[int, StepRunRecord]
+    edges: list[tuple[int, int, str, str]]
+
+    def producer(self, artifact_id: int) -> StepRunRecord | None:
+        """The step run that wrote ``artifact_id``."""
+        producer_id = self.artifacts[artifact_id].producer_id
+        return self.steps.get(producer_id) if producer_id is not None else None
+
+    def inputs_of(self, step_run_id: int) -> dict[str, int]:
+        """The artifacts a step run read, by input name."""
+        return {name: artifact for step, artifact, kind, name in self.edges if step == step_run_id and kind == "input"}
+
+    def tree(self) -> list[str]:
+        """Indented lines, from the artifact up to the data it came from."""
+        lines: list[str] = []
+        self._walk(self.artifact_id, 0, lines, set())
+        return lines
+
+    def _walk(self, artifact_id: int, depth: int, lines: list[str], seen: set[int]) -> None:
+        record = self.artifacts[artifact_id]
+        producer = self.producer(artifact_id)
+        source = f"{producer.run_id}/{producer.name}" if producer else "(no producer)"
+        lines.append(f"{'  ' * depth}artifact #{artifact_id} {record.format} {record.content_hash[:19]} ← {source}")
+        if producer is None or producer.id in seen:
+            return
+        seen.add(producer.id)
+        for name, upstream in self.inputs_of(producer.id).items():
+            lines.append(f"{'  ' * (depth + 1)}input '{name}':")
+            self._walk(upstream, depth + 2, lines, seen)

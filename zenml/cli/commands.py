@@ -92,6 +92,34 @@ def _step_params(pipeline: Any, items: list[str]) -> dict[str, dict[str, Any]]:
 
 
 @app.command()
+def plan(
+    target: str = typer.Argument(..., help="A spec YAML, path/file.py:pipeline or package.module:pipeline."),
+    param: list[str] = typer.Option([], "--param", help="STEP.KEY=VALUE step parameter."),
+    stack: str | None = typer.Option(None, "--stack", help="Stack to plan against (default: the active one)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Plan as if the cache were off."),
+) -> None:
+    """Show, per step, whether a run would execute it or use the cache, and why (runs nothing)."""
+    from zenml import launch
+
+    if is_spec(target):
+        if param:
+            raise ConfigError("--param cannot change a stored spec; plan the pipeline itself with --param")
+        plans = launch.plan_spec_file(Path(target), stack=stack, enable_cache=not no_cache)
+    else:
+        pipeline = load_pipeline(target)
+        plans = launch.plan_pipeline(
+            pipeline, params=_step_params(pipeline, param), stack=stack, enable_cache=not no_cache
+        )
+    grid = table("step", "action", "why")
+    for step in plans:
+        action = styled_status("cached") if step.action == "cached" else "[yellow]run[/]"
+        grid.add_row(step.name, action, step.reason)
+    console.print(grid)
+    to_run = sum(1 for step in plans if step.action == "run")
+    console.print(f"{to_run} of {len(plans)} steps would run")
+
+
+@app.command()
 def graph(
     target: str = typer.Argument(..., help="A spec YAML or a pipeline target."),
     format_: str = typer.Option("mermaid", "--format", help="dot, mermaid or json."),

@@ -27,12 +27,26 @@ def _repository() -> Any:
 @runs_app.command("list")
 def runs_list(
     pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="Only runs of this pipeline."),
-    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many runs (newest first)."),
+    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many runs."),
+    metric: list[str] = typer.Option([], "--metric", "-m", help="Add a column with this metric (repeatable)."),
+    sort: str | None = typer.Option(None, "--sort", help="Sort by this metric, best (highest) first."),
+    ascending: bool = typer.Option(False, "--asc", help="With --sort: lowest first (e.g. for a loss)."),
 ) -> None:
-    """List runs, newest first."""
-    records = _repository().stores().metadata.runs(pipeline=pipeline, limit=limit)
-    grid = table("run", "pipeline", "status", "created (UTC)", "duration", "orchestrator")
+    """List runs, newest first, optionally with metric columns and sorted by a metric."""
+    metadata = _repository().stores().metadata
+    metadata.reap_dead_runs()
+    if sort is None:
+        records = metadata.runs(pipeline=pipeline, limit=limit)
+    else:
+        values = metadata.metric_by_run(sort)
+        candidates = {record.id: record for record in metadata.runs(pipeline=pipeline) if record.id in values}
+        ordered = sorted(candidates, key=lambda run_id: values[run_id], reverse=not ascending)
+        records = [candidates[run_id] for run_id in ordered[:limit]]
+        metric = [sort, *[m for m in metric if m != sort]]
+    columns = {name: metadata.metric_by_run(name, [r.id for r in records]) for name in metric}
+    grid = table("run", "pipeline", "status", "created (UTC)", "duration", "orchestrator", *metric)
     for record in records:
+        cells = [f"{columns[name][record.id]:.6g}" if record.id in columns[name] else "-" for name in metric]
         grid.add_row(
             record.id,
             record.pipeline,
@@ -40,6 +54,7 @@ def runs_list(
             when(record.created_at),
             seconds(record.duration),
             record.orchestrator,
+            *cells,
         )
     console.print(grid if records else "No runs recorded yet; start one with 'zen run'.")
 
@@ -110,13 +125,21 @@ def artifacts_list(
 
 
 @artifacts_app.command("show")
-def artifacts_show(artifact_id: int = typer.Argument(..., help="Artifact id (see 'zen artifacts list').")) -> None:
+def artifacts_show(
+    artifact_id: int = typer.Argument(..., help="Artifact id (see 'zen artifacts list')."),
+    lineage: bool = typer.Option(False, "--lineage", help="Show the steps and artifacts it derives from."),
+) -> None:
     """Show an artifact's record and a preview of its value (after verifying its hash)."""
     view = _repository().artifact(artifact_id)
     record = view.record
     console.print(f"[bold]Artifact {record.id}[/]: {record.data_type} as {record.format}, {size(record.size)}")
     console.print(f"  uri: {record.uri}")
     console.print(f"  content hash: {record.content_hash}")
+    if lineage:
+        console.print("Lineage:")
+        for line in view.lineage().tree():
+            console.print(f"  {line}", markup=False)
+        return
     console.print(_preview(view.read()), markup=False)
 
 
@@ -129,3 +152,62 @@ def _preview(value: Any, limit: int = 2000) -> str:
         return f"frame shape={tuple(shape)}\n{value.head(10)!s}"
     text = json.dumps(value, indent=2) if isinstance(value, (dict, list)) else repr(value)
     return text if len(text) <= limit else text[:limit] + " …"
+
+
+@runs_app.command("resume")
+def runs_resume(
+    run_id: str = typer.Argument(..., help="The failed or crashed run to finish."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not serve the remaining steps from the cache."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
+) -> None:
+    """Finish a failed or killed run: completed steps are kept, the rest run."""
+    from zenml.cli.progress import ProgressDisplay
+    from zenml.launch import resume_run
+
+    repository = _repository()
+    record = repository.run(run_id)
+    with ProgressDisplay([s.name for s in record.steps.values()], quiet=quiet) as display:
+        run = resume_run(record.id, listener=display, enable_cache=not no_cache, repository=repository)
+    console.print(f"Run {run.id} {styled_status(run.status)} after resume")
+
+
+@runs_app.command("compare")
+def runs_compare(
+    run_a: str = typer.Argument(..., help="First run id (or prefix)."),
+    run_b: str = typer.Argument(..., help="Second run id (or prefix)."),
+) -> None:
+    """Show what differs between two runs: parameters, code, inputs, provenance, metrics, caching."""
+    comparison = _repository().compare(run_a, run_b)
+    a, b = comparison.a, comparison.b
+    console.print(f"[bold]{a.id}[/] ({a.pipeline}, {a.status})  vs  [bold]{b.id}[/] ({b.pipeline}, {b.status})")
+    if not comparison.same_pipeline:
+        console.print("  [yellow]the runs belong to different pipelines[/]")
+    grid = table("", a.id, b.id)
+    grid.add_row("git commit", *(_mark(value) for value in comparison.git))
+    grid.add_row("python", *(_mark(value) for value in comparison.python))
+    for name, (version_a, version_b) in comparison.packages.items():
+        grid.add_row(f"package {name}", _mark(version_a), _mark(version_b), style="yellow")
+    console.print(grid)
+    steps = table("step", "status", "changed", "details")
+    for step in comparison.steps:
+        details = [f"{k}: {va!r} → {vb!r}" for k, (va, vb) in step.params.items()]
+        details += [f"input {k} data changed" for k in step.inputs]
+        details += ["code changed"] if step.code_changed and None not in step.code else []
+        status = " → ".join(value or "(absent)" for value in step.status)
+        steps.add_row(step.name, status, "[yellow]yes[/]" if step.changed else "no", "; ".join(details))
+    console.print(steps)
+    metrics = table("step", "metric", a.id, b.id, "delta")
+    for step_name, values in comparison.metrics.items():
+        for metric, (value_a, value_b) in values.items():
+            delta = f"{value_b - value_a:+.6g}" if value_a is not None and value_b is not None else "-"
+            metrics.add_row(step_name, metric, _number(value_a), _number(value_b), delta)
+    if comparison.metrics:
+        console.print(metrics)
+
+
+def _mark(value: str | None) -> str:
+    return value if value is not None else "-"
+
+
+def _number(value: float | None) -> str:
+    return f"{value:.6g}" if value is not None else "-"

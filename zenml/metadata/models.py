@@ -51,7 +51,10 @@ class StepRunRow(Base):
     """One step of one run."""
 
     __tablename__ = "step_runs"
-    __table_args__ = (UniqueConstraint("run_id", "name", name="uq_step_runs_run_name"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "name", name="uq_step_runs_run_name"),
+        Index("ix_step_runs_name", "name"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -60,6 +63,7 @@ class StepRunRow(Base):
     params: Mapped[str] = mapped_column(Text)
     cache_key: Mapped[str | None] = mapped_column(String(80), index=True)
     code_hash: Mapped[str | None] = mapped_column(String(80))
+    cache_components: Mapped[str | None] = mapped_column(Text)
     cached_from_id: Mapped[int | None] = mapped_column(ForeignKey("step_runs.id"))
     started_at: Mapped[float | None] = mapped_column(Double)
     ended_at: Mapped[float | None] = mapped_column(Double)
@@ -101,7 +105,10 @@ class MetricRow(Base):
     """A scalar metric logged by a step run."""
 
     __tablename__ = "metrics"
-    __table_args__ = (UniqueConstraint("step_run_id", "name", name="uq_metrics_step_name"),)
+    __table_args__ = (
+        UniqueConstraint("step_run_id", "name", name="uq_metrics_step_name"),
+        Index("ix_metrics_name", "name"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"))
     name: Mapped[str] = mapped_column(String(200))

@@ -59,6 +59,7 @@ class StepRunRecord:
     params: dict[str, Any]
     cache_key: str | None
     code_hash: str | None
+    cache_components: dict[str, Any] | None
     cached_from_id: int | None
     started_at: float | None
     ended_at: float | None

@@ -198,6 +198,42 @@ class SQLMetadataStore:
         with self._session() as session:
             session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
 
+    def heartbeat(self, run_id: str) -> None:
+        """Mark a running run as alive now."""
+        with self._session() as session:
+            session.execute(update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=_now()))
+
+    def reap_dead_runs(self, stale_after: float = 6 * 10.0) -> list[str]:
+        """Mark ``running`` runs whose process is gone as ``crashed``; return their ids.
+
+        A run is dead when its process is no longer alive on this host, or when its heartbeat
+        (refreshed every 10 s while it runs) is older than ``stale_after`` seconds.
+        """
+        with self._session(readonly=True) as session:
+            running = session.execute(
+                select(RunRow.id, RunRow.host, RunRow.pid, RunRow.heartbeat_at).where(RunRow.status == "running")
+            ).all()
+        here, now = socket.gethostname(), _now()
+        dead = [
+            run_id
+            for run_id, host, pid, beat in running
+            if (host == here and pid is not None and not _process_alive(pid))
+            or (beat is not None and now - beat > stale_after)
+        ]
+        if dead:
+            with self._session() as session:  # only runs still 'running': a run that just finished stays finished
+                session.execute(
+                    update(RunRow)
+                    .where(RunRow.id.in_(dead), RunRow.status == "running")
+                    .values(
+                        status="crashed",
+                        ended_at=now,
+                        error_type="Crashed",
+                        error_message="the process running it died (killed, or its machine stopped)",
+                    )
+                )
+        return dead
+
     def start_step(
         self,
         *,
@@ -207,14 +243,17 @@ class SQLMetadataStore:
         params: dict[str, Any],
         cache_key: str | None,
         code_hash: str | None,
+        cache_components: dict[str, Any] | None = None,
     ) -> int:
         """Record a step as ``running`` (replacing an earlier unfinished attempt); return its id."""
+        components = canonical_json(cache_components) if cache_components is not None else None
         with self._session() as session:
             existing = session.scalar(select(StepRunRow).where(StepRunRow.run_id == run_id, StepRunRow.name == name))
             if existing is not None:
                 self._reset_attempt(session, existing)
                 existing.status, existing.started_at, existing.cache_key = "running", _now(), cache_key
                 existing.code_hash, existing.params, existing.type = code_hash, canonical_json(params), type_
+                existing.cache_components = components
                 return existing.id
             row = StepRunRow(
                 run_id=run_id,
@@ -224,6 +263,7 @@ class SQLMetadataStore:
                 params=canonical_json(params),
                 cache_key=cache_key,
                 code_hash=code_hash,
+                cache_components=components,
                 started_at=_now(),
             )
             session.add(row)
@@ -427,6 +467,65 @@ class SQLMetadataStore:
             rows = [_step_record(row) for row in session.scalars(query)]
         return [(row, self.step_artifacts(row.id, "output")) for row in rows]
 
+    def closest_execution(self, pipeline: str, name: str, type_: str) -> StepRunRecord | None:
+        """The newest recorded execution of step ``name`` in ``pipeline``, else of the same step type."""
+        base = (
+            select(StepRunRow)
+            .join(RunRow, StepRunRow.run_id == RunRow.id)
+            .join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
+            .where(StepRunRow.cache_components.is_not(None), StepRunRow.status != "cached")
+            .order_by(StepRunRow.id.desc())
+            .limit(1)
+        )
+        with self._session(readonly=True) as session:
+            row = session.scalar(base.where(PipelineRow.name == pipeline, StepRunRow.name == name))
+            if row is None:
+                row = session.scalar(base.where(StepRunRow.type == type_))
+            return _step_record(row) if row is not None else None
+
+    def lineage(
+        self, artifact_id: int
+    ) -> tuple[dict[int, ArtifactRecord], dict[int, StepRunRecord], list[EventRecord]]:
+        """The upstream graph of an artifact: every artifact and step run it derives from, and the edges.
+
+        Walks producer → its inputs → their producers, one batch of queries per level.
+        """
+        artifacts: dict[int, ArtifactRecord] = {}
+        steps: dict[int, StepRunRecord] = {}
+        edges: list[EventRecord] = []
+        frontier = {artifact_id}
+        with self._session(readonly=True) as session:
+            while frontier:
+                rows = session.scalars(select(ArtifactRow).where(ArtifactRow.id.in_(frontier))).all()
+                artifacts.update({row.id: _artifact_record(row) for row in rows})
+                producers = {row.producer_id for row in rows if row.producer_id is not None} - set(steps)
+                if not producers:
+                    break
+                for row in session.scalars(select(StepRunRow).where(StepRunRow.id.in_(producers))):
+                    steps[row.id] = _step_record(row)
+                for artifact in rows:
+                    if artifact.producer_id in producers:
+                        edges.append(EventRecord(artifact.producer_id, artifact.id, "output", ""))
+                inputs = session.scalars(
+                    select(EventRow).where(EventRow.step_run_id.in_(producers), EventRow.kind == "input")
+                ).all()
+                edges += [EventRecord(e.step_run_id, e.artifact_id, e.kind, e.name) for e in inputs]
+                frontier = {e.artifact_id for e in inputs} - set(artifacts)
+        return artifacts, steps, edges
+
+    def metric_by_run(self, name: str, run_ids: list[str] | None = None) -> dict[str, float]:
+        """The value of metric ``name`` per run (the last step that logged it wins)."""
+        query = (
+            select(StepRunRow.run_id, MetricRow.value)
+            .join(MetricRow, MetricRow.step_run_id == StepRunRow.id)
+            .where(MetricRow.name == name)
+            .order_by(StepRunRow.id)
+        )
+        if run_ids is not None:
+            query = query.where(StepRunRow.run_id.in_(run_ids))
+        with self._session(readonly=True) as session:
+            return {run_id: value for run_id, value in session.execute(query)}
+
     def step_metrics(self, step_run_id: int) -> dict[str, float]:
         """The metrics one step run logged."""
         query = select(MetricRow.name, MetricRow.value).where(MetricRow.step_run_id == step_run_id)
@@ -446,6 +545,18 @@ class SQLMetadataStore:
             for step, name, value in session.execute(query):
                 result.setdefault(step, {})[name] = value
         return result
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -497,6 +608,7 @@ def _step_record(row: StepRunRow) -> StepRunRecord:
         params=json.loads(row.params),
         cache_key=row.cache_key,
         code_hash=row.code_hash,
+        cache_components=json.loads(row.cache_components) if row.cache_components else None,
         cached_from_id=row.cached_from_id,
         started_at=row.started_at,
         ended_at=row.ended_at,

@@ -30,6 +30,7 @@ from zenml.utils.params import suggest
 from zenml.utils.typecheck import connectable, describe
 
 if TYPE_CHECKING:
+    from zenml.runtime.plan import StepPlan
     from zenml.views import PipelineRun
 
 
@@ -236,6 +237,12 @@ class BasePipeline:
         )
 
     # -- running (delegated to the top layer) --------------------------------------------------
+
+    def plan(self, **options: Any) -> list[StepPlan]:
+        """Per step, ``run`` or ``cached`` and why; see ``zenml.launch.plan_pipeline`` for the options."""
+        from zenml.launch import plan_pipeline
+
+        return plan_pipeline(self, **options)
 
     def run(self, **options: Any) -> PipelineRun:
         """Compile and run on the active stack; see ``zenml.launch.run_pipeline`` for the options."""

@@ -9,7 +9,8 @@ from zenml.artifacts.store import StoredArtifact
 from zenml.exceptions import ArtifactError, ConfigError, StepError, ZenMLError
 from zenml.metadata.records import ArtifactRecord
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec
-from zenml.runtime.cache import cache_key, code_hash
+from zenml.runtime.cache import cache_components, cache_key, code_hash
+from zenml.runtime.codehash import code_fingerprint
 from zenml.runtime.events import NullListener, RunListener, StepOutcome
 from zenml.runtime.loading import add_code_paths, load_backend, load_step
 from zenml.runtime.stores import Stores
@@ -34,8 +35,9 @@ def execute_step(
     add_code_paths(spec, stores.project_root)
     step = load_step(step_name, step_spec)
     inputs = _input_artifacts(spec, step_name, step_spec, stores)
-    step_code = code_hash(step)
-    key = cache_key(step_spec, step_code, {name: record.content_hash for name, record in inputs.items()})
+    fingerprint = code_fingerprint(step, stores.project_root)
+    components = cache_components(step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()})
+    key = cache_key(components)
     started = time.perf_counter()
     step_run_id = stores.metadata.start_step(
         run_id=spec.run_id,
@@ -43,7 +45,8 @@ def execute_step(
         type_=step_spec.type,
         params=step_spec.params,
         cache_key=key,
-        code_hash=step_code,
+        code_hash=code_hash(fingerprint),
+        cache_components=components,
     )
     listener.step_started(step_name)
     try:
@@ -122,6 +125,7 @@ def _run_and_record(
         training=load_backend("training", step_spec.training or spec.backends.training),
     )
     outputs = step.execute(values, context)
+    _log_metrics_output(outputs, context)
     stored = {name: _save_output(stores, spec, step_name, name, value, step_spec) for name, value in outputs.items()}
     stores.metadata.finish_step(
         step_run_id,
@@ -131,6 +135,15 @@ def _run_and_record(
         metrics=context.metrics,
     )
     return "completed"
+
+
+def _log_metrics_output(outputs: dict[str, Any], context: StepContext) -> None:
+    """An output named ``metrics`` holding ``{name: number}`` is also recorded as the step's metrics."""
+    metrics = outputs.get("metrics")
+    if isinstance(metrics, dict) and all(isinstance(key, str) for key in metrics):
+        for name, value in metrics.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                context.log_metric(name, value)
 
 
 def _save_output(

@@ -1,0 +1,124 @@
+"""``plan``: say, per step, whether a run would execute it or serve it from the cache, and why.
+
+For a miss, the reason compares the step's cache-key components with the closest earlier
+execution (same step name in the same pipeline, else the same step type): which function's code,
+which parameter, which input, which output format changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from zenml.metadata.records import ArtifactRecord, StepRunRecord
+from zenml.pipelines.spec import RunSpec
+from zenml.runtime.cache import cache_components, cache_key
+from zenml.runtime.codehash import code_fingerprint
+from zenml.runtime.loading import add_code_paths, load_step
+from zenml.runtime.stores import Stores
+
+_SHORT = 12
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What would happen to one step.
+
+    Attributes:
+        name: the step.
+        action: ``run`` or ``cached``.
+        reason: why (for ``cached``, where the outputs come from).
+        cache_key: the step's cache key, when its inputs are already known.
+    """
+
+    name: str
+    action: str
+    reason: str
+    cache_key: str | None = None
+
+
+def plan_spec(spec: RunSpec, stores: Stores, *, use_cache: bool = True) -> list[StepPlan]:
+    """Plan every step of ``spec`` in order, without running or recording anything."""
+    add_code_paths(spec, stores.project_root)
+    known: dict[str, dict[str, ArtifactRecord]] = {}  # step → outputs it would have, if cached
+    plans: list[StepPlan] = []
+    for name, step_spec in spec.steps.items():
+        plan, outputs = _plan_step(spec, name, stores, known, use_cache)
+        plans.append(plan)
+        if outputs is not None:
+            known[name] = outputs
+        _ = step_spec
+    return plans
+
+
+def _plan_step(
+    spec: RunSpec, name: str, stores: Stores, known: dict[str, dict[str, ArtifactRecord]], use_cache: bool
+) -> tuple[StepPlan, dict[str, ArtifactRecord] | None]:
+    step_spec = spec.steps[name]
+    waiting = [ref.split(".", 1)[0] for ref in step_spec.inputs.values() if ref.split(".", 1)[0] not in known]
+    if waiting:
+        return StepPlan(name, "run", f"upstream step '{waiting[0]}' will run, so its outputs are not known yet"), None
+    input_hashes = {
+        inp: known[ref.split(".", 1)[0]][ref.split(".", 1)[1]].content_hash for inp, ref in step_spec.inputs.items()
+    }
+    fingerprint = code_fingerprint(load_step(name, step_spec), stores.project_root)
+    components = cache_components(step_spec, fingerprint, input_hashes)
+    key = cache_key(components)
+    if not use_cache:
+        return StepPlan(name, "run", "caching is off for this run (--no-cache)", key), None
+    if not step_spec.enable_cache:
+        return StepPlan(name, "run", "caching is disabled for this step (enable_cache=False)", key), None
+    for earlier, outputs in stores.metadata.find_cached(key):
+        if all(
+            stores.artifacts.storage.exists(stores.artifacts.storage.join(r.uri, ".zenml-artifact.json"))
+            for r in outputs.values()
+        ):
+            return StepPlan(name, "cached", f"same code, parameters and inputs as run {earlier.run_id}", key), outputs
+    closest = stores.metadata.closest_execution(spec.pipeline.name, name, step_spec.type)
+    return StepPlan(name, "run", explain_miss(components, closest), key), None
+
+
+def explain_miss(current: dict[str, Any], closest: StepRunRecord | None) -> str:
+    """Describe which cache-key components differ from the closest earlier execution."""
+    if closest is None or closest.cache_components is None:
+        return "never executed before"
+    earlier = closest.cache_components
+    reasons: list[str] = []
+    if earlier.get("type") != current["type"]:
+        reasons.append(f"step type changed: {earlier.get('type')} → {current['type']}")
+    reasons += _diff_code(earlier.get("code", {}), current["code"])
+    reasons += _diff_values("parameter", earlier.get("params", {}), current["params"], show=True)
+    reasons += _diff_values("input", earlier.get("inputs", {}), current["inputs"], show=False)
+    if earlier.get("outputs") != current["outputs"]:
+        reasons.append(f"output formats changed: {earlier.get('outputs')} → {current['outputs']}")
+    if earlier.get("version") != current["version"]:
+        reasons.append("zenml's cache format version changed")
+    if not reasons:
+        if closest.status != "completed":
+            return f"the same execution in run {closest.run_id} did not complete ({closest.status})"
+        return f"the outputs cached by run {closest.run_id} are missing from the artifact store"
+    return f"vs run {closest.run_id}: " + "; ".join(reasons)
+
+
+def _diff_code(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    reasons = [f"code of {key} changed" for key in new if key in old and old[key] != new[key]]
+    reasons += [f"now uses {key}" for key in new if key not in old]
+    reasons += [f"no longer uses {key}" for key in old if key not in new]
+    return reasons
+
+
+def _diff_values(what: str, old: dict[str, Any], new: dict[str, Any], *, show: bool) -> list[str]:
+    reasons: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            reasons.append(f"new {what} '{key}'")
+        elif key not in new:
+            reasons.append(f"{what} '{key}' removed")
+        elif old[key] != new[key]:
+            change = (
+                f": {old[key]!r} → {new[key]!r}"
+                if show
+                else f" ({str(old[key])[-_SHORT:]} → {str(new[key])[-_SHORT:]})"
+            )
+            reasons.append(f"{what} '{key}' changed{change}")
+    return reasons
