@@ -170,10 +170,10 @@ class Repository:
     def stores(self, stack: Stack | None = None) -> Stores:
         """Open (once per stack) the stack's metadata and artifact stores."""
         stack = stack or self.stack()
-        key = f"{stack.name}|{stack.metadata_store}|{stack.artifact_store}"
+        key = f"{stack.name}|{stack.metadata_store}|{stack.artifact_store}|{stack.artifact_store_options}"
         if key not in self._stores:
             metadata = SQLMetadataStore(stack.metadata_store, base_dir=self.root)
-            artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root)
+            artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root, options=stack.artifact_store_options)
             self._stores[key] = Stores(metadata=metadata, artifacts=artifacts, project_root=self.root)
         return self._stores[key]
 

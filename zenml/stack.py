@@ -22,6 +22,8 @@ class Stack(BaseSettings):
     Attributes:
         name: the stack's name (not overridable from the environment).
         artifact_store: a folder (relative to the repository root) or an fsspec URL.
+        artifact_store_options: fsspec options for it (``{"client_kwargs": {"endpoint_url": ...}}``,
+            ``key``/``secret``); secrets here are redacted everywhere zenml prints the stack.
         metadata_store: an SQLAlchemy URL; relative SQLite paths are relative to the repository root.
         orchestrator / processing / training: registry names of the default backends.
         orchestrator_options / processing_options / training_options: their parameters.
@@ -31,6 +33,7 @@ class Stack(BaseSettings):
 
     name: str = Field(default="default", exclude=False)
     artifact_store: str = ".zen/artifacts"
+    artifact_store_options: dict[str, Any] = Field(default_factory=dict)
     metadata_store: str = "sqlite:///.zen/metadata.db"
     orchestrator: str = "local"
     processing: str = "local"
@@ -73,6 +76,7 @@ class Stack(BaseSettings):
         data = self.model_dump()
         data["metadata_store"] = redact_url(self.metadata_store)
         data["artifact_store"] = redact_url(self.artifact_store)
+        data["artifact_store_options"] = _redact_options(self.artifact_store_options)
         return data
 
     def secrets(self) -> list[str]:
@@ -83,4 +87,27 @@ class Stack(BaseSettings):
             userinfo = rest.split("@", 1)[0] if sep and "@" in rest else ""
             if ":" in userinfo:
                 found.append(userinfo.split(":", 1)[1])
+        found += [str(value) for key, value in _flatten(self.artifact_store_options) if _is_secret_key(key)]
         return [secret for secret in found if secret]
+
+
+_SECRET_KEYS = ("secret", "password", "token", "key", "credential")
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_KEYS) and lowered not in ("key_prefix", "endpoint_url")
+
+
+def _flatten(options: dict[str, Any]) -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in options.items():
+        items += _flatten(value) if isinstance(value, dict) else [(key, value)]
+    return items
+
+
+def _redact_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _redact_options(value) if isinstance(value, dict) else ("***" if _is_secret_key(key) else value)
+        for key, value in options.items()
+    }

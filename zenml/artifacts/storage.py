@@ -19,6 +19,7 @@ class Storage(Protocol):
     """The few file operations an artifact store needs."""
 
     root: str
+    atomic_rename: bool
 
     def join(self, *parts: str) -> str:
         """Join path segments."""
@@ -52,9 +53,19 @@ class Storage(Protocol):
         """A real local path for ``path``, or ``None`` on remote filesystems."""
         ...
 
+    def uri_of(self, path: str) -> str:
+        """The URI recorded in the metadata store for a path of this storage."""
+        ...
+
+    def path_of(self, uri: str) -> str:
+        """The storage path of a recorded URI."""
+        ...
+
 
 class LocalStorage:
     """A folder on this machine."""
+
+    atomic_rename = True
 
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
@@ -95,11 +106,26 @@ class LocalStorage:
         """A real local path for ``path``, or ``None`` on remote filesystems."""
         return path
 
+    def uri_of(self, path: str) -> str:
+        """Local artifacts are recorded by absolute path."""
+        return path
+
+    def path_of(self, uri: str) -> str:
+        """The path itself."""
+        return uri.removeprefix("file://")
+
 
 class FsspecStorage:
-    """Any fsspec filesystem (``memory://``, ``s3://``, ``gs://``, …)."""
+    """Any fsspec filesystem (``memory://``, ``s3://``, ``gs://``, …).
 
-    def __init__(self, url: str) -> None:
+    Args:
+        url: the store's URL.
+        options: filesystem options (e.g. ``{"client_kwargs": {"endpoint_url": ...}}`` for S3).
+    """
+
+    atomic_rename = False
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         try:
             import fsspec
             from fsspec.core import url_to_fs
@@ -112,8 +138,8 @@ class FsspecStorage:
                 "memory://, s3:// (pip install 'zenml[s3]') or another fsspec protocol"
             )
         try:
-            self.fs, path = url_to_fs(url)
-        except (ImportError, ValueError) as exc:
+            self.fs, path = url_to_fs(url, **(options or {}))
+        except (ImportError, ValueError, TypeError) as exc:
             raise ConfigError(f"cannot open artifact store '{url}': {exc}; install its fsspec driver") from exc
         self.protocol = protocol
         self.root = path.rstrip("/")
@@ -143,7 +169,11 @@ class FsspecStorage:
 
     def rename(self, source: str, target: str) -> None:
         """Move a folder into place (atomic for local folders)."""
-        self.fs.mv(source, target, recursive=True)
+        # File by file: object stores have no folders, and a recursive move of a "folder" key fails.
+        for relative, _size in list(self.files(source)):
+            self.fs.mv(self.join(source, relative), self.join(target, relative))
+        if self.fs.exists(source):
+            self.fs.rm(source, recursive=True)
 
     def remove_tree(self, path: str) -> None:
         """Delete a folder recursively."""
@@ -154,11 +184,19 @@ class FsspecStorage:
         """A real local path for ``path``, or ``None`` on remote filesystems."""
         return None
 
+    def uri_of(self, path: str) -> str:
+        """``protocol://path``."""
+        return f"{self.protocol}://{path}"
 
-def open_storage(uri: str, base_dir: Path | None = None) -> Storage:
+    def path_of(self, uri: str) -> str:
+        """The path without the protocol."""
+        return uri.split("://", 1)[1] if "://" in uri else uri
+
+
+def open_storage(uri: str, base_dir: Path | None = None, options: dict[str, Any] | None = None) -> Storage:
     """Return the storage for an artifact store URI; relative folders resolve against ``base_dir``."""
     if "://" in uri and not uri.startswith("file://"):
-        return FsspecStorage(uri)
+        return FsspecStorage(uri, options)
     path = uri.removeprefix("file://")
     if not os.path.isabs(path):
         path = str((base_dir or Path.cwd()) / path)

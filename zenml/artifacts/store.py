@@ -77,11 +77,19 @@ class ArtifactStore:
     Args:
         uri: a local folder or an fsspec URL (``memory://bucket``, ``s3://bucket/prefix``).
         base_dir: what a relative folder is relative to (the repository root).
+        materializers: the registry that picks formats.
+        options: fsspec filesystem options (credentials, ``client_kwargs``) for remote stores.
     """
 
-    def __init__(self, uri: str, base_dir: Path | None = None, materializers: MaterializerRegistry = registry) -> None:
+    def __init__(
+        self,
+        uri: str,
+        base_dir: Path | None = None,
+        materializers: MaterializerRegistry = registry,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.uri = uri
-        self.storage = open_storage(uri, base_dir)
+        self.storage = open_storage(uri, base_dir, options)
         self.materializers = materializers
 
     def artifact_path(self, *segments: str) -> str:
@@ -110,17 +118,14 @@ class ArtifactStore:
             chosen().save(value, _Folder(self.storage, staging))
             content_hash, size = self.hash_folder(staging)
             stored = StoredArtifact(
-                uri=final,
+                uri=self.storage.uri_of(final),
                 format=chosen.format,
                 materializer=qualified_name(chosen),
                 data_type=qualified_name(type(value)),
                 content_hash=content_hash,
                 size=size,
             )
-            self._write_manifest(staging, stored)
-            if self.storage.exists(final):
-                self.storage.remove_tree(final)  # a leftover without a manifest: never published
-            self.storage.rename(staging, final)
+            self._publish(staging, final, stored)
         except ArtifactError:
             self._discard(staging)
             raise
@@ -130,6 +135,19 @@ class ArtifactStore:
                 f"could not write artifact '{'/'.join(segments)}' to {self.uri}: {type(exc).__name__}: {exc}"
             ) from exc
         return stored
+
+    def _publish(self, staging: str, final: str, stored: StoredArtifact) -> None:
+        """Make the artifact visible all at once: readers only trust folders that have a manifest."""
+        if self.storage.exists(final):
+            self.storage.remove_tree(final)  # a leftover without a manifest: never published
+        if self.storage.atomic_rename:
+            self._write_manifest(staging, stored)
+            self.storage.rename(staging, final)
+        else:
+            # Object stores copy objects one by one on "rename": move the data first and write
+            # the manifest last, so a reader never sees a manifest before all the data.
+            self.storage.rename(staging, final)
+            self._write_manifest(final, stored)
 
     def _write_manifest(self, folder: str, stored: StoredArtifact) -> None:
         manifest = {
@@ -158,7 +176,7 @@ class ArtifactStore:
         verifier = threading.Thread(target=self._verify_into, args=(stored, result), daemon=True)
         verifier.start()  # hashing (GIL released) overlaps with the materializer's read
         try:
-            value = materializer().load(_Folder(self.storage, stored.uri))
+            value = materializer().load(_Folder(self.storage, self.storage.path_of(stored.uri)))
         except Exception as exc:
             verifier.join()
             self._raise_if_mismatch(result, stored, name)
@@ -169,7 +187,7 @@ class ArtifactStore:
 
     def _verify_into(self, stored: StoredArtifact, result: dict[str, Any]) -> None:
         try:
-            result["hash"] = self.hash_folder(stored.uri)[0]
+            result["hash"] = self.hash_folder(self.storage.path_of(stored.uri))[0]
         except Exception as exc:  # noqa: BLE001 -- handed to the reading thread, which raises it
             result["error"] = exc
 
@@ -185,13 +203,17 @@ class ArtifactStore:
 
     def check_present(self, stored: StoredArtifact, name: str = "artifact") -> None:
         """Raise ``ArtifactError`` unless the artifact's folder and manifest exist."""
-        if not self.storage.exists(self.storage.join(stored.uri, MANIFEST)):
+        if not self.is_present(stored.uri):
             raise ArtifactError(f"{name} is missing from the artifact store (expected at {stored.uri})")
 
     def verify(self, stored: StoredArtifact, name: str = "artifact") -> None:
         """Check presence and content hash without loading."""
         self.check_present(stored, name)
-        self._raise_if_mismatch({"hash": self.hash_folder(stored.uri)[0]}, stored, name)
+        self._raise_if_mismatch({"hash": self.hash_folder(self.storage.path_of(stored.uri))[0]}, stored, name)
+
+    def is_present(self, uri: str) -> bool:
+        """Whether a published artifact (folder with its manifest) exists at ``uri``."""
+        return self.storage.exists(self.storage.join(self.storage.path_of(uri), MANIFEST))
 
     def hash_folder(self, folder: str) -> tuple[str, int]:
         """Return ``(blake3:<hex>, total bytes)`` over every file but the manifest, in path order."""

@@ -18,7 +18,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session
 
 from zenml.exceptions import ConfigError, MetadataStoreError
@@ -83,10 +90,10 @@ class SQLMetadataStore:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         else:
             kwargs.update(pool_pre_ping=True, pool_recycle=1800)
-            if parsed.get_backend_name() in ("mysql", "mariadb"):
-                kwargs["connect_args"] = {"connect_timeout": 10}
-            else:
-                kwargs["connect_args"] = {"connect_timeout": 10}
+            kwargs["connect_args"] = {"connect_timeout": 10}
+            # Read committed on every server (PostgreSQL's default): a row another process just
+            # committed is visible to the next statement, which the create-or-read paths rely on.
+            kwargs["isolation_level"] = "READ COMMITTED"
         try:
             engine = create_engine(parsed, **kwargs)
         except (NoSuchModuleError, ImportError) as exc:
@@ -171,10 +178,19 @@ class SQLMetadataStore:
         found = session.scalar(select(PipelineRow.id).where(PipelineRow.name == name))
         if found is not None:
             return found
-        row = PipelineRow(name=name, created_at=_now())
-        session.add(row)
-        session.flush()
-        return row.id
+        # Created in its own savepoint: when another process creates the same pipeline at the
+        # same moment, the unique name wins once and this transaction simply reads it back.
+        try:
+            with session.begin_nested():
+                row = PipelineRow(name=name, created_at=_now())
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError:
+            found = session.scalar(select(PipelineRow.id).where(PipelineRow.name == name))
+            if found is None:
+                raise
+            return found
 
     def set_run_status(
         self,

@@ -69,10 +69,7 @@ def _plan_step(
     if not step_spec.enable_cache:
         return StepPlan(name, "run", "caching is disabled for this step (enable_cache=False)", key), None
     for earlier, outputs in stores.metadata.find_cached(key):
-        if all(
-            stores.artifacts.storage.exists(stores.artifacts.storage.join(r.uri, ".zenml-artifact.json"))
-            for r in outputs.values()
-        ):
+        if all(stores.artifacts.is_present(record.uri) for record in outputs.values()):
             return StepPlan(name, "cached", f"same code, parameters and inputs as run {earlier.run_id}", key), outputs
     closest = stores.metadata.closest_execution(spec.pipeline.name, name, step_spec.type)
     return StepPlan(name, "run", explain_miss(components, closest), key), None
