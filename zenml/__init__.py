@@ -10,19 +10,20 @@ _EXPORTS = {
     "step": "zenml.steps.function",
     "BaseStep": "zenml.steps.base",
     "StepContext": "zenml.steps.context",
+    "Metrics": "zenml.steps.context",
     "pipeline": "zenml.pipelines.decorator",
     "SimplePipeline": "zenml.pipelines.simple",
     "Repository": "zenml.repository",
 }
 
-__all__ = ["BaseStep", "Repository", "SimplePipeline", "StepContext", "__version__", "pipeline", "step"]
+__all__ = ["BaseStep", "Metrics", "Repository", "SimplePipeline", "StepContext", "__version__", "pipeline", "step"]
 
 if TYPE_CHECKING:
     from zenml.pipelines.decorator import pipeline
     from zenml.pipelines.simple import SimplePipeline
     from zenml.repository import Repository
     from zenml.steps.base import BaseStep
-    from zenml.steps.context import StepContext
+    from zenml.steps.context import Metrics, StepContext
     from zenml.steps.function import step
 
 

@@ -15,7 +15,7 @@ from zenml.runtime.events import NullListener, RunListener, StepOutcome
 from zenml.runtime.loading import add_code_paths, load_backend, load_step
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
-from zenml.steps.context import StepContext
+from zenml.steps.context import Metrics, StepContext
 
 
 def execute_step(
@@ -138,12 +138,12 @@ def _run_and_record(
 
 
 def _log_metrics_output(outputs: dict[str, Any], context: StepContext) -> None:
-    """An output named ``metrics`` holding ``{name: number}`` is also recorded as the step's metrics."""
-    metrics = outputs.get("metrics")
-    if isinstance(metrics, dict) and all(isinstance(key, str) for key in metrics):
-        for name, value in metrics.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                context.log_metric(name, value)
+    """A ``Metrics`` output, or an output named ``metrics``, is also recorded as the step's metrics."""
+    for name, value in outputs.items():
+        if isinstance(value, Metrics) or (name == "metrics" and isinstance(value, dict)):
+            for metric, number in value.items():
+                if isinstance(number, (int, float)) and not isinstance(number, bool):
+                    context.log_metric(str(metric), number)
 
 
 def _save_output(

@@ -13,6 +13,13 @@ from zenml.exceptions import StepError
 _METRIC_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
 
 
+class Metrics(dict[str, float]):
+    """A step output that is also recorded as the step's metrics (``return Metrics(accuracy=0.9)``).
+
+    Stored as JSON like any dict; an output *named* ``metrics`` holding numbers counts too.
+    """
+
+
 @dataclass
 class StepContext:
     """Given to ``process`` when it declares an argument annotated ``StepContext``.

@@ -1,0 +1,128 @@
+"""Resuming failed and killed runs: finished steps are kept, the rest run; dead runs show 'crashed'."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ZEN = str(Path(sys.executable).parent / "zen")
+
+FLOW = '''
+import os
+import time
+from pathlib import Path
+
+from zenml import StepContext, pipeline, step
+
+
+@step
+def first() -> int:
+    return 1
+
+
+@step
+def second(x: int) -> int:
+    return x + 1
+
+
+@step
+def flaky(x: int) -> int:
+    if Path("FAIL").exists():
+        raise RuntimeError("the FAIL flag is set")
+    if Path("SLOW").exists():
+        Path("STARTED").write_text(str(os.getpid()))
+        time.sleep(60)
+    return x * 10
+
+
+@step
+def last(x: int, context: StepContext) -> int:
+    context.log_metric("result", x)
+    return x + 5
+
+
+@pipeline
+def resumable() -> None:
+    last(flaky(second(first())))
+'''
+
+
+def zen(cwd: Path, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([ZEN, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == expect, result.stderr + result.stdout
+    return result
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "flow_resume.py").write_text(FLOW)
+    zen(tmp_path, "init", ".")
+    return tmp_path
+
+
+def _store(project: Path):  # noqa: ANN202
+    from zenml.repository import Repository
+
+    return Repository(project)
+
+
+def test_resume_failed_run_keeps_completed_steps(project: Path) -> None:
+    (project / "FAIL").write_text("1")
+    failed = zen(project, "run", "flow_resume.py:resumable", expect=1)
+    assert "RuntimeError" in failed.stderr and "flaky" in failed.stderr
+    repository = _store(project)
+    run = repository.runs()[0]
+    assert run.status == "failed"
+    assert run.record.error_step == "flaky"
+    before = {name: step.record.started_at for name, step in run.steps.items()}
+    assert "last" not in run.steps
+
+    (project / "FAIL").unlink()
+    zen(project, "runs", "resume", run.id)
+    resumed = repository.run(run.id)
+    assert resumed.status == "completed"
+    assert resumed.steps["first"].record.started_at == before["first"]
+    assert resumed.steps["second"].record.started_at == before["second"]
+    assert resumed.steps["flaky"].status == "completed"
+    assert resumed.metrics() == {"last": {"result": 20.0}}
+    assert len(repository.runs()) == 1
+
+
+def test_resume_refuses_completed_and_unknown_runs(project: Path) -> None:
+    zen(project, "run", "flow_resume.py:resumable")
+    run_id = _store(project).runs()[0].id
+    done = zen(project, "runs", "resume", run_id, expect=2)
+    assert "already completed" in done.stderr
+    missing = zen(project, "runs", "resume", "no-such-run", expect=2)
+    assert "no run 'no-such-run'" in missing.stderr
+
+
+def test_killed_run_is_detected_as_crashed_and_resumable(project: Path) -> None:
+    (project / "SLOW").write_text("1")
+    proc = subprocess.Popen([ZEN, "run", "flow_resume.py:resumable", "-q"], cwd=project,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (project / "STARTED").exists():
+        assert time.monotonic() < deadline, "the slow step never started"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    listing = zen(project, "runs", "list").stdout
+    assert "crashed" in listing
+    run = _store(project).runs()[0]
+    assert run.status == "crashed"
+    assert run.steps["flaky"].status == "running"  # it was mid-step when killed
+
+    (project / "SLOW").unlink()
+    zen(project, "runs", "resume", run.id)
+    resumed = _store(project).run(run.id)
+    assert resumed.status == "completed"
+    assert [s.status for s in resumed.steps.values()] == ["completed"] * 4
+    assert resumed.steps["last"].outputs["output"].read() == 25
