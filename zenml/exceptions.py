@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
+_URL_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:@/\s'\"]*):(?P<secret>[^@/\s'\"]+)@")
+
+
+def redact_urls_in_text(text: str) -> str:
+    """Replace the password of every ``scheme://user:password@`` URL inside free text with ``***``."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m['head']}:***@", text)
+
 
 class ZenMLError(Exception):
-    """Base class of all zenml errors; the message names the thing at fault and the fix."""
+    """Base class of all zenml errors; the message names the thing at fault and the fix.
+
+    Passwords inside URLs (``scheme://user:password@host``) are removed from every message, so
+    no error printed, logged or stored by zenml can leak a database or store credential.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_urls_in_text(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(ZenMLError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from zenml.exceptions import redact_urls_in_text
+
 _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:@/]*):(?P<secret>[^@/]*)@")
 _SECRET_QUERY = re.compile(
     r"(?i)(?P<key>(?:password|passwd|pwd|secret|token|key|access_key|secret_key|"
@@ -23,3 +25,6 @@ def redact_text(text: str, secrets: list[str]) -> str:
         if secret and len(secret) >= 3:
             text = text.replace(secret, "***")
     return text
+
+
+__all__ = ["redact_text", "redact_url", "redact_urls_in_text"]
