@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_URL_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:@/\s'\"]*):(?P<secret>[^@/\s'\"]+)@")
+_URL_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:@/\s'\"]*):(?P<secret>[^/?#\s'\"]+)@")
 
 
 def redact_urls_in_text(text: str) -> str:

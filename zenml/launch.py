@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.backends.base import BaseBackend
 from zenml.backends.orchestrator.base import BaseOrchestrator
-from zenml.exceptions import ConfigError, StepError
+from zenml.exceptions import ConfigError, MetadataStoreError, StepError
 from zenml.pipelines.base import CompileContext
 from zenml.pipelines.spec import BackendSpec, BackendsSpec, GitSpec, RunSpec, StackSpec
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import execute_step
-from zenml.runtime.loading import load_backend, remember_definition
+from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_definition
 from zenml.runtime.plan import StepPlan, plan_spec
 from zenml.runtime.stores import Stores
 from zenml.stack import Stack
@@ -226,7 +226,19 @@ def respec(
             "backends": new_backends,
         }
     )
+    _check_steps(old, repository.root, str(path))
     return RunSpec.model_validate(spec.model_dump()), repository, chosen_stack
+
+
+def _check_steps(spec: RunSpec, project_root: Path, source: str) -> None:
+    """Rebuild every step of a stored spec now, so an unknown type or parameter fails before recording."""
+    add_code_paths(spec, project_root)
+    for name, step_spec in spec.steps.items():
+        try:
+            load_step(name, step_spec)
+        except ConfigError as exc:
+            message = str(exc) if str(exc).startswith(f"step '{name}'") else f"step '{name}': {exc}"
+            raise ConfigError(f"{source}: {message}") from exc
 
 
 def rerun_spec(
@@ -399,4 +411,16 @@ def exec_step(spec_path: Path, step_name: str, *, stack: str | None = None, enab
             f"{redact_url(chosen.artifact_store)}, but run {spec.run_id} uses {spec.stack.metadata_store} / "
             f"{spec.stack.artifact_store}; configure the same stores on this worker (ZEN_* variables)"
         )
-    return execute_step(spec, step_name, repository.stores(chosen), use_cache=enable_cache)
+    stores = repository.stores(chosen)
+    try:
+        stores.metadata.get_run(spec.run_id)
+    except MetadataStoreError as exc:
+        raise ConfigError(
+            f"run {spec.run_id} of '{spec_path}' is not recorded in this metadata store; "
+            f"start the spec as a new run with 'zen run {spec_path}'"
+        ) from exc
+    for record in stores.metadata.step_runs(spec.run_id):
+        if record.name == step_name and record.status in ("completed", "cached"):
+            # a retried worker: the step is already done, and redoing it would overwrite its record
+            return StepOutcome(step_name, record.status, 0.0)
+    return execute_step(spec, step_name, stores, use_cache=enable_cache)

@@ -20,6 +20,7 @@ BUILTIN_BACKENDS: dict[str, list[tuple[str, str]]] = {
     ],
     "processing": [
         ("local", "zenml.backends.processing.local.LocalProcessing"),
+        ("beam", "zenml.backends.processing.beam.BeamProcessing"),
     ],
     "training": [
         ("local", "zenml.backends.training.local.LocalTraining"),

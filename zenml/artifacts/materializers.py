@@ -26,6 +26,10 @@ class ArtifactFolder(Protocol):
         """A real filesystem path for ``name`` when the store is local, else ``None``."""
         ...
 
+    def location(self) -> tuple[Any | None, str]:
+        """``(fsspec filesystem or None for local, path)`` of the artifact's folder."""
+        ...
+
 
 class Materializer(abc.ABC):
     """Saves values of some types to files and loads them back.
@@ -141,6 +145,31 @@ class PandasMaterializer(Materializer):
             return pq.read_table(handle).to_pandas()
 
 
+class DatasetMaterializer(Materializer):
+    """``Dataset`` artifacts: the folder of Parquet shards per split plus ``dataset.json``.
+
+    Loading returns a lazy handle on the stored folder; nothing is read until batches are.
+    """
+
+    format = "dataset"
+    type_names = ("zenml.artifacts.dataset.Dataset",)
+
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        """Move (scratch datasets) or link/copy (stored ones) the shards into the artifact folder."""
+        from zenml.artifacts.dataset import copy_dataset
+
+        copy_dataset(value, folder.open, folder.local_path(""))
+
+    def load(self, folder: ArtifactFolder) -> Any:
+        """A ``Dataset`` handle on the stored folder."""
+        from zenml.artifacts.dataset import Dataset
+
+        filesystem, path = folder.location()
+        dataset = Dataset(path, filesystem)
+        dataset.info  # noqa: B018 -- fail now, not in the middle of a step, if it is unreadable
+        return dataset
+
+
 class MaterializerRegistry:
     """Finds the materializer for a value (by type, walking the MRO) or for a stored format."""
 
@@ -199,7 +228,7 @@ class MaterializerRegistry:
 
 
 registry = MaterializerRegistry()
-for _builtin in (JSONMaterializer, NumpyMaterializer, ArrowMaterializer, PandasMaterializer):
+for _builtin in (JSONMaterializer, NumpyMaterializer, ArrowMaterializer, PandasMaterializer, DatasetMaterializer):
     registry.register(_builtin)
 
 

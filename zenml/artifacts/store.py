@@ -11,6 +11,7 @@ import json
 import mmap
 import os
 import re
+import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ class _Folder:
         local = self._storage.local_path(self._path)
         return os.path.join(local, name) if local else None
 
+    def location(self) -> tuple[Any | None, str]:
+        return getattr(self._storage, "fs", None), self._path
+
 
 class ArtifactStore:
     """Stores step outputs under an fsspec URL or a local folder.
@@ -91,6 +95,19 @@ class ArtifactStore:
         self.uri = uri
         self.storage = open_storage(uri, base_dir, options)
         self.materializers = materializers
+
+    def scratch_dir(self) -> str:
+        """A new private folder for a step's temporary files.
+
+        Inside the store's staging area when the store is local, so datasets written there are
+        published by a rename; otherwise a local temporary folder.
+        """
+        local_root = self.storage.local_path(self.storage.root)
+        if local_root is None:
+            return tempfile.mkdtemp(prefix="zenml-scratch-")
+        path = os.path.join(local_root, ".staging", f"scratch-{uuid.uuid4().hex}")
+        os.makedirs(path)
+        return path
 
     def artifact_path(self, *segments: str) -> str:
         """The final location of an artifact addressed by safe path segments."""

@@ -9,11 +9,15 @@ import os
 import sys
 import traceback
 
-import click
 import typer
 
 from zenml.cli.output import error
 from zenml.exceptions import StepError, ZenMLError
+
+try:  # typer >= 0.2x runs on its own bundled copy of click (the click package may be absent)
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover -- older typer runs on the click package
+    from click import ClickException  # type: ignore[assignment]
 
 app = typer.Typer(
     name="zen",
@@ -44,12 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or os.environ.get("ZEN_DEBUG") == "1"
     try:
         app(args=argv, prog_name="zen", standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         error("aborted")
         return 1
-    except click.ClickException as exc:
+    except ClickException as exc:  # usage errors: unknown option, bad value, missing argument (exit 2)
         exc.show()
         return exc.exit_code
     except StepError as exc:

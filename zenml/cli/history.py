@@ -9,6 +9,7 @@ import typer
 
 from zenml.cli.app import app
 from zenml.cli.output import console, seconds, size, styled_status, table, when
+from zenml.exceptions import redact_urls_in_text
 
 runs_app = typer.Typer(help="Recorded runs.", no_args_is_help=True)
 pipelines_app = typer.Typer(help="Pipelines with recorded runs.", no_args_is_help=True)
@@ -143,7 +144,17 @@ def artifacts_show(
     console.print(_preview(view.read()), markup=False)
 
 
-def _preview(value: Any, limit: int = 2000) -> str:
+def _preview(value: Any, limit: int = 2000) -> Any:
+    if isinstance(value, dict) and "splits" in value and hasattr(value, "rows"):  # statistics
+        grid = table("split", "column", "kind", "count", "missing", "summary")
+        for row in getattr(value, "rows")():  # noqa: B009 -- Statistics, checked structurally above
+            grid.add_row(*row)
+        return grid
+    if hasattr(value, "splits") and hasattr(value, "column_names"):  # a dataset
+        splits = ", ".join(f"{name} ({value.num_rows(name)} rows)" for name in value.splits)
+        first = next(iter(value.batches(value.splits[0], batch_rows=5)), None) if value.splits else None
+        head = first.slice(0, 5).to_pandas() if first is not None else ""
+        return f"dataset: splits {splits}\ncolumns: {', '.join(value.column_names)}\n{head}"
     shape = getattr(value, "shape", None)
     if shape is not None and hasattr(value, "dtype"):
         head = repr(value)
@@ -211,3 +222,29 @@ def _mark(value: str | None) -> str:
 
 def _number(value: float | None) -> str:
     return f"{value:.6g}" if value is not None else "-"
+
+
+datasources_app = typer.Typer(help="Datasources and the versions of the data they ingested.", no_args_is_help=True)
+app.add_typer(datasources_app, name="datasources")
+
+
+@datasources_app.command("list")
+def datasources_list(
+    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many ingestions (newest first)."),
+) -> None:
+    """List datasource ingestions: pipeline, step, source, version (content hash) and rows."""
+    repository = _repository()
+    metadata = repository.stores().metadata
+    grid = table("run", "pipeline", "step", "source", "version", "status")
+    for record, pipeline in metadata.source_step_runs(limit):
+        components = record.cache_components or {}
+        source = record.params.get("path") or record.params.get("snapshot") or record.params.get("query") or ""
+        grid.add_row(
+            record.run_id,
+            pipeline,
+            record.name,
+            redact_urls_in_text(str(source)),
+            str(components.get("source", ""))[:23],
+            styled_status(record.status),
+        )
+    console.print(grid if grid.rows else "No datasource has ingested data yet.")

@@ -542,6 +542,19 @@ class SQLMetadataStore:
         with self._session(readonly=True) as session:
             return {run_id: value for run_id, value in session.execute(query)}
 
+    def source_step_runs(self, limit: int = 50) -> list[tuple[StepRunRecord, str]]:
+        """Step runs that recorded a source version (datasources), newest first, with their pipeline."""
+        query = (
+            select(StepRunRow, PipelineRow.name)
+            .join(RunRow, StepRunRow.run_id == RunRow.id)
+            .join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
+            .where(StepRunRow.cache_components.like('%"source":%'), StepRunRow.status.in_(("completed", "cached")))
+            .order_by(StepRunRow.id.desc())
+            .limit(limit)
+        )
+        with self._session(readonly=True) as session:
+            return [(_step_record(row), pipeline) for row, pipeline in session.execute(query)]
+
     def step_metrics(self, step_run_id: int) -> dict[str, float]:
         """The metrics one step run logged."""
         query = select(MetricRow.name, MetricRow.value).where(MetricRow.step_run_id == step_run_id)

@@ -11,8 +11,12 @@ def topological_order(dependencies: Mapping[str, Sequence[str]]) -> list[str]:
     """Order nodes so every node comes after its dependencies, keeping insertion order otherwise.
 
     Raises:
-        GraphError: the graph has a cycle (the message names the steps on it).
+        GraphError: a dependency is not a node, or the graph has a cycle (the message names the steps on it).
     """
+    for node, needed in dependencies.items():
+        unknown = [dep for dep in needed if dep not in dependencies]
+        if unknown:
+            raise GraphError(f"step '{node}' depends on '{unknown[0]}', which is not in the pipeline")
     remaining = {node: set(deps) for node, deps in dependencies.items()}
     order: list[str] = []
     while remaining:

@@ -15,9 +15,14 @@ from zenml.utils.hashing import hash_json
 CACHE_FORMAT_VERSION = 1
 
 
-def cache_components(spec: StepSpec, fingerprint: dict[str, str], input_hashes: dict[str, str]) -> dict[str, Any]:
-    """What a step execution depends on (backends, run ids and times are deliberately absent)."""
-    return {
+def cache_components(
+    spec: StepSpec, fingerprint: dict[str, str], input_hashes: dict[str, str], source: str | None = None
+) -> dict[str, Any]:
+    """What a step execution depends on (backends, run ids and times are deliberately absent).
+
+    ``source`` is the version of external data a step reads (a datasource's content hash).
+    """
+    components: dict[str, Any] = {
         "type": spec.type,
         "code": dict(sorted(fingerprint.items())),
         "params": spec.params,
@@ -25,6 +30,9 @@ def cache_components(spec: StepSpec, fingerprint: dict[str, str], input_hashes: 
         "outputs": dict(sorted(spec.outputs.items())),
         "version": CACHE_FORMAT_VERSION,
     }
+    if source is not None:
+        components["source"] = source
+    return components
 
 
 def cache_key(components: dict[str, Any]) -> str:

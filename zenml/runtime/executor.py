@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from typing import Any
 
@@ -36,7 +37,8 @@ def execute_step(
     step = load_step(step_name, step_spec)
     inputs = _input_artifacts(spec, step_name, step_spec, stores)
     fingerprint = code_fingerprint(step, stores.project_root)
-    components = cache_components(step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()})
+    components = cache_components(step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()},
+                                  step.source_version())
     key = cache_key(components)
     started = time.perf_counter()
     step_run_id = stores.metadata.start_step(
@@ -123,10 +125,16 @@ def _run_and_record(
         pipeline_name=spec.pipeline.name,
         processing=load_backend("processing", step_spec.processing or spec.backends.processing),
         training=load_backend("training", step_spec.training or spec.backends.training),
+        scratch_dir=stores.artifacts.scratch_dir(),
     )
-    outputs = step.execute(values, context)
-    _log_metrics_output(outputs, context)
-    stored = {name: _save_output(stores, spec, step_name, name, value, step_spec) for name, value in outputs.items()}
+    try:
+        outputs = step.execute(values, context)
+        _log_metrics_output(outputs, context)
+        stored = {name: _save_output(stores, spec, step_name, name, value, step_spec)
+                  for name, value in outputs.items()}
+    finally:
+        if context.scratch_dir is not None:
+            shutil.rmtree(context.scratch_dir, ignore_errors=True)
     stores.metadata.finish_step(
         step_run_id,
         status="completed",

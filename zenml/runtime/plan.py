@@ -61,8 +61,9 @@ def _plan_step(
     input_hashes = {
         inp: known[ref.split(".", 1)[0]][ref.split(".", 1)[1]].content_hash for inp, ref in step_spec.inputs.items()
     }
-    fingerprint = code_fingerprint(load_step(name, step_spec), stores.project_root)
-    components = cache_components(step_spec, fingerprint, input_hashes)
+    step = load_step(name, step_spec)
+    components = cache_components(step_spec, code_fingerprint(step, stores.project_root), input_hashes,
+                                  step.source_version())
     key = cache_key(components)
     if not use_cache:
         return StepPlan(name, "run", "caching is off for this run (--no-cache)", key), None
@@ -88,6 +89,8 @@ def explain_miss(current: dict[str, Any], closest: StepRunRecord | None) -> str:
     reasons += _diff_values("input", earlier.get("inputs", {}), current["inputs"], show=False)
     if earlier.get("outputs") != current["outputs"]:
         reasons.append(f"output formats changed: {earlier.get('outputs')} → {current['outputs']}")
+    if earlier.get("source") != current.get("source"):
+        reasons.append("the source data changed (new content hash)")
     if earlier.get("version") != current["version"]:
         reasons.append("zenml's cache format version changed")
     if not reasons:

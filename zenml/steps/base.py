@@ -75,6 +75,14 @@ class BaseStep(Configurable, abc.ABC):
         """Return the inputs and outputs declared by ``process``'s annotations."""
         return read_signature(type(self).process, f"{type(self).__name__}.process", skip_first=True)
 
+    def source_version(self) -> str | None:
+        """A version of external data the step reads (e.g. a file's content hash), or ``None``.
+
+        It joins the cache key, so a step that reads files, tables or URLs is re-run when their
+        content changes even though its parameters did not. Datasources override it.
+        """
+        return None
+
     def default_name(self) -> str:
         """The name a ``@pipeline`` gives this step unless told otherwise."""
         return self.options.name or snake_case(type(self).__name__)
@@ -106,6 +114,14 @@ class BaseStep(Configurable, abc.ABC):
         if kind == "processing":
             return self._with_options(replace(self.options, processing=config))
         return self._with_options(replace(self.options, training=config))
+
+    @classmethod
+    def _build_from(cls, target: Any, type_path: str, params: dict[str, Any]) -> Self:
+        # An @step function's path names a step *object*, not a class: rebuild it from that object,
+        # so ``BaseStep.from_config(fn.to_config())`` works for function steps as for class steps.
+        if isinstance(target, cls):
+            return target.clone().set_params(**params)
+        return super()._build_from(target, type_path, params)
 
     def _with_options(self, options: StepOptions) -> Self:
         twin = self.clone()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,8 @@ class StepContext:
         processing: the processing backend data work should run on.
         training: the training backend trainers should run on.
         metrics: scalar metrics logged so far (name → value).
+        scratch_dir: a private folder for files the step produces (removed after the step;
+            datasets written here are moved, not copied, into the artifact store).
     """
 
     step_name: str
@@ -39,11 +44,19 @@ class StepContext:
     processing: Any = None
     training: Any = None
     metrics: dict[str, float] = field(default_factory=dict)
+    scratch_dir: str | None = None
 
     @property
     def logger(self) -> logging.Logger:
         """A logger named after the step, captured with the step's logs."""
         return logging.getLogger(f"zenml.step.{self.step_name}")
+
+    def new_path(self, name: str) -> str:
+        """A fresh, not yet existing path inside the step's scratch folder (e.g. for a dataset)."""
+        if self.scratch_dir is None:
+            self.scratch_dir = tempfile.mkdtemp(prefix=f"zenml-{self.step_name}-")
+        path = os.path.join(self.scratch_dir, f"{name}-{uuid.uuid4().hex[:8]}")
+        return path
 
     def log_metric(self, name: str, value: float) -> None:
         """Record a scalar metric for this step (stored with the step run, queryable later).

@@ -88,6 +88,13 @@ def check_default_construction(step: BaseStep) -> None:
     if all(spec.default is not inspect.Parameter.empty for spec in specs.values()):
         built = type(step)()
         assert list(built.get_params()) == list(specs)
+        # Parameters are stored unchanged, so a default-built step holds exactly the declared defaults
+        # (catches ``self.x = x or []``, which clone and round trips cannot see).
+        for name, value in built.get_params().items():
+            assert value == specs[name].default, (
+                f"{type(step).__name__}() stores {value!r} for '{name}', but the declared default is "
+                f"{specs[name].default!r}; store parameters unchanged and transform them in process()"
+            )
 
 
 STEP_CHECKS: tuple[StepCheck, ...] = (

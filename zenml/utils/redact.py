@@ -6,7 +6,7 @@ import re
 
 from zenml.exceptions import redact_urls_in_text
 
-_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:@/]*):(?P<secret>[^@/]*)@")
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:@/]*):(?P<secret>[^/?#]*)@")
 _SECRET_QUERY = re.compile(
     r"(?i)(?P<key>(?:password|passwd|pwd|secret|token|key|access_key|secret_key|"
     r"aws_secret_access_key|aws_session_token|sslpassword)=)(?P<value>[^&]*)"

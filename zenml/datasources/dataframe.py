@@ -1,0 +1,72 @@
+"""``DataFrameDatasource``: an in-memory pandas DataFrame, snapshotted to a Parquet file when created."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import blake3
+
+from zenml.artifacts.dataset import Dataset
+from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource
+from zenml.exceptions import ConfigError
+
+
+def _snapshot_folder() -> Path:
+    start = Path.cwd().resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".zen").is_dir():
+            return folder / ".zen" / "snapshots"
+    return Path.cwd() / ".zen" / "snapshots"
+
+
+class DataFrameDatasource(BaseDatasource):
+    """A DataFrame frozen at the moment the datasource is made, so runs are reproducible.
+
+    Make one with ``DataFrameDatasource.from_frame(frame)``: it writes the frame to
+    ``.zen/snapshots/<content hash>.parquet`` in the repository and the datasource's only
+    parameter is that snapshot, so later edits to the frame do not change what runs.
+
+    Args:
+        snapshot: the snapshot file written by ``from_frame``.
+    """
+
+    def __init__(self, snapshot: str = "") -> None:
+        self.snapshot = snapshot
+
+    @classmethod
+    def from_frame(cls, frame: Any, folder: str | Path | None = None) -> DataFrameDatasource:
+        """Snapshot ``frame`` (a pandas DataFrame) and return a datasource reading the snapshot."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        target = Path(folder) if folder else _snapshot_folder()
+        target.mkdir(parents=True, exist_ok=True)
+        temporary = target / f".{os.getpid()}.parquet.tmp"
+        pq.write_table(table, temporary)
+        digest = blake3.blake3(temporary.read_bytes()).hexdigest()[:32]
+        final = target / f"{digest}.parquet"
+        os.replace(temporary, final)
+        return cls(snapshot=str(final.resolve()))
+
+    def source_version(self) -> str:
+        """The snapshot's content hash (its file name)."""
+        if not self.snapshot or not os.path.isfile(self.snapshot):
+            raise ConfigError(
+                f"DataFrame snapshot '{self.snapshot}' is missing; make the datasource with "
+                "DataFrameDatasource.from_frame(frame)"
+            )
+        return f"blake3:{Path(self.snapshot).stem}"
+
+    def describe_source(self) -> str:
+        """The snapshot file."""
+        return self.snapshot
+
+    def read(self, output: str) -> Dataset:
+        """Copy the snapshot into the dataset."""
+        import pyarrow.parquet as pq
+
+        self.source_version()
+        return Dataset.from_tables(output, {SOURCE_SPLIT: pq.read_table(self.snapshot)})

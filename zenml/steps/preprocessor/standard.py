@@ -1,0 +1,238 @@
+"""``StandardPreprocessor``: per column type, fill missing values then scale or encode; labels apart.
+
+Defaults by inferred type: numeric → fill with the mean, then z-score; categorical/string →
+vocabulary index (0 is the reserved bucket for unknown and missing values); boolean → 0/1.
+Labels are encoded separately: categorical labels → class index (sorted classes), numeric → float.
+``overwrite`` changes any column: ``{"age": {"transform": "bucketize", "buckets": 5,
+"filling": "median"}}``. Statistics come from the training split only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from zenml.artifacts.dataset import Dataset
+from zenml.exceptions import ConfigError
+from zenml.steps.columns import HistogramCombiner, ProfileCombiner, as_text, kinds_of, quantile, sorted_vocabulary
+from zenml.steps.preprocessor.base import PreprocessorStep
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+TRANSFORMS = {
+    "numeric": ("zscore", "minmax", "none", "bucketize"),
+    "categorical": ("vocab", "onehot"),
+    "boolean": ("binary",),
+}
+FILLINGS = ("mean", "median", "min", "max", "zero", "constant", "mode")
+OVERWRITE_KEYS = ("transform", "filling", "value", "buckets")
+DEFAULTS = {"numeric": ("zscore", "mean"), "categorical": ("vocab", "mode"), "boolean": ("binary", "mode")}
+
+
+class StandardPreprocessor(PreprocessorStep):
+    """Fill, scale and encode features by type; encode labels.
+
+    Args:
+        features: columns to use as features (default: every column that is not a label).
+        labels: label columns (encoded, never scaled; needed by trainers).
+        overwrite: column → ``{"transform", "filling", "value", "buckets"}`` overrides.
+    """
+
+    def __init__(
+        self,
+        features: list[str] | None = None,
+        labels: list[str] | None = None,
+        overwrite: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.features = features
+        self.labels = labels
+        self.overwrite = overwrite
+
+    def check_params(self, params: dict[str, object]) -> None:
+        """Check every ``overwrite`` entry names a known transform, filling and option."""
+        super().check_params(params)
+        for column, options in (params.get("overwrite") or {}).items():  # type: ignore[attr-defined]
+            for key in options:
+                if key not in OVERWRITE_KEYS:
+                    raise ConfigError(
+                        f"overwrite of column '{column}' has unknown key '{key}'; use {', '.join(OVERWRITE_KEYS)}"
+                    )
+            transform = options.get("transform")
+            if transform is not None and not any(transform in names for names in TRANSFORMS.values()):
+                valid = sorted({t for names in TRANSFORMS.values() for t in names})
+                raise ConfigError(
+                    f"overwrite of column '{column}': transform '{transform}' is unknown; use one of {', '.join(valid)}"
+                )
+            filling = options.get("filling")
+            if filling is not None and filling not in FILLINGS:
+                raise ConfigError(
+                    f"overwrite of column '{column}': filling '{filling}' is unknown; use one of {', '.join(FILLINGS)}"
+                )
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def _roles(self, data: Dataset) -> tuple[list[str], list[str]]:
+        available = data.column_names
+        labels = list(self.labels or [])
+        features = list(self.features) if self.features is not None else [c for c in available if c not in labels]
+        for column in [*labels, *features, *(self.overwrite or {})]:
+            if column not in available:
+                raise ConfigError(
+                    f"StandardPreprocessor: column '{column}' does not exist; available columns: {', '.join(available)}"
+                )
+        return features, labels
+
+    def analyzer(self, schema: pa.Schema) -> ProfileCombiner:
+        """Profile every used column (counts, moments, extremes, category frequencies)."""
+        return ProfileCombiner({name: kind for name, kind in kinds_of(schema).items() if kind != "other"})
+
+    def fit(self, processing: Any, data: Dataset, splits: Sequence[str]) -> dict[str, Any]:
+        """Profile the training split; a second pass bins columns that need quantiles."""
+        features, labels = self._roles(data)
+        kinds = kinds_of(data.schema, [*features, *labels])
+        unsupported = [name for name, kind in kinds.items() if kind == "other"]
+        if unsupported:
+            raise ConfigError(
+                f"StandardPreprocessor cannot encode column '{unsupported[0]}' of type "
+                f"{data.schema.field(unsupported[0]).type}; leave it out of features"
+            )
+        profile = processing.aggregate(data, self.analyzer(data.schema), splits=list(splits))["columns"]
+        columns = {name: self._column_plan(name, kinds[name], name in labels) for name in [*features, *labels]}
+        needs_bins = {
+            name: (profile[name]["min"], profile[name]["max"])
+            for name, plan in columns.items()
+            if plan["kind"] == "numeric"
+            and profile[name]["count"]
+            and (plan["transform"] == "bucketize" or plan["filling"] == "median")
+        }
+        bins = processing.aggregate(data, HistogramCombiner(needs_bins), splits=list(splits)) if needs_bins else {}
+        for name, plan in columns.items():
+            _fit_column(plan, profile[name], bins.get(name))
+        return {"inputs": [*features, *labels], "features": features, "labels": labels, "columns": columns}
+
+    def _column_plan(self, name: str, kind: str, is_label: bool) -> dict[str, Any]:
+        options = dict((self.overwrite or {}).get(name, {}))
+        transform, filling = DEFAULTS[kind]
+        if is_label:
+            transform, filling = ("class_index" if kind != "numeric" else "float"), "none"
+        transform = options.get("transform", transform)
+        if not is_label and transform not in TRANSFORMS[kind]:
+            raise ConfigError(
+                f"column '{name}' is {kind}; transform '{transform}' needs another type "
+                f"(for {kind}: {', '.join(TRANSFORMS[kind])})"
+            )
+        return {
+            "kind": kind,
+            "label": is_label,
+            "transform": transform,
+            "filling": options.get("filling", filling),
+            "value": options.get("value", 0.0),
+            "buckets": int(options.get("buckets", 10)),
+        }
+
+    # -- transforming ------------------------------------------------------------------------------
+
+    def transform_batch(self, batch: pa.RecordBatch, state: dict[str, Any]) -> pa.RecordBatch:
+        """Encode features, then labels, in the fitted column order."""
+        import pyarrow as pa
+
+        names: list[str] = []
+        arrays: list[pa.Array] = []
+        for name in [*state["features"], *state["labels"]]:
+            for out_name, array in _encode(name, batch.column(name), state["columns"][name]):
+                names.append(out_name)
+                arrays.append(array)
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _fit_column(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] | None) -> None:
+    count = entry["count"]
+    if plan["kind"] == "numeric":
+        mean = entry["sum"] / count if count else 0.0
+        variance = max(entry["sumsq"] / count - mean * mean, 0.0) if count else 0.0
+        low, high = (entry["min"], entry["max"]) if count else (0.0, 0.0)
+        plan.update(mean=mean, std=variance**0.5, min=low, max=high)
+        plan["fill"] = _fill_value(plan, mean, low, high, counts)
+        if plan["transform"] == "bucketize":
+            plan["boundaries"] = (
+                [quantile(counts or [], low, high, i / plan["buckets"]) for i in range(1, plan["buckets"])]
+                if counts
+                else []
+            )
+    elif plan["kind"] == "categorical":
+        values = entry["values"]
+        plan["vocabulary"] = sorted(values) if plan["label"] else sorted_vocabulary(values)
+    elif plan["kind"] == "boolean":
+        plan["fill"] = float(entry["true"] * 2 >= count) if plan["filling"] == "mode" else float(plan["value"])
+        if plan["label"]:
+            plan["transform"] = "float"
+
+
+def _fill_value(plan: dict[str, Any], mean: float, low: float, high: float, counts: list[int] | None) -> float:
+    filling = plan["filling"]
+    if filling == "median":
+        return quantile(counts, low, high, 0.5) if counts else 0.0
+    return float(
+        {"mean": mean, "min": low, "max": high, "zero": 0.0, "mode": mean, "constant": plan["value"], "none": 0.0}[
+            filling
+        ]
+    )
+
+
+def _encode(name: str, array: pa.Array, plan: dict[str, Any]) -> list[tuple[str, pa.Array]]:
+    import pyarrow as pa
+
+    if plan["kind"] == "categorical":
+        return _encode_categorical(name, array, plan)
+    if plan["label"] and plan["kind"] == "numeric":
+        return [(name, array.cast(pa.float64()))]
+    values = _filled(array, plan["fill"])
+    transform = plan["transform"]
+    if transform == "zscore":
+        values = (values - plan["mean"]) / plan["std"] if plan["std"] > 0 else values * 0.0
+    elif transform == "minmax":
+        span = plan["max"] - plan["min"]
+        values = (values - plan["min"]) / span if span > 0 else values * 0.0
+    elif transform == "bucketize":
+        import numpy as np
+
+        return [(name, pa.array(np.searchsorted(plan["boundaries"], values, side="right"), pa.int64()))]
+    return [(name, pa.array(values, pa.float64()))]
+
+
+def _filled(array: pa.Array, fill: float) -> np.ndarray:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    filled = pc.fill_null(array.cast(pa.float64()), fill)
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _encode_categorical(name: str, array: pa.Array, plan: dict[str, Any]) -> list[tuple[str, pa.Array]]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = as_text(array)
+    vocabulary = plan["vocabulary"]
+    positions = pc.index_in(text, value_set=pa.array(vocabulary, pa.string()))
+    if plan["label"]:
+        unseen = pc.and_(pc.is_null(positions), pc.is_valid(text))
+        if pc.any(unseen).as_py():
+            example = pc.filter(text, unseen)[0].as_py()
+            raise ValueError(
+                f"label '{name}' has class {example!r}, unseen in the training split "
+                f"(known: {', '.join(map(repr, vocabulary[:10]))})"
+            )
+        return [(name, positions.cast(pa.int64()))]
+    index = np.asarray(pc.fill_null(pc.add(positions.cast(pa.int64()), 1), 0).to_numpy(zero_copy_only=False))
+    if plan["transform"] == "vocab":
+        return [(name, pa.array(index, pa.int64()))]
+    columns = [(f"{name}__unknown", pa.array((index == 0).astype(np.float64)))]
+    columns += [
+        (f"{name}__{value}", pa.array((index == i + 1).astype(np.float64))) for i, value in enumerate(vocabulary)
+    ]
+    return columns
