@@ -307,7 +307,8 @@ def execute_run(
         git=spec.git.model_dump() if spec.git else None,
     )
     _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=frozenset())
-    return repository.run(spec.run_id)
+    # read it back from the stores it ran on (``--stack other`` need not be the active stack)
+    return PipelineRun(stores.metadata.get_run(spec.run_id), stores)
 
 
 def resume_run(

@@ -74,14 +74,18 @@ class SQLMetadataStore:
         self.url = normalise_url(url, base_dir)
         self.display_url = redact_url(self.url)
         self.engine = self._create_engine()
-        self._prepare()
+        try:
+            self._prepare()
+        except BaseException:
+            self.engine.dispose()  # a store that failed to open must not leak its pooled connection
+            raise
 
     # -- connection ------------------------------------------------------------------------------
 
     def _create_engine(self) -> Engine:
         try:
             parsed = make_url(self.url)
-        except ArgumentError as exc:
+        except (ArgumentError, ValueError) as exc:  # ValueError: a non-numeric port
             raise ConfigError(f"metadata store URL '{self.display_url}' is malformed: {exc}") from exc
         kwargs: dict[str, Any] = {}
         if parsed.get_backend_name() == "sqlite":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from typing import Any
 
 from zenml.artifacts.store import StoredArtifact
@@ -166,7 +167,12 @@ def _save_output(
             f"output '{output}' is declared as format '{declared}' but the value is stored as "
             f"'{materializer.format}' ({type(value).__name__})",
         )
-    return stores.artifacts.save(value, (spec.run_id, step_name, output), materializer)
+    segments: tuple[str, ...] = (spec.run_id, step_name, output)
+    if stores.artifacts.is_present(stores.artifacts.storage.uri_of(stores.artifacts.artifact_path(*segments))):
+        # An earlier attempt of this step in this run (a resumed run, a retried worker) published
+        # it; artifacts are immutable and may be read already, so this attempt writes beside it.
+        segments = (spec.run_id, step_name, f"attempt-{uuid.uuid4().hex[:12]}", output)
+    return stores.artifacts.save(value, segments, materializer)
 
 
 def _stored(record: ArtifactRecord) -> StoredArtifact:

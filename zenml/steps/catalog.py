@@ -12,7 +12,18 @@ from zenml.steps.base import BaseStep
 from zenml.utils.importing import import_object
 
 #: dotted paths of every shipped step class
-SHIPPED_STEPS: tuple[str, ...] = ()
+SHIPPED_STEPS: tuple[str, ...] = (
+    "zenml.datasources.csv.CSVDatasource",
+    "zenml.datasources.parquet.ParquetDatasource",
+    "zenml.datasources.dataframe.DataFrameDatasource",
+    "zenml.datasources.sql.SQLDatasource",
+    "zenml.steps.statistics.StatisticsStep",
+    "zenml.steps.split.random.RandomSplit",
+    "zenml.steps.split.categorical.CategoricalDomainSplit",
+    "zenml.steps.split.categorical.CategoricalRatioSplit",
+    "zenml.steps.split.none.NoSplit",
+    "zenml.steps.preprocessor.standard.StandardPreprocessor",
+)
 
 
 def shipped_steps() -> dict[str, type[BaseStep]]:
