@@ -7,13 +7,37 @@ which wins over the file, so CI and containers need no files at all.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from zenml.exceptions import ConfigError
 from zenml.registry import BACKEND_KINDS
 from zenml.utils.redact import redact_url
+
+
+class _EnvironmentWithoutName(EnvSettingsSource):
+    """``ZEN_*`` variables for every field but ``name``: a stack is picked by ``ZEN_STACK``, never renamed."""
+
+    def __call__(self) -> dict[str, Any]:
+        try:
+            data = super().__call__()
+        except SettingsError as exc:  # e.g. ZEN_PROCESSING_OPTIONS that is not JSON
+            field = re.search(r'field "(\w+)"', str(exc))
+            variable = f"ZEN_{field.group(1).upper()}" if field else "a ZEN_* variable"
+            raise ConfigError(
+                f"{variable} is not valid: option fields need a JSON object, e.g. '{{\"workers\": 2}}'"
+            ) from exc
+        data.pop("name", None)
+        return data
 
 
 class Stack(BaseSettings):
@@ -52,7 +76,7 @@ class Stack(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Environment variables beat the values read from ``.zen/config.yaml``."""
-        return env_settings, init_settings
+        return _EnvironmentWithoutName(settings_cls), init_settings
 
     @field_validator("artifact_store", "metadata_store", "orchestrator", "processing", "training")
     @classmethod

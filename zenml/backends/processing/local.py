@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -83,7 +84,7 @@ class LocalProcessing(ProcessingBackend):
             with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks))) as pool:
                 futures = [pool.submit(function, dataset, task, *args) for task in tasks]
                 return [future.result() for future in futures]
-        except (AttributeError, TypeError) as exc:
+        except (AttributeError, TypeError, pickle.PicklingError) as exc:  # lambdas raise PicklingError
             if "pickle" in str(exc).lower():
                 raise BackendError(
                     f"LocalProcessing(workers={self.workers}) needs picklable data functions "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
 
 from zenml.backends.base import BaseBackend
 
@@ -21,12 +21,15 @@ class TrainingContext:
         world_size: how many processes train together.
         local_rank: the rank on this machine (picks the GPU).
         device: ``cpu``, ``cuda`` or ``cuda:N``.
+        distribution: how the processes cooperate, e.g. ``{"framework": "torch", "backend": "gloo"}``
+            or ``{"framework": "tensorflow", "strategy": "multi_worker"}``; empty for one process.
     """
 
     rank: int
     world_size: int
     local_rank: int
     device: str
+    distribution: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_primary(self) -> bool:

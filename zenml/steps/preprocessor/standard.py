@@ -146,6 +146,52 @@ class StandardPreprocessor(PreprocessorStep):
                 arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, names=names)
 
+    def inverse_batch(self, batch: pa.RecordBatch, state: dict[str, Any]) -> pa.RecordBatch:
+        """Raw feature values back from transformed ones (bucketized columns stay bucket numbers).
+
+        Used to put readable slice columns next to predictions.
+        """
+        import pyarrow as pa
+
+        names: list[str] = []
+        arrays: list[pa.Array] = []
+        for name in state["features"]:
+            array = _decode(name, batch, state["columns"][name])
+            if array is not None:
+                names.append(name)
+                arrays.append(array)
+        return pa.RecordBatch.from_arrays(arrays, names=names) if names else pa.RecordBatch.from_pydict({})
+
+
+def _decode(name: str, batch: pa.RecordBatch, plan: dict[str, Any]) -> pa.Array | None:
+    import numpy as np
+    import pyarrow as pa
+
+    transform = plan["transform"]
+    if transform == "onehot":
+        columns = [f"{name}__{value}" for value in plan["vocabulary"]]
+        if not all(column in batch.schema.names for column in columns):
+            return None
+        stacked = np.column_stack([batch.column(column).to_numpy(zero_copy_only=False) for column in columns])
+        chosen = stacked.argmax(axis=1)
+        return pa.array([plan["vocabulary"][i] if stacked[row, i] > 0 else None for row, i in enumerate(chosen)],
+                        pa.string())
+    if name not in batch.schema.names:
+        return None
+    values = np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+    if transform == "vocab":
+        vocabulary = plan["vocabulary"]
+        return pa.array([vocabulary[int(i) - 1] if 0 < int(i) <= len(vocabulary) else None for i in values], pa.string())
+    if transform == "binary":
+        return pa.array(values > 0.5)
+    if transform == "zscore":
+        return pa.array(values * plan["std"] + plan["mean"] if plan["std"] > 0 else np.full(len(values), plan["mean"]))
+    if transform == "minmax":
+        return pa.array(values * (plan["max"] - plan["min"]) + plan["min"])
+    if transform == "bucketize":
+        return pa.array(values.astype(np.int64))
+    return pa.array(values)
+
 
 def _fit_column(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] | None) -> None:
     count = entry["count"]

@@ -45,7 +45,9 @@ class CategoricalDomainSplit(SplitStep):
                             f"CategoricalDomainSplit value {value!r} is in both '{seen[value]}' and '{split}'"
                         )
                     seen[value] = split
-            _check_unknown(params.get("unknown", self.unknown), list(domains), "CategoricalDomainSplit")
+            # from_config checks params on a bare probe (no attributes yet): never read self.unknown eagerly
+            unknown = params["unknown"] if "unknown" in params else getattr(self, "unknown", "skip")
+            _check_unknown(unknown, list(domains), "CategoricalDomainSplit")
 
     def split_names(self) -> list[str]:
         """Domain names, plus the ``unknown`` split if it is not one of them."""
@@ -93,7 +95,8 @@ class CategoricalRatioSplit(SplitStep):
         ratios = params.get("ratios")
         if isinstance(ratios, dict):
             check_ratios(ratios, "CategoricalRatioSplit")
-            _check_unknown(params.get("unknown", self.unknown), list(ratios), "CategoricalRatioSplit")
+            unknown = params["unknown"] if "unknown" in params else getattr(self, "unknown", "skip")
+            _check_unknown(unknown, list(ratios), "CategoricalRatioSplit")
 
     def split_names(self) -> list[str]:
         """The keys of ``ratios``."""

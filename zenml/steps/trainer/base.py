@@ -1,0 +1,263 @@
+"""``BaseTrainerStep``: framework-neutral trainer (no TensorFlow or PyTorch import here).
+
+A trainer receives the transformed splits and the fitted transform and produces ``model``,
+``predictions`` (per evaluated split: label, prediction, score, class probabilities and the raw
+feature values for slicing) and ``history`` (per-epoch loss and metrics). Where the training
+loop runs is the training backend's business: in this process, or on several processes/nodes.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from zenml.artifacts.dataset import Dataset, DatasetWriter
+from zenml.artifacts.materializers import ArtifactFolder, Materializer, register_materializer
+from zenml.exceptions import ArtifactError, ConfigError
+from zenml.steps.base import BaseStep
+from zenml.steps.context import StepContext
+from zenml.steps.preprocessor.base import Transform
+from zenml.steps.trainer.data import TrainingData
+from zenml.utils.importing import import_object
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+DEFAULT_SPLIT_MAPPING = {"train": "fit", "eval": "predict", "test": "predict"}
+ROLES = ("fit", "predict", "skip")
+META_FILE = "zenml-model.json"
+
+
+class History(dict[str, list[float]]):
+    """Per-epoch values: ``{"epoch": [1, 2, …], "loss": […], "eval_loss": […], "accuracy": […], …}``."""
+
+
+class TrainedModel:
+    """A stored model: a folder in the framework's own format plus ``zenml-model.json``.
+
+    Framework subclasses load the model and implement ``predict_arrays``; ``predict`` turns
+    a record batch of transformed features into labels, scores and probabilities.
+    """
+
+    framework: ClassVar[str] = ""
+
+    def __init__(self, path: str, *, ephemeral: bool = False) -> None:
+        self.path = path
+        self.ephemeral = ephemeral
+        with open(os.path.join(path, META_FILE)) as handle:
+            self.meta: dict[str, Any] = json.load(handle)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.meta.get('task')}, features={len(self.meta.get('features', []))})"
+
+    @abc.abstractmethod
+    def predict_arrays(self, features: np.ndarray) -> np.ndarray:
+        """Raw model outputs for a float32 feature matrix: probabilities (classification) or values."""
+
+    def predict(self, batch: pa.RecordBatch) -> dict[str, np.ndarray]:
+        """``prediction``, ``score`` (and ``proba_<i>``) for a batch of transformed features."""
+        import numpy as np
+
+        features = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False).astype(np.float32)
+                                    for name in self.meta["features"]])
+        return outputs_from_probabilities(self.predict_arrays(np.nan_to_num(features)), self.meta["task"])
+
+
+def outputs_from_probabilities(raw: np.ndarray, task: str) -> dict[str, np.ndarray]:
+    """Prediction columns from model outputs: class and probability, or the regressed value."""
+    import numpy as np
+
+    if task == "regression":
+        values = raw.reshape(len(raw), -1)[:, 0].astype(np.float64)
+        return {"prediction": values, "score": values}
+    if task == "binary":
+        positive = raw.reshape(len(raw), -1)[:, -1].astype(np.float64)
+        return {"prediction": (positive >= 0.5).astype(np.int64), "score": positive}
+    probabilities = raw.astype(np.float64)
+    result = {"prediction": probabilities.argmax(axis=1).astype(np.int64), "score": probabilities.max(axis=1)}
+    result.update({f"proba_{i}": probabilities[:, i] for i in range(probabilities.shape[1])})
+    return result
+
+
+@register_materializer
+class ModelMaterializer(Materializer):
+    """Models in the framework's own format (``.keras``, TorchScript + state_dict, …); never a pickle."""
+
+    format = "model"
+    type_names = ("zenml.steps.trainer.base.TrainedModel",)
+
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        """Move (just trained) or copy the model folder into the artifact."""
+        import shutil
+
+        target = folder.local_path("")
+        for root, _dirs, files in os.walk(value.path):
+            for name in files:
+                source = os.path.join(root, name)
+                relative = os.path.relpath(source, value.path).replace(os.sep, "/")
+                if target is not None:
+                    os.makedirs(os.path.dirname(os.path.join(target, relative)), exist_ok=True)
+                    (shutil.move if value.ephemeral else shutil.copyfile)(source, os.path.join(target, relative))
+                else:
+                    with open(source, "rb") as reader, folder.open(relative, "wb") as writer:
+                        shutil.copyfileobj(reader, writer)
+
+    def load(self, folder: ArtifactFolder) -> Any:
+        """The framework's model class, named in the model's metadata."""
+        filesystem, path = folder.location()
+        if filesystem is not None:
+            import tempfile
+
+            local = tempfile.mkdtemp(prefix="zenml-model-")
+            filesystem.get(path + "/", local + "/", recursive=True)
+            path = local
+        with open(os.path.join(path, META_FILE)) as handle:
+            loader = import_object(json.load(handle)["loader"])
+        if not (isinstance(loader, type) and issubclass(loader, TrainedModel)):
+            raise ArtifactError(f"model metadata names {loader!r}, which is not a TrainedModel class")
+        return loader(path)
+
+
+class TrainerOutput(NamedTuple):
+    """What every trainer produces."""
+
+    model: TrainedModel
+    predictions: Dataset
+    history: History
+
+
+class TrainJob:
+    """The picklable unit a training backend runs once per training process."""
+
+    def __init__(self, trainer: dict[str, Any], data: Dataset, transform: Transform, workdir: str) -> None:
+        self.trainer = trainer
+        self.data = data
+        self.transform = transform
+        self.workdir = workdir
+
+    def __call__(self, context: Any) -> dict[str, list[float]]:
+        """Rebuild the trainer in this process and run its framework loop."""
+        trainer = BaseStep.from_config(self.trainer)
+        if not isinstance(trainer, BaseTrainerStep):
+            raise ConfigError(f"{self.trainer['type']} is not a trainer")
+        return trainer.run_training(self.data, self.transform, self.workdir, context)
+
+
+class BaseTrainerStep(BaseStep):
+    """The trainer contract, shared by every framework.
+
+    Subclasses implement ``train(training, context, workdir)``: fit the model on the ``fit``
+    split(s), and on the primary process save it with ``save_model`` and return the history.
+    ``split_mapping`` (a parameter of the framework trainers) says which splits fit and which
+    are predicted: default ``{"train": "fit", "eval": "predict", "test": "predict"}``.
+
+    Example:
+        >>> import numpy as np
+        >>> class MajorityTrainer(BaseTrainerStep):   # predicts the most frequent class
+        ...     def train(self, training, context, workdir):
+        ...         ...   # fit, then self.save_model(...) and return {"epoch": [1], "loss": [0.0]}
+    """
+
+    def split_mapping_or_default(self) -> dict[str, str]:
+        """The ``split_mapping`` parameter if the trainer has one, else the default."""
+        mapping = getattr(self, "split_mapping", None) or DEFAULT_SPLIT_MAPPING
+        for split, role in mapping.items():
+            if role not in ROLES:
+                raise ConfigError(f"split_mapping role '{role}' of split '{split}' must be one of {', '.join(ROLES)}")
+        return dict(mapping)
+
+    def label_name(self) -> str | None:
+        """The label to learn (default: the preprocessor's first label)."""
+        label = getattr(self, "label", None)
+        return label if isinstance(label, str) else None
+
+    def task_hint(self) -> str | None:
+        """A task implied by the trainer's own parameters (e.g. a binary loss), or ``None``."""
+        return None
+
+    def process(self, data: Dataset, transform: Transform, context: StepContext) -> TrainerOutput:
+        """Run the training loop on the training backend; collect model, predictions and history."""
+        mapping = self.split_mapping_or_default()
+        present = [split for split in mapping if split in data.splits and mapping[split] != "skip"]
+        if not any(mapping[split] == "fit" for split in present):
+            raise ConfigError(f"no split to fit on: split_mapping {mapping} vs data splits {data.splits}")
+        TrainingData.load(data, transform, [present[0]], self.label_name(), self.task_hint())  # fail fast
+        workdir = context.new_path("trainer")
+        os.makedirs(workdir)
+        history = context.training.launch(TrainJob(self.to_config(), data, transform, workdir))
+        model = self.model_class()(os.path.join(workdir, "model"), ephemeral=True)
+        predictions = Dataset(os.path.join(workdir, "predictions"), ephemeral=True)
+        return TrainerOutput(model, predictions, History(history))
+
+    def run_training(self, data: Dataset, transform: Transform, workdir: str, context: Any) -> dict[str, list[float]]:
+        """Load the arrays and call ``train`` (runs inside each training process)."""
+        mapping = self.split_mapping_or_default()
+        splits = [split for split, role in mapping.items() if role != "skip" and split in data.splits]
+        training = TrainingData.load(data, transform, splits, self.label_name(), self.task_hint())
+        history = self.train(training, context, workdir)
+        if context.is_primary:
+            self.write_predictions(training, transform, workdir)
+        return history
+
+    def fit_splits(self, training: TrainingData) -> list[str]:
+        """Splits the model is fitted on."""
+        return [s for s, role in self.split_mapping_or_default().items() if role == "fit" and s in training.arrays]
+
+    def predict_splits(self, training: TrainingData) -> list[str]:
+        """Splits predictions are written for."""
+        return [s for s, role in self.split_mapping_or_default().items() if role == "predict" and s in training.arrays]
+
+    @abc.abstractmethod
+    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
+        """Fit the model; on the primary process save it to ``workdir/model``; return the history."""
+
+    @abc.abstractmethod
+    def model_class(self) -> type[TrainedModel]:
+        """The ``TrainedModel`` subclass that loads what ``train`` saved."""
+
+    def save_meta(self, folder: str, training: TrainingData, extra: dict[str, Any] | None = None) -> None:
+        """Write ``zenml-model.json`` next to the framework's files."""
+        from zenml.utils.importing import qualified_name
+
+        meta = {"framework": self.model_class().framework, "loader": qualified_name(self.model_class()),
+                "features": training.features, "label": training.label, "task": training.task,
+                "classes": training.classes, "trainer": self.to_config(), **(extra or {})}
+        with open(os.path.join(folder, META_FILE), "w") as handle:
+            json.dump(meta, handle, indent=1)
+
+    def write_predictions(self, training: TrainingData, transform: Transform, workdir: str) -> None:
+        """Predict every ``predict`` split with the saved model and write the predictions dataset."""
+        model = self.model_class()(os.path.join(workdir, "model"))
+        writer: DatasetWriter | None = None
+        for split in self.predict_splits(training):
+            batch = prediction_batch(model, training, split, transform)
+            if writer is None:
+                writer = DatasetWriter(os.path.join(workdir, "predictions"), batch.schema)
+            writer.write(split, batch)
+        if writer is None:
+            import pyarrow as pa
+
+            writer = DatasetWriter(os.path.join(workdir, "predictions"), pa.schema([("prediction", pa.float64())]))
+        writer.close()
+
+
+def prediction_batch(model: TrainedModel, training: TrainingData, split: str, transform: Transform) -> pa.RecordBatch:
+    """Label, prediction, score, probabilities and raw features of one split, as one record batch."""
+    import pyarrow as pa
+
+    x, y = training.arrays[split]
+    outputs = model.outputs_for(x) if hasattr(model, "outputs_for") else outputs_from_probabilities(
+        model.predict_arrays(x), training.task)
+    columns: dict[str, Any] = {training.label: y, **outputs}
+    features = pa.RecordBatch.from_arrays([pa.array(x[:, i].astype("float64")) for i in range(x.shape[1])],
+                                          names=training.features)
+    raw = transform.preprocessor.inverse_batch(features, transform["state"]) if hasattr(
+        transform.preprocessor, "inverse_batch") else features
+    for name in raw.schema.names:
+        if name not in columns:
+            columns[name] = raw.column(name)
+    return pa.RecordBatch.from_pydict({name: pa.array(values) if not isinstance(values, pa.Array) else values
+                                       for name, values in columns.items()})
