@@ -88,8 +88,13 @@ class Repository:
         path = self.root / ZEN_DIR / CONFIG_NAME
         try:
             data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}; fix or delete it and run 'zen init'") from exc
+        except yaml.YAMLError as exc:  # one line, like every zenml message: where and what
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(
+                f"{path} is not valid YAML{where}: {problem}; fix or delete it and run 'zen init'"
+            ) from exc
         try:
             config = RepositoryConfig.model_validate(data)
         except ValidationError as exc:

@@ -12,6 +12,7 @@ from zenml.artifacts.materializers import registry as materializers
 from zenml.exceptions import ConfigError, GraphError, ZenMLError
 from zenml.pipelines.graph import topological_order
 from zenml.pipelines.spec import (
+    EXTERNAL_PREFIX,
     BackendSpec,
     BackendsSpec,
     EnvironmentSpec,
@@ -20,6 +21,7 @@ from zenml.pipelines.spec import (
     RunSpec,
     StackSpec,
     StepSpec,
+    parse_reference,
 )
 from zenml.registry import name_of_backend
 from zenml.steps.base import BaseStep, check_name
@@ -140,6 +142,11 @@ class BasePipeline:
         where = f"input '{input_name}' of step '{node.name}'"
         if not isinstance(reference, str):
             raise GraphError(f"{where} must be a 'step' or 'step.output' string, got {reference!r}")
+        if reference.startswith(EXTERNAL_PREFIX):
+            run_id, source, output = parse_reference(reference)
+            if not run_id or not source or not output:
+                raise GraphError(f"{where} must look like 'run:RUN_ID/step.output', got {reference!r}")
+            return reference  # another run's artifact: checked when the step starts
         source, _, output = reference.partition(".")
         if source not in nodes:
             raise GraphError(
@@ -172,7 +179,10 @@ class BasePipeline:
             GraphError: see ``resolved_inputs``; or the graph has a cycle.
         """
         inputs = self.resolved_inputs()
-        dependencies = {name: [ref.split(".", 1)[0] for ref in refs.values()] for name, refs in inputs.items()}
+        dependencies = {
+            name: [parse_reference(ref)[1] for ref in refs.values() if parse_reference(ref)[0] is None]
+            for name, refs in inputs.items()
+        }
         return topological_order(dependencies)
 
     def validate(self) -> None:

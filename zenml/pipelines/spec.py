@@ -13,7 +13,20 @@ from zenml.exceptions import ConfigError
 from zenml.utils.hashing import sha256_text
 
 SPEC_VERSION = 1
-_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
+_REFERENCE = re.compile(r"^(run:[A-Za-z0-9_\-]+/)?[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
+EXTERNAL_PREFIX = "run:"
+
+
+def parse_reference(reference: str) -> tuple[str | None, str, str]:
+    """``step.output`` → ``(None, step, output)``; ``run:RUN/step.output`` → ``(RUN, step, output)``.
+
+    The second form reads an artifact another (earlier) run produced, e.g. a trained model.
+    """
+    run_id = None
+    if reference.startswith(EXTERNAL_PREFIX):
+        run_id, _, reference = reference[len(EXTERNAL_PREFIX) :].partition("/")
+    step, _, output = reference.partition(".")
+    return run_id, step, output
 
 
 class _Model(BaseModel):
@@ -52,12 +65,15 @@ class StepSpec(_Model):
     def _references(cls, value: dict[str, str]) -> dict[str, str]:
         for name, reference in value.items():
             if not _REFERENCE.match(reference):
-                raise ValueError(f"input '{name}' must reference 'step.output', got {reference!r}")
+                raise ValueError(
+                    f"input '{name}' must reference 'step.output' or 'run:RUN/step.output', got {reference!r}"
+                )
         return value
 
     def upstream(self) -> list[str]:
         """Names of the steps this step reads from, in input order, without repeats."""
-        return list(dict.fromkeys(ref.split(".", 1)[0] for ref in self.inputs.values()))
+        sources = [parse_reference(ref) for ref in self.inputs.values()]
+        return list(dict.fromkeys(step for run_id, step, _ in sources if run_id is None))
 
 
 class GitSpec(_Model):

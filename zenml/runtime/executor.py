@@ -10,7 +10,7 @@ from typing import Any
 from zenml.artifacts.store import StoredArtifact
 from zenml.exceptions import ArtifactError, ConfigError, StepError, ZenMLError
 from zenml.metadata.records import ArtifactRecord
-from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec
+from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key, code_hash
 from zenml.runtime.codehash import code_fingerprint
 from zenml.runtime.events import NullListener, RunListener, StepOutcome
@@ -38,8 +38,9 @@ def execute_step(
     step = load_step(step_name, step_spec)
     inputs = _input_artifacts(spec, step_name, step_spec, stores)
     fingerprint = code_fingerprint(step, stores.project_root)
-    components = cache_components(step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()},
-                                  step.source_version())
+    components = cache_components(
+        step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()}, step.source_version()
+    )
     key = cache_key(components)
     started = time.perf_counter()
     step_run_id = stores.metadata.start_step(
@@ -80,16 +81,25 @@ def _step_spec(spec: RunSpec, step_name: str) -> StepSpec:
 def _input_artifacts(spec: RunSpec, step_name: str, step_spec: StepSpec, stores: Stores) -> dict[str, ArtifactRecord]:
     if not step_spec.inputs:
         return {}
-    produced = stores.metadata.run_outputs(spec.run_id)
+    return resolve_inputs(spec, step_name, step_spec, stores)
+
+
+def resolve_inputs(spec: RunSpec, step_name: str, step_spec: StepSpec, stores: Stores) -> dict[str, ArtifactRecord]:
+    """The artifacts a step's inputs name: outputs of this run, or (``run:ID/step.output``) of another."""
+    produced: dict[str, dict[tuple[str, str], ArtifactRecord]] = {}
     inputs: dict[str, ArtifactRecord] = {}
     for input_name, reference in step_spec.inputs.items():
-        source, output = reference.split(".", 1)
-        if (source, output) not in produced:
+        run_id, source, output = parse_reference(reference)
+        run_id = stores.metadata.get_run(run_id).id if run_id else spec.run_id
+        if run_id not in produced:
+            produced[run_id] = stores.metadata.run_outputs(run_id)
+        if (source, output) not in produced[run_id]:
+            hint = f"run '{source}' first" if run_id == spec.run_id else f"run {run_id} has no such output"
             raise ConfigError(
-                f"step '{step_name}' cannot start: its input '{input_name}' needs '{reference}', which run "
-                f"{spec.run_id} has not produced yet; run '{source}' first"
+                f"step '{step_name}' cannot start: its input '{input_name}' needs '{source}.{output}' of run "
+                f"{run_id}, which does not exist (yet); {hint}"
             )
-        inputs[input_name] = produced[(source, output)]
+        inputs[input_name] = produced[run_id][(source, output)]
     return inputs
 
 
@@ -131,8 +141,9 @@ def _run_and_record(
     try:
         outputs = step.execute(values, context)
         _log_metrics_output(outputs, context)
-        stored = {name: _save_output(stores, spec, step_name, name, value, step_spec)
-                  for name, value in outputs.items()}
+        stored = {
+            name: _save_output(stores, spec, step_name, name, value, step_spec) for name, value in outputs.items()
+        }
     finally:
         if context.scratch_dir is not None:
             shutil.rmtree(context.scratch_dir, ignore_errors=True)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from zenml.metadata.records import ArtifactRecord, StepRunRecord
-from zenml.pipelines.spec import RunSpec
+from zenml.pipelines.spec import RunSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key
 from zenml.runtime.codehash import code_fingerprint
+from zenml.runtime.executor import resolve_inputs
 from zenml.runtime.loading import add_code_paths, load_step
 from zenml.runtime.stores import Stores
 
@@ -55,15 +56,25 @@ def _plan_step(
     spec: RunSpec, name: str, stores: Stores, known: dict[str, dict[str, ArtifactRecord]], use_cache: bool
 ) -> tuple[StepPlan, dict[str, ArtifactRecord] | None]:
     step_spec = spec.steps[name]
-    waiting = [ref.split(".", 1)[0] for ref in step_spec.inputs.values() if ref.split(".", 1)[0] not in known]
+    waiting = [
+        step
+        for run_id, step, _ in map(parse_reference, step_spec.inputs.values())
+        if run_id is None and step not in known
+    ]
     if waiting:
         return StepPlan(name, "run", f"upstream step '{waiting[0]}' will run, so its outputs are not known yet"), None
+    own = {inp: ref for inp, ref in step_spec.inputs.items() if parse_reference(ref)[0] is None}
+    external = {inp: ref for inp, ref in step_spec.inputs.items() if inp not in own}
     input_hashes = {
-        inp: known[ref.split(".", 1)[0]][ref.split(".", 1)[1]].content_hash for inp, ref in step_spec.inputs.items()
+        inp: known[parse_reference(ref)[1]][parse_reference(ref)[2]].content_hash for inp, ref in own.items()
     }
+    if external:
+        records = resolve_inputs(spec, name, step_spec.model_copy(update={"inputs": external}), stores)
+        input_hashes.update({inp: record.content_hash for inp, record in records.items()})
     step = load_step(name, step_spec)
-    components = cache_components(step_spec, code_fingerprint(step, stores.project_root), input_hashes,
-                                  step.source_version())
+    components = cache_components(
+        step_spec, code_fingerprint(step, stores.project_root), input_hashes, step.source_version()
+    )
     key = cache_key(components)
     if not use_cache:
         return StepPlan(name, "run", "caching is off for this run (--no-cache)", key), None

@@ -114,6 +114,13 @@ class PreprocessorStep(BaseStep):
     def transform_batch(self, batch: pa.RecordBatch, state: dict[str, Any]) -> pa.RecordBatch:
         """Transform one batch with the fitted ``state`` (must also accept an empty batch)."""
 
+    def transform_features(self, batch: pa.RecordBatch, state: dict[str, Any]) -> pa.RecordBatch:
+        """Transform new data that may lack the label columns (batch inference).
+
+        The default transforms the batch as it is; preprocessors with labels override it.
+        """
+        return self.transform_batch(batch, state)
+
     def fit(self, processing: Any, data: Dataset, splits: Sequence[str]) -> dict[str, Any]:
         """Fit the JSON-able state on ``splits`` (default: one ``analyzer`` pass; override for more passes)."""
         state: dict[str, Any] = processing.aggregate(data, self.analyzer(data.schema), splits=list(splits))

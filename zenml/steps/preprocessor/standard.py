@@ -146,6 +146,10 @@ class StandardPreprocessor(PreprocessorStep):
                 arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, names=names)
 
+    def transform_features(self, batch: pa.RecordBatch, state: dict[str, Any]) -> pa.RecordBatch:
+        """Encode only the features (new data for prediction has no labels)."""
+        return self.transform_batch(batch, {**state, "labels": []})
+
     def inverse_batch(self, batch: pa.RecordBatch, state: dict[str, Any]) -> pa.RecordBatch:
         """Raw feature values back from transformed ones (bucketized columns stay bucket numbers).
 
@@ -174,14 +178,17 @@ def _decode(name: str, batch: pa.RecordBatch, plan: dict[str, Any]) -> pa.Array 
             return None
         stacked = np.column_stack([batch.column(column).to_numpy(zero_copy_only=False) for column in columns])
         chosen = stacked.argmax(axis=1)
-        return pa.array([plan["vocabulary"][i] if stacked[row, i] > 0 else None for row, i in enumerate(chosen)],
-                        pa.string())
+        return pa.array(
+            [plan["vocabulary"][i] if stacked[row, i] > 0 else None for row, i in enumerate(chosen)], pa.string()
+        )
     if name not in batch.schema.names:
         return None
     values = np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
     if transform == "vocab":
         vocabulary = plan["vocabulary"]
-        return pa.array([vocabulary[int(i) - 1] if 0 < int(i) <= len(vocabulary) else None for i in values], pa.string())
+        return pa.array(
+            [vocabulary[int(i) - 1] if 0 < int(i) <= len(vocabulary) else None for i in values], pa.string()
+        )
     if transform == "binary":
         return pa.array(values > 0.5)
     if transform == "zscore":

@@ -61,9 +61,24 @@ class TrainedModel:
         """``prediction``, ``score`` (and ``proba_<i>``) for a batch of transformed features."""
         import numpy as np
 
-        features = np.column_stack([batch.column(name).to_numpy(zero_copy_only=False).astype(np.float32)
-                                    for name in self.meta["features"]])
+        if batch.num_rows == 0:
+            return self._empty_outputs()
+        features = np.column_stack(
+            [batch.column(name).to_numpy(zero_copy_only=False).astype(np.float32) for name in self.meta["features"]]
+        )
         return outputs_from_probabilities(self.predict_arrays(np.nan_to_num(features)), self.meta["task"])
+
+    def _empty_outputs(self) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        task = self.meta["task"]
+        outputs = {
+            "prediction": np.zeros(0, np.float64 if task == "regression" else np.int64),
+            "score": np.zeros(0, np.float64),
+        }
+        if task == "multiclass":
+            outputs.update({f"proba_{i}": np.zeros(0, np.float64) for i in range(len(self.meta["classes"]))})
+        return outputs
 
 
 def outputs_from_probabilities(raw: np.ndarray, task: str) -> dict[str, np.ndarray]:
@@ -222,9 +237,16 @@ class BaseTrainerStep(BaseStep):
         """Write ``zenml-model.json`` next to the framework's files."""
         from zenml.utils.importing import qualified_name
 
-        meta = {"framework": self.model_class().framework, "loader": qualified_name(self.model_class()),
-                "features": training.features, "label": training.label, "task": training.task,
-                "classes": training.classes, "trainer": self.to_config(), **(extra or {})}
+        meta = {
+            "framework": self.model_class().framework,
+            "loader": qualified_name(self.model_class()),
+            "features": training.features,
+            "label": training.label,
+            "task": training.task,
+            "classes": training.classes,
+            "trainer": self.to_config(),
+            **(extra or {}),
+        }
         with open(os.path.join(folder, META_FILE), "w") as handle:
             json.dump(meta, handle, indent=1)
 
@@ -249,15 +271,23 @@ def prediction_batch(model: TrainedModel, training: TrainingData, split: str, tr
     import pyarrow as pa
 
     x, y = training.arrays[split]
-    outputs = model.outputs_for(x) if hasattr(model, "outputs_for") else outputs_from_probabilities(
-        model.predict_arrays(x), training.task)
+    outputs = (
+        model.outputs_for(x)
+        if hasattr(model, "outputs_for")
+        else outputs_from_probabilities(model.predict_arrays(x), training.task)
+    )
     columns: dict[str, Any] = {training.label: y, **outputs}
-    features = pa.RecordBatch.from_arrays([pa.array(x[:, i].astype("float64")) for i in range(x.shape[1])],
-                                          names=training.features)
-    raw = transform.preprocessor.inverse_batch(features, transform["state"]) if hasattr(
-        transform.preprocessor, "inverse_batch") else features
+    features = pa.RecordBatch.from_arrays(
+        [pa.array(x[:, i].astype("float64")) for i in range(x.shape[1])], names=training.features
+    )
+    raw = (
+        transform.preprocessor.inverse_batch(features, transform["state"])
+        if hasattr(transform.preprocessor, "inverse_batch")
+        else features
+    )
     for name in raw.schema.names:
         if name not in columns:
             columns[name] = raw.column(name)
-    return pa.RecordBatch.from_pydict({name: pa.array(values) if not isinstance(values, pa.Array) else values
-                                       for name, values in columns.items()})
+    return pa.RecordBatch.from_pydict(
+        {name: pa.array(values) if not isinstance(values, pa.Array) else values for name, values in columns.items()}
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zenml.artifacts.dataset import Dataset
 from zenml.exceptions import ConfigError
@@ -42,8 +42,9 @@ class TrainingData:
         return len(self.classes or []) if self.task == "multiclass" else 1
 
     @classmethod
-    def load(cls, data: Dataset, transform: Transform, splits: list[str], label: str | None = None,
-             task: str | None = None) -> TrainingData:
+    def load(
+        cls, data: Dataset, transform: Transform, splits: list[str], label: str | None = None, task: str | None = None
+    ) -> TrainingData:
         """Read ``splits`` of ``data`` into arrays, after checking the label and features exist.
 
         ``task`` overrides the task inferred from the transform: a numeric 0/1 label trains as a
@@ -58,11 +59,14 @@ class TrainingData:
         labels = list(state.get("labels", []))
         chosen = label or (labels[0] if labels else None)
         if chosen is None:
-            raise ConfigError("the transform has no label column; give the preprocessor labels=[...] "
-                              "(trainers learn to predict a label)")
+            raise ConfigError(
+                "the transform has no label column; give the preprocessor labels=[...] "
+                "(trainers learn to predict a label)"
+            )
         if chosen not in data.column_names:
-            raise ConfigError(f"label column '{chosen}' is missing after preprocessing; columns are "
-                              f"{', '.join(data.column_names)}")
+            raise ConfigError(
+                f"label column '{chosen}' is missing after preprocessing; columns are {', '.join(data.column_names)}"
+            )
         features = [name for name in data.column_names if name not in labels]
         plan = state["columns"].get(chosen, {})
         classes = [str(value) for value in plan.get("vocabulary", [])] if plan.get("kind") == "categorical" else None
@@ -70,16 +74,23 @@ class TrainingData:
         if task in ("binary", "multiclass") and classes is None:
             values = np.unique(data.to_table(splits[0]).column(chosen).to_numpy(zero_copy_only=False))
             if not np.all(np.equal(np.mod(values, 1), 0)) or values.min() < 0:
-                raise ConfigError(f"label '{chosen}' has values {values[:5].tolist()}…, not class indexes 0..k-1; "
-                                  "encode it as a categorical label or use a regression loss")
+                raise ConfigError(
+                    f"label '{chosen}' has values {values[:5].tolist()}…, not class indexes 0..k-1; "
+                    "encode it as a categorical label or use a regression loss"
+                )
             classes = [str(int(v)) for v in range(int(values.max()) + 1)]
         training = cls(features=features, label=chosen, task=task or inferred, classes=classes)
         for split in splits:
             if split not in data.splits:
                 raise ConfigError(f"split_mapping names split '{split}', but the data has {', '.join(data.splits)}")
             table = data.to_table(split)
-            x = np.column_stack([table.column(name).to_numpy(zero_copy_only=False).astype(np.float32)
-                                 for name in features]) if features else np.zeros((table.num_rows, 0), np.float32)
+            x = (
+                np.column_stack(
+                    [table.column(name).to_numpy(zero_copy_only=False).astype(np.float32) for name in features]
+                )
+                if features
+                else np.zeros((table.num_rows, 0), np.float32)
+            )
             y = table.column(chosen).to_numpy(zero_copy_only=False)
             training.arrays[split] = (np.nan_to_num(x), y.astype(np.float32 if task == "regression" else np.int64))
         return training

@@ -17,8 +17,11 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
+from zenml.steps.metrics import binary_auc, epoch_metrics
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
+
+__all__ = ["PyTorchBaseTrainer", "PyTorchFeedForwardTrainer", "TorchModel", "binary_auc", "epoch_metrics"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -99,9 +102,18 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         ...         return torch.nn.Linear(n_features, n_outputs)
     """
 
-    def __init__(self, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3, optimizer: str = "adam",
-                 loss: str | None = None, seed: int = 0, early_stopping_patience: int = 0,
-                 split_mapping: dict[str, str] | None = None, label: str | None = None) -> None:
+    def __init__(
+        self,
+        epochs: int = 10,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        loss: str | None = None,
+        seed: int = 0,
+        early_stopping_patience: int = 0,
+        split_mapping: dict[str, str] | None = None,
+        label: str | None = None,
+    ) -> None:
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -138,14 +150,23 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         """The loss: from ``loss``, else BCE-with-logits (binary), cross-entropy (multiclass), MSE."""
         torch = _torch()
         name = self.loss or {"binary": "binary_crossentropy", "multiclass": "categorical_crossentropy"}.get(task, "mse")
-        return {"binary_crossentropy": torch.nn.BCEWithLogitsLoss(), "categorical_crossentropy": torch.nn.CrossEntropyLoss(),
-                "mse": torch.nn.MSELoss(), "mae": torch.nn.L1Loss(), "huber": torch.nn.HuberLoss()}[name]
+        return {
+            "binary_crossentropy": torch.nn.BCEWithLogitsLoss(),
+            "categorical_crossentropy": torch.nn.CrossEntropyLoss(),
+            "mse": torch.nn.MSELoss(),
+            "mae": torch.nn.L1Loss(),
+            "huber": torch.nn.HuberLoss(),
+        }[name]
 
     def optimizer_fn(self, parameters: Any) -> Any:
         """The optimizer over ``parameters`` (from ``optimizer`` and ``lr``)."""
         torch = _torch()
-        classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
-                   "rmsprop": torch.optim.RMSprop}
+        classes = {
+            "adam": torch.optim.Adam,
+            "adamw": torch.optim.AdamW,
+            "sgd": torch.optim.SGD,
+            "rmsprop": torch.optim.RMSprop,
+        }
         return classes[self.optimizer](parameters, lr=self.lr)
 
     def train_step(self, *, model: Any, features: Any, labels: Any, loss_fn: Any, optimizer: Any) -> float:
@@ -204,7 +225,9 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         device = torch.device(context.device)
         model = self.model_fn(training.n_features, training.n_outputs)
         if not isinstance(model, torch.nn.Module):
-            raise ConfigError(f"{type(self).__name__}.model_fn must return a torch.nn.Module, got {type(model).__name__}")
+            raise ConfigError(
+                f"{type(self).__name__}.model_fn must return a torch.nn.Module, got {type(model).__name__}"
+            )
         model = model.to(device)
         wrapped = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
         loss_fn = self._task_loss(self.loss_fn(training.task), training.task)
@@ -220,8 +243,12 @@ class PyTorchBaseTrainer(BaseTrainerStep):
             if distributed:
                 loader.sampler.set_epoch(epoch)
             wrapped.train()
-            losses = [self.train_step(model=wrapped, features=x.to(device), labels=y.to(device), loss_fn=loss_fn,
-                                      optimizer=optimizer) for x, y in loader]
+            losses = [
+                self.train_step(
+                    model=wrapped, features=x.to(device), labels=y.to(device), loss_fn=loss_fn, optimizer=optimizer
+                )
+                for x, y in loader
+            ]
             logs = {"loss": _mean_across(losses, distributed)}
             logs.update(self._evaluate(model, training, "train", device, loss_fn, prefix=""))
             if eval_split:
@@ -253,14 +280,16 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         y = torch.cat([torch.from_numpy(training.arrays[s][1]) for s in self.fit_splits(training)])
         dataset = TensorDataset(x, y)
         if distributed:
-            sampler: Any = DistributedSampler(dataset, num_replicas=context.world_size, rank=context.rank,
-                                         shuffle=True, seed=self.seed)
+            sampler: Any = DistributedSampler(
+                dataset, num_replicas=context.world_size, rank=context.rank, shuffle=True, seed=self.seed
+            )
             return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler)
         generator = torch.Generator().manual_seed(self.seed)
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator)
 
-    def _evaluate(self, model: Any, training: TrainingData, split: str, device: Any, loss_fn: Any,
-                  prefix: str) -> dict[str, float]:
+    def _evaluate(
+        self, model: Any, training: TrainingData, split: str, device: Any, loss_fn: Any, prefix: str
+    ) -> dict[str, float]:
         torch = _torch()
         x, y = training.arrays[split]
         model.eval()
@@ -314,47 +343,9 @@ def _append(history: dict[str, list[float]], epoch: int, logs: dict[str, float])
         history.setdefault(name, []).append(float(value))
 
 
-def epoch_metrics(outputs: np.ndarray, labels: np.ndarray, task: str, names: list[str]) -> dict[str, float]:
-    """Per-epoch metrics from model outputs: ``accuracy``, ``auc`` (binary), ``mae``, ``mse``."""
-    import numpy as np
-
-    values = outputs.reshape(len(outputs), -1)
-    result: dict[str, float] = {}
-    for name in names:
-        if name in ("mae", "mse"):
-            error = values[:, 0] - labels if task == "regression" else values[:, -1] - labels
-            result[name] = float(np.mean(np.abs(error) if name == "mae" else error**2))
-        elif name == "accuracy" and task != "regression":
-            predicted = (values[:, -1] >= 0.5).astype(np.int64) if task == "binary" else values.argmax(axis=1)
-            result[name] = float(np.mean(predicted == labels))
-        elif name == "auc" and task == "binary":
-            result[name] = binary_auc(values[:, -1], labels)
-    return result
-
-
-def binary_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """ROC AUC by the rank-sum formula (ties get average ranks)."""
-    import numpy as np
-
-    positives = labels == 1
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
-    if not n_pos or not n_neg:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), dtype=np.float64)
-    sorted_scores = scores[order]
-    start = 0
-    while start < len(scores):
-        end = start
-        while end + 1 < len(scores) and sorted_scores[end + 1] == sorted_scores[start]:
-            end += 1
-        ranks[order[start:end + 1]] = (start + end) / 2 + 1
-        start = end + 1
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def check_training_params(params: dict[str, object], losses: tuple[str, ...], optimizers: tuple[str, ...],
-                          owner: str) -> None:
+def check_training_params(
+    params: dict[str, object], losses: tuple[str, ...], optimizers: tuple[str, ...], owner: str
+) -> None:
     """Shared checks of the framework trainers' parameters.
 
     Raises:
@@ -412,16 +403,22 @@ def resolve_output_units(units: int | None, last_activation: str | None, trainin
     """
     expected_task = LAST_ACTIVATIONS.get(last_activation or "", training.task)
     if expected_task != training.task:
-        raise ConfigError(f"{owner} last_activation '{last_activation}' is for {expected_task}, but label "
-                          f"'{training.label}' is a {training.task} target")
+        raise ConfigError(
+            f"{owner} last_activation '{last_activation}' is for {expected_task}, but label "
+            f"'{training.label}' is a {training.task} target"
+        )
     if units is None:
         return training.n_outputs
     if training.task == "multiclass" and units != len(training.classes or []):
-        raise ConfigError(f"{owner} output_units={units} does not match label '{training.label}' with "
-                          f"{len(training.classes or [])} classes")
+        raise ConfigError(
+            f"{owner} output_units={units} does not match label '{training.label}' with "
+            f"{len(training.classes or [])} classes"
+        )
     if training.task != "multiclass" and units != 1:
-        raise ConfigError(f"{owner} output_units={units} does not match the {training.task} label "
-                          f"'{training.label}', which needs 1 output")
+        raise ConfigError(
+            f"{owner} output_units={units} does not match the {training.task} label "
+            f"'{training.label}', which needs 1 output"
+        )
     return units
 
 
@@ -440,11 +437,24 @@ class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
         label: as in ``PyTorchBaseTrainer``.
     """
 
-    def __init__(self, hidden_layers: list[int] | None = None, activation: str = "relu",
-                 last_activation: str | None = None, output_units: int | None = None, dropout: float = 0.0,
-                 metrics: list[str] | None = None, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
-                 optimizer: str = "adam", loss: str | None = None, seed: int = 0, early_stopping_patience: int = 0,
-                 split_mapping: dict[str, str] | None = None, label: str | None = None) -> None:
+    def __init__(
+        self,
+        hidden_layers: list[int] | None = None,
+        activation: str = "relu",
+        last_activation: str | None = None,
+        output_units: int | None = None,
+        dropout: float = 0.0,
+        metrics: list[str] | None = None,
+        epochs: int = 10,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        loss: str | None = None,
+        seed: int = 0,
+        early_stopping_patience: int = 0,
+        split_mapping: dict[str, str] | None = None,
+        label: str | None = None,
+    ) -> None:
         self.hidden_layers = hidden_layers
         self.activation = activation
         self.last_activation = last_activation
@@ -478,7 +488,9 @@ class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
 
     def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
         """Resolve the output width, then train."""
-        self.output_units_ = resolve_output_units(self.output_units, self.last_activation, training, type(self).__name__)
+        self.output_units_ = resolve_output_units(
+            self.output_units, self.last_activation, training, type(self).__name__
+        )
         return super().train(training, context, workdir)
 
     def model_fn(self, n_features: int, n_outputs: int) -> torch.nn.Module:
@@ -497,5 +509,12 @@ class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
 
 def _activation(name: str) -> Any:
     torch = _torch()
-    return {"relu": torch.nn.ReLU(), "tanh": torch.nn.Tanh(), "sigmoid": torch.nn.Sigmoid(), "gelu": torch.nn.GELU(),
-            "elu": torch.nn.ELU(), "leaky_relu": torch.nn.LeakyReLU(), "linear": torch.nn.Identity()}[name]
+    return {
+        "relu": torch.nn.ReLU(),
+        "tanh": torch.nn.Tanh(),
+        "sigmoid": torch.nn.Sigmoid(),
+        "gelu": torch.nn.GELU(),
+        "elu": torch.nn.ELU(),
+        "leaky_relu": torch.nn.LeakyReLU(),
+        "linear": torch.nn.Identity(),
+    }[name]

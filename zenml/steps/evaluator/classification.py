@@ -1,0 +1,118 @@
+"""``ClassificationEvaluator``: accuracy, AUC, F1, precision, recall, log loss and a confusion matrix."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from zenml.exceptions import ConfigError
+from zenml.steps.evaluator.base import EvaluatorStep, as_array
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+CLASSIFICATION_METRICS = ("accuracy", "auc", "f1", "precision", "recall", "log_loss")
+
+
+class ClassificationEvaluator(EvaluatorStep):
+    """Classification metrics on each predicted split, overall and per slice.
+
+    Args:
+        label: the label column of the predictions (default: the trainer's label).
+        metrics: any of accuracy, auc, f1, precision, recall, log_loss (F1, precision and recall
+            are for the positive class when binary, macro-averaged otherwise).
+        slices: columns to slice by (raw feature values; numbers with many values are binned).
+    """
+
+    def __init__(self, label: str = "", metrics: list[str] | None = None, slices: list[str] | None = None) -> None:
+        self.label = label
+        self.metrics = metrics
+        self.slices = slices
+
+    def check_params(self, params: dict[str, object]) -> None:
+        """Metric names must be known."""
+        super().check_params(params)
+        for name in params.get("metrics") or []:  # type: ignore[attr-defined]
+            if name not in CLASSIFICATION_METRICS:
+                raise ConfigError(
+                    f"ClassificationEvaluator metric '{name}' is unknown; use one of "
+                    f"{', '.join(CLASSIFICATION_METRICS)}"
+                )
+
+    def compute(self, frame: pd.DataFrame, label: str) -> dict[str, float]:
+        """The chosen metrics for one group of rows."""
+        import numpy as np
+
+        truth = as_array(frame[label]).astype(np.int64)
+        predicted = as_array(frame["prediction"]).astype(np.int64)
+        probabilities = _probabilities(frame)
+        names = self.metrics or ["accuracy", "auc", "f1", "log_loss"]
+        functions = {
+            "accuracy": lambda: float(np.mean(truth == predicted)),
+            "auc": lambda: auc(truth, probabilities),
+            "f1": lambda: _prf(truth, predicted)[2],
+            "precision": lambda: _prf(truth, predicted)[0],
+            "recall": lambda: _prf(truth, predicted)[1],
+            "log_loss": lambda: log_loss(truth, probabilities),
+        }
+        return {name: functions[name]() for name in names}
+
+    def extras(self, frame: pd.DataFrame, label: str) -> dict[str, Any]:
+        """The confusion matrix (rows: true class, columns: predicted class)."""
+        import numpy as np
+
+        truth = as_array(frame[label]).astype(np.int64)
+        predicted = as_array(frame["prediction"]).astype(np.int64)
+        size = int(max(truth.max(initial=0), predicted.max(initial=0), _probabilities(frame).shape[1] - 1)) + 1
+        matrix = np.zeros((size, size), dtype=np.int64)
+        np.add.at(matrix, (truth, predicted), 1)
+        return {"confusion_matrix": {"labels": list(range(size)), "matrix": matrix.tolist()}}
+
+
+def _probabilities(frame: pd.DataFrame) -> np.ndarray:
+    """Class probabilities: ``proba_i`` columns (multi-class) or ``[1 - score, score]`` (binary)."""
+    import numpy as np
+
+    columns = sorted((c for c in frame.columns if str(c).startswith("proba_")), key=lambda c: int(str(c)[6:]))
+    if columns:
+        return np.column_stack([as_array(frame[c]) for c in columns]).astype(np.float64)
+    score = as_array(frame["score"]).astype(np.float64)
+    return np.column_stack([1 - score, score])
+
+
+def _prf(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
+    import numpy as np
+
+    classes = np.union1d(truth, predicted)
+    positive_only = len(classes) <= 2
+    chosen = [1] if positive_only else list(classes)
+    scores = []
+    for cls in chosen:
+        tp = float(np.sum((predicted == cls) & (truth == cls)))
+        precision = tp / max(float(np.sum(predicted == cls)), 1.0)
+        recall = tp / max(float(np.sum(truth == cls)), 1.0)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores.append((precision, recall, f1))
+    means = np.mean(np.array(scores), axis=0)
+    return float(means[0]), float(means[1]), float(means[2])
+
+
+def auc(truth: np.ndarray, probabilities: np.ndarray) -> float:
+    """ROC AUC: binary from the positive class, multi-class as the one-vs-rest macro average."""
+    import numpy as np
+
+    from zenml.steps.metrics import binary_auc
+
+    if probabilities.shape[1] == 2:
+        return binary_auc(probabilities[:, 1], (truth == 1).astype(np.int64))
+    values = [binary_auc(probabilities[:, k], (truth == k).astype(np.int64)) for k in range(probabilities.shape[1])]
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def log_loss(truth: np.ndarray, probabilities: np.ndarray, eps: float = 1e-15) -> float:
+    """Mean negative log-likelihood of the true class."""
+    import numpy as np
+
+    chosen = probabilities[np.arange(len(truth)), np.clip(truth, 0, probabilities.shape[1] - 1)]
+    return float(-np.mean(np.log(np.clip(chosen, eps, 1 - eps))))
