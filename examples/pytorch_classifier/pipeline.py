@@ -1,0 +1,44 @@
+"""Breast-cancer classification with the PyTorch feed-forward trainer.
+
+The data is scikit-learn's bundled breast-cancer dataset, written to ``data/breast_cancer.csv``
+by ``write_csv()``. Run from this folder: ``zen init``, then ``python pipeline.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zenml.datasources import CSVDatasource
+from zenml.pipelines import SimplePipeline
+from zenml.steps.evaluator import ClassificationEvaluator
+from zenml.steps.preprocessor import StandardPreprocessor
+from zenml.steps.split import RandomSplit
+from zenml.steps.trainer import PyTorchFeedForwardTrainer
+
+DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
+
+
+def write_csv(path: Path = DATA) -> Path:
+    """The bundled dataset as CSV: 30 numeric features and the 0/1 ``malignant`` label."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "malignant"})
+    frame["malignant"] = 1 - frame["malignant"]  # scikit-learn codes benign as 1
+    frame.columns = [column.replace(" ", "_") for column in frame.columns]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+breast_cancer = SimplePipeline(name="breast_cancer_torch")
+breast_cancer.add_datasource(CSVDatasource(path="data/breast_cancer.csv"))
+breast_cancer.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.2, "test": 0.1}, seed=42))
+breast_cancer.add_preprocessor(StandardPreprocessor(labels=["malignant"]))
+breast_cancer.add_trainer(PyTorchFeedForwardTrainer(hidden_layers=[32, 16], epochs=30, batch_size=32, lr=1e-3,
+                                                    last_activation="sigmoid", seed=7))
+breast_cancer.add_evaluator(ClassificationEvaluator(label="malignant", metrics=["accuracy", "auc", "f1", "log_loss"]))
+
+if __name__ == "__main__":
+    write_csv()
+    run = breast_cancer.run()
+    print(run.status, run.metrics()["evaluator"])

@@ -1,0 +1,93 @@
+"""The PyTorch classification and regression examples learn as well as a hand-written network.
+
+Each example runs as its README says; then the same network shape is trained by hand, with
+plain PyTorch, on the very same preprocessed split, and the metrics must agree within 2 points.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch", reason="the PyTorch examples need the torch extra")
+pytest.importorskip("sklearn", reason="the examples read scikit-learn's bundled datasets")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ZEN = str(Path(sys.executable).parent / "zen")
+
+
+def run_example(name: str, tmp_path: Path) -> Path:
+    work = tmp_path / name
+    shutil.copytree(EXAMPLES / name, work, ignore=shutil.ignore_patterns(".zen", "pipelines", "data"))
+    subprocess.run([ZEN, "init", "."], cwd=work, check=True, capture_output=True)
+    result = subprocess.run([sys.executable, "pipeline.py"], cwd=work, capture_output=True, text=True, timeout=600,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("completed")
+    return work
+
+
+def hand_written(work: Path, pipeline: str, hidden: list[int], epochs: int, lr: float, batch: int,
+                 loss: torch.nn.Module, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train the same network with plain PyTorch on the pipeline's own preprocessed split."""
+    from zenml.repository import Repository
+
+    run = Repository(work).runs(pipeline=pipeline)[0]
+    data = run.steps["preprocessor"].outputs["data"].read()
+    label = run.steps["preprocessor"].outputs["transform"].read()["state"]["labels"][0]
+
+    def arrays(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        frame = data.to_pandas(split)
+        return (torch.tensor(frame.drop(columns=[label]).to_numpy(), dtype=torch.float32),
+                torch.tensor(frame[label].to_numpy(), dtype=torch.float32))
+
+    x, y = arrays("train")
+    torch.manual_seed(seed)
+    layers: list[torch.nn.Module] = []
+    width = x.shape[1]
+    for units in hidden:
+        layers += [torch.nn.Linear(width, units), torch.nn.ReLU()]
+        width = units
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch, shuffle=True,
+                                         generator=torch.Generator().manual_seed(seed))
+    for _ in range(epochs):
+        model.train()
+        for features, labels in loader:
+            optimizer.zero_grad()
+            loss(model(features)[:, 0], labels).backward()
+            optimizer.step()
+    x_eval, y_eval = arrays("eval")
+    with torch.no_grad():
+        return model(x_eval)[:, 0].numpy(), y_eval.numpy()
+
+
+@pytest.mark.timeout(900)
+def test_breast_cancer_matches_a_hand_written_network(tmp_path: Path) -> None:
+    from zenml.repository import Repository
+
+    work = run_example("pytorch_classifier", tmp_path)
+    ours = Repository(work).runs(pipeline="breast_cancer_torch")[0].metrics()["evaluator"]["accuracy"]
+    logits, truth = hand_written(work, "breast_cancer_torch", [32, 16], 30, 1e-3, 32, torch.nn.BCEWithLogitsLoss(), 7)
+    theirs = float(np.mean((logits >= 0) == (truth == 1)))
+    assert ours >= 0.9
+    assert abs(ours - theirs) <= 0.02, (ours, theirs)
+
+
+@pytest.mark.timeout(900)
+def test_diabetes_regression_matches_a_hand_written_network(tmp_path: Path) -> None:
+    from zenml.repository import Repository
+
+    work = run_example("regression", tmp_path)
+    ours = Repository(work).runs(pipeline="diabetes_regression")[0].metrics()["evaluator"]
+    predicted, truth = hand_written(work, "diabetes_regression", [32], 200, 1e-2, 32, torch.nn.MSELoss(), 1)
+    mae = float(np.mean(np.abs(predicted - truth)))
+    assert ours["r2"] > 0.2
+    assert abs(ours["mae"] - mae) <= 0.02 * mae, (ours["mae"], mae)
