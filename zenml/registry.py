@@ -24,6 +24,8 @@ BUILTIN_BACKENDS: dict[str, list[tuple[str, str]]] = {
     ],
     "training": [
         ("local", "zenml.backends.training.local.LocalTraining"),
+        ("torch", "zenml.backends.training.torch_distributed.TorchDistributedTraining"),
+        ("tensorflow", "zenml.backends.training.tensorflow.TensorflowDistributedTraining"),
     ],
 }
 

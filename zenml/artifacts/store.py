@@ -155,6 +155,8 @@ class ArtifactStore:
 
     def _publish(self, staging: str, final: str, stored: StoredArtifact) -> None:
         """Make the artifact visible all at once: readers only trust folders that have a manifest."""
+        if self.storage.exists(self.storage.join(final, MANIFEST)):  # another writer won meanwhile
+            raise ArtifactError(f"artifact at {self.storage.uri_of(final)} already exists; artifacts are immutable")
         if self.storage.exists(final):
             self.storage.remove_tree(final)  # a leftover without a manifest: never published
         if self.storage.atomic_rename:

@@ -67,6 +67,10 @@ class CSVDatasource(BaseDatasource):
         location, filesystem = open_location(self.path, self.storage_options)
         return list_files(location, (".csv",), filesystem), filesystem
 
+    def preflight(self) -> None:
+        """The file or folder must exist and hold data files."""
+        self._files()
+
     def source_version(self) -> str:
         """Content hash of the CSV file(s)."""
         return files_version(*self._files())

@@ -51,6 +51,10 @@ class DataFrameDatasource(BaseDatasource):
         os.replace(temporary, final)
         return cls(snapshot=str(final.resolve()))
 
+    def preflight(self) -> None:
+        """The snapshot must exist."""
+        self.source_version()
+
     def source_version(self) -> str:
         """The snapshot's content hash (its file name)."""
         if not self.snapshot or not os.path.isfile(self.snapshot):

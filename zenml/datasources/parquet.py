@@ -31,6 +31,10 @@ class ParquetDatasource(BaseDatasource):
         location, filesystem = open_location(self.path, self.storage_options)
         return list_files(location, (".parquet", ".pq"), filesystem), filesystem
 
+    def preflight(self) -> None:
+        """The file or folder must exist and hold data files."""
+        self._files()
+
     def source_version(self) -> str:
         """Content hash of the file(s)."""
         return files_version(*self._files())

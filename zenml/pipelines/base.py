@@ -191,6 +191,7 @@ class BasePipeline:
         for name, step in self.steps.items():
             try:
                 step.validate()
+                step.preflight()
             except ZenMLError as exc:
                 raise type(exc)(f"step '{name}': {exc}") from exc
 

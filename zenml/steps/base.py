@@ -75,6 +75,12 @@ class BaseStep(Configurable, abc.ABC):
         """Return the inputs and outputs declared by ``process``'s annotations."""
         return read_signature(type(self).process, f"{type(self).__name__}.process", skip_first=True)
 
+    def preflight(self) -> None:
+        """Checks that must pass before a run is recorded (a source file exists, …); default none.
+
+        Called when a pipeline compiles, so bad input fails with nothing recorded.
+        """
+
     def source_version(self) -> str | None:
         """A version of external data the step reads (e.g. a file's content hash), or ``None``.
 

@@ -11,9 +11,11 @@ Models are saved as a TorchScript program (inference needs no user code) plus th
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
 import math
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
@@ -24,6 +26,8 @@ from zenml.steps.trainer.data import TrainingData
 __all__ = ["PyTorchBaseTrainer", "PyTorchFeedForwardTrainer", "TorchModel", "binary_auc", "epoch_metrics"]
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
     import torch
 
@@ -54,7 +58,8 @@ class TorchModel(TrainedModel):
         """The loaded TorchScript module (on the CPU, in eval mode)."""
         if self._module is None:
             torch = _torch()
-            self._module = torch.jit.load(os.path.join(self.path, "model.pt"), map_location="cpu").eval()
+            with _torchscript_deprecation_ignored():
+                self._module = torch.jit.load(os.path.join(self.path, "model.pt"), map_location="cpu").eval()
         return self._module
 
     def state_dict(self) -> dict[str, Any]:
@@ -249,7 +254,7 @@ class PyTorchBaseTrainer(BaseTrainerStep):
                 )
                 for x, y in loader
             ]
-            logs = {"loss": _mean_across(losses, distributed)}
+            logs = {"loss": _mean_across(losses, distributed, device)}
             logs.update(self._evaluate(model, training, "train", device, loss_fn, prefix=""))
             if eval_split:
                 logs.update(self._evaluate(model, training, eval_split, device, loss_fn, prefix="eval_"))
@@ -311,13 +316,23 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         folder = os.path.join(workdir, "model")
         os.makedirs(folder, exist_ok=True)
         example = torch.zeros(1, training.n_features)
-        try:
-            program = torch.jit.script(model)
-        except Exception:  # noqa: BLE001 -- not scriptable (dynamic Python): fall back to tracing
-            program = torch.jit.trace(model, example)
+        with _torchscript_deprecation_ignored():
+            try:
+                program = torch.jit.script(model)
+            except Exception:  # noqa: BLE001 -- not scriptable (dynamic Python): fall back to tracing
+                program = torch.jit.trace(model, example)
         program.save(os.path.join(folder, "model.pt"))
         torch.save(model.state_dict(), os.path.join(folder, "weights.pt"))
         self.save_meta(folder, training)
+
+
+@contextlib.contextmanager
+def _torchscript_deprecation_ignored() -> Iterator[None]:
+    # PyTorch 2.13 marks torch.jit.* deprecated; TorchScript is still the model format (DESIGN §6), and
+    # under ``-W error`` the warning would make ``script`` fail over to ``trace``, which then fails too.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+        yield
 
 
 def _init_process_group(context: Any) -> None:
@@ -327,11 +342,11 @@ def _init_process_group(context: Any) -> None:
         torch.distributed.init_process_group(backend=backend, rank=context.rank, world_size=context.world_size)
 
 
-def _mean_across(values: list[float], distributed: bool) -> float:
+def _mean_across(values: list[float], distributed: bool, device: Any) -> float:
     total, count = float(sum(values)), float(len(values))
     if distributed:
         torch = _torch()
-        tensor = torch.tensor([total, count], dtype=torch.float64)
+        tensor = torch.tensor([total, count], dtype=torch.float64, device=device)  # nccl reduces CUDA tensors only
         torch.distributed.all_reduce(tensor)
         total, count = float(tensor[0]), float(tensor[1])
     return total / count if count else math.nan
@@ -406,6 +421,13 @@ def resolve_output_units(units: int | None, last_activation: str | None, trainin
         raise ConfigError(
             f"{owner} last_activation '{last_activation}' is for {expected_task}, but label "
             f"'{training.label}' is a {training.task} target"
+        )
+    classes = training.classes or []
+    # last_activation also sets the task, so check it against the label's own classes
+    if (training.task == "binary" and len(classes) > 2) or (training.task == "regression" and classes):
+        raise ConfigError(
+            f"{owner} last_activation '{last_activation}' is for {training.task}, but label '{training.label}' "
+            f"has the classes {', '.join(classes)}; use " + ("'softmax'" if len(classes) > 2 else "'sigmoid'")
         )
     if units is None:
         return training.n_outputs

@@ -1,0 +1,296 @@
+"""``TensorflowDistributedTraining``: TensorFlow distribution strategies, in-process or as local worker processes.
+
+This module never imports TensorFlow in the launching process for ``multi_worker``; each
+worker process imports it after its ``TF_CONFIG`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import queue as queue_module
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from zenml.backends.training.base import TrainingBackend, TrainingContext
+from zenml.exceptions import BackendError, ConfigError, ZenMLError
+
+T = TypeVar("T")
+
+STRATEGIES = ("mirrored", "multi_worker")
+MAX_WORKERS = 16  # local worker processes this backend will start on one machine
+POLL_SECONDS = 0.2
+EXIT_GRACE_SECONDS = 20.0  # how long finished workers get to exit before they are terminated
+
+
+class TensorflowDistributedTraining(TrainingBackend):
+    """Data-parallel TensorFlow training with a ``tf.distribute`` strategy.
+
+    The TensorFlow trainers build their model and optimizer inside the strategy's scope and
+    run each step through ``strategy.run`` (a custom loop: Keras 3's ``model.fit`` fails under
+    ``MultiWorkerMirroredStrategy``, keras-team/keras#20585). Rank 0 writes the artifacts.
+
+    * ``mirrored`` — one process (this one), ``MirroredStrategy`` over its local GPUs (or the CPU).
+    * ``multi_worker`` — ``workers`` processes on this machine, each with a ``TF_CONFIG`` naming
+      a cluster of free loopback ports and its own task index, training together with
+      ``MultiWorkerMirroredStrategy``. Each worker gets one local GPU when there are any.
+
+    Multi-node: ``MultiWorkerMirroredStrategy`` is configured only by ``TF_CONFIG``. On each
+    machine set ``TF_CONFIG`` to the whole cluster and that machine's index, e.g.
+    ``{"cluster": {"worker": ["host0:2222", "host1:2222"]}, "task": {"type": "worker", "index": 1}}``,
+    and run the trainer's job there with ``run_cluster_worker(job)``, which reads ``TF_CONFIG``
+    and passes ``rank = index`` and ``world_size = len(cluster)`` to the job; index 0 (the
+    chief) writes the model and predictions, so give the machines a shared artifact store.
+
+    Args:
+        strategy: ``mirrored`` or ``multi_worker``.
+        workers: worker processes for ``multi_worker`` (1 to 16); ignored by ``mirrored``.
+        timeout: seconds the workers may take in all before they are stopped.
+
+    Example:
+        >>> backend = TensorflowDistributedTraining(strategy="multi_worker", workers=2)
+        >>> backend.launch(lambda context: context.world_size)  # doctest: +SKIP
+        2
+    """
+
+    def __init__(self, strategy: str = "multi_worker", workers: int = 2, timeout: float = 600) -> None:
+        self.strategy = strategy
+        self.workers = workers
+        self.timeout = timeout
+
+    def check_params(self, params: dict[str, object]) -> None:
+        """Also require a known strategy, 1 to 16 workers and a positive timeout."""
+        super().check_params(params)
+        strategy = params.get("strategy")
+        if strategy is not None and strategy not in STRATEGIES:
+            raise ConfigError(
+                f"TensorflowDistributedTraining strategy '{strategy}' is unknown; use one of {', '.join(STRATEGIES)}"
+            )
+        workers = params.get("workers")
+        if isinstance(workers, int) and not 1 <= workers <= MAX_WORKERS:
+            raise ConfigError(
+                f"TensorflowDistributedTraining workers={workers} cannot be started: it starts 1 to "
+                f"{MAX_WORKERS} worker processes on this machine (for more, run workers on several "
+                "machines with TF_CONFIG; see the class documentation)"
+            )
+        timeout = params.get("timeout")
+        if isinstance(timeout, (int, float)) and timeout <= 0:
+            raise ConfigError(f"TensorflowDistributedTraining timeout must be positive, got {timeout}")
+
+    def launch(self, train_fn: Callable[[TrainingContext], T]) -> T:
+        """Run ``train_fn`` under the strategy; return rank 0's result.
+
+        Raises:
+            ConfigError: invalid parameters (before anything starts).
+            BackendError: a worker failed, died or the workers ran past ``timeout``; every worker
+                process is stopped first. A zenml error raised in a worker (e.g. a ``ConfigError``
+                for a bad ``model_fn``) is re-raised as the same class.
+        """
+        self.validate()
+        if self.strategy == "mirrored":
+            return train_fn(
+                TrainingContext(
+                    rank=0,
+                    world_size=1,
+                    local_rank=0,
+                    device="cuda" if _tensorflow_sees_gpus() else "cpu",
+                    distribution={"framework": "tensorflow", "strategy": "mirrored"},
+                )
+            )
+        return _WorkerGroup(self.workers, self.timeout).run(train_fn)
+
+
+def _tensorflow_sees_gpus() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def free_loopback_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that are free on 127.0.0.1 right now."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def tf_config(addresses: list[str], index: int) -> dict[str, Any]:
+    """The ``TF_CONFIG`` of worker ``index`` in a cluster of ``addresses`` (``host:port``)."""
+    return {"cluster": {"worker": list(addresses)}, "task": {"type": "worker", "index": index}}
+
+
+def run_cluster_worker(train_fn: Callable[[TrainingContext], T], local_rank: int = 0) -> T:
+    """Run ``train_fn`` as one worker of the cluster described by this process's ``TF_CONFIG``.
+
+    This is what every local worker does; on several machines, call it on each with that
+    machine's ``TF_CONFIG`` (set before TensorFlow is imported).
+
+    Raises:
+        ConfigError: ``TF_CONFIG`` is missing or names no worker cluster.
+    """
+    try:
+        config = json.loads(os.environ["TF_CONFIG"])
+        workers, index = config["cluster"]["worker"], int(config["task"]["index"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            'TF_CONFIG must be set to {"cluster": {"worker": [...]}, "task": {"type": "worker", "index": N}}'
+        ) from exc
+    context = TrainingContext(
+        rank=index,
+        world_size=len(workers),
+        local_rank=local_rank,
+        device=_claim_gpu(local_rank),
+        distribution={"framework": "tensorflow", "strategy": "multi_worker"},
+    )
+    return train_fn(context)
+
+
+def _claim_gpu(local_rank: int) -> str:
+    """Give this worker one local GPU (round robin) before TensorFlow starts; ``cpu`` when there is none.
+
+    Workers sharing a machine must not all grab every GPU, so each sees only its own through
+    ``CUDA_VISIBLE_DEVICES``. Found without importing TensorFlow (``/proc/driver/nvidia``).
+    """
+    if "tensorflow" in sys.modules:  # too late to choose: report what TensorFlow already sees
+        return "cuda" if _tensorflow_sees_gpus() else "cpu"
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = [device.strip() for device in visible.split(",") if device.strip() not in ("", "-1")]
+    else:
+        gpus = "/proc/driver/nvidia/gpus"
+        ids = [str(index) for index in range(len(os.listdir(gpus)))] if os.path.isdir(gpus) else []
+    if not ids:
+        return "cpu"
+    os.environ["CUDA_VISIBLE_DEVICES"] = ids[local_rank % len(ids)]
+    return "cuda:0"
+
+
+def _worker_main(
+    train_fn: Callable[[TrainingContext], Any], config: dict[str, Any], results: Any, release: Any, wait: float
+) -> None:
+    """A worker process: set ``TF_CONFIG``, train, report ``("ok", rank, result)`` or the error, exit.
+
+    Workers other than the chief stay until the launcher has the chief's result (``release``),
+    so the chief never sees its peers vanish while it writes the artifacts.
+    """
+    rank = int(config["task"]["index"])
+    os.environ["TF_CONFIG"] = json.dumps(config)
+    try:
+        result = run_cluster_worker(train_fn, local_rank=rank)
+        results.put(("ok", rank, result if rank == 0 else None))
+    except BaseException as exc:  # noqa: BLE001 -- every failure must reach the launcher, as text
+        error = type(exc)
+        results.put(("error", rank, f"{error.__module__}.{error.__qualname__}", str(exc), traceback.format_exc()))
+    results.close()
+    results.join_thread()  # the report is in the pipe
+    if rank:
+        release.wait(wait)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    # Skip the interpreter's teardown: shutting TensorFlow's collective runtime down takes
+    # seconds and adds nothing once the work is reported.
+    os._exit(0)
+
+
+class _WorkerGroup:
+    """``workers`` spawned processes training together; all stopped on success, failure, timeout or interrupt."""
+
+    def __init__(self, workers: int, timeout: float) -> None:
+        self.workers = workers
+        self.timeout = timeout
+
+    def run(self, train_fn: Callable[[TrainingContext], T]) -> T:
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        release = context.Event()
+        addresses = [f"127.0.0.1:{port}" for port in free_loopback_ports(self.workers)]
+        processes = [
+            context.Process(
+                target=_worker_main,
+                args=(train_fn, tf_config(addresses, rank), results, release, self.timeout),
+                name=f"zenml-tf-worker-{rank}",
+                daemon=True,  # never outlive the launcher
+            )
+            for rank in range(self.workers)
+        ]
+        finished = False
+        try:
+            for process in processes:
+                process.start()
+            result: T = self._collect(processes, results)
+            finished = True
+            return result
+        finally:
+            release.set()
+            _stop(processes, EXIT_GRACE_SECONDS if finished else 0.0)
+            results.close()
+
+    def _collect(self, processes: list[Any], results: Any) -> Any:
+        """Wait for the chief's result; raise on any worker's error, silent death, or the timeout."""
+        deadline = time.monotonic() + self.timeout
+        silent: set[int] = set()  # ranks seen dead without a report (it may still be in the pipe)
+        reported: set[int] = set()
+        while True:
+            try:
+                message = results.get(timeout=POLL_SECONDS)
+            except queue_module.Empty:
+                self._check(processes, reported, silent, deadline)
+                continue
+            if message[0] == "error":
+                _, rank, error_type, text, trace = message
+                raise _worker_error(rank, self.workers, error_type, text, trace)
+            if message[1] == 0:
+                return message[2]
+            reported.add(message[1])
+
+    def _check(self, processes: list[Any], reported: set[int], silent: set[int], deadline: float) -> None:
+        for rank, process in enumerate(processes):
+            if rank in reported or process.is_alive():
+                continue
+            if rank in silent:
+                raise BackendError(
+                    f"TensorflowDistributedTraining worker {rank} of {self.workers} exited with code "
+                    f"{process.exitcode} without a result"
+                )
+            silent.add(rank)
+        if time.monotonic() > deadline:
+            raise BackendError(
+                f"TensorflowDistributedTraining workers did not finish within timeout={self.timeout}s; "
+                "they were stopped (raise timeout for longer training)"
+            )
+
+
+def _worker_error(rank: int, workers: int, error_type: str, text: str, trace: str) -> ZenMLError:
+    """The exception for a worker's failure: the worker's own zenml error class, else ``BackendError``."""
+    from zenml.utils.importing import import_object
+
+    message = f"TensorflowDistributedTraining worker {rank} of {workers} failed: {error_type}: {text}"
+    with contextlib.suppress(Exception):
+        error = import_object(error_type)
+        if isinstance(error, type) and issubclass(error, ZenMLError):
+            return error(message)  # bad input stays bad input (e.g. ConfigError) on any backend
+    where = [line.strip() for line in trace.strip().splitlines()[-3:-1]]
+    return BackendError(message + (f" (at {' '.join(where)})" if where else ""))
+
+
+def _stop(processes: list[Any], grace: float) -> None:
+    """Join every started process within ``grace`` seconds; terminate, then kill, what is left."""
+    deadline = time.monotonic() + grace
+    for process in processes:
+        if process.pid is not None:
+            process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.pid is not None and process.is_alive():
+            process.terminate()
+            process.join(5)
+        if process.pid is not None and process.is_alive():
+            process.kill()
+            process.join()
