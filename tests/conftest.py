@@ -30,8 +30,9 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     monkeypatch.chdir(tmp_path)
     repository = Repository.init(tmp_path)
     yield repository
-    for stores in repository._stores.values():
-        stores.metadata.close()
+    from zenml.repository import close_stores
+
+    close_stores()
 
 
 def _unavailable(what: str, exc: Exception) -> None:

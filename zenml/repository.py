@@ -25,6 +25,14 @@ ZEN_DIR = ".zen"
 CONFIG_NAME = "config.yaml"
 CONFIG_VERSION = 1
 logger = logging.getLogger("zenml")
+_OPEN_STORES: dict[str, Stores] = {}
+
+
+def close_stores() -> None:
+    """Dispose every store this process opened (tests and long-lived processes switching stacks)."""
+    for stores in _OPEN_STORES.values():
+        stores.metadata.close()
+    _OPEN_STORES.clear()
 
 
 class RepositoryConfig(BaseModel):
@@ -116,7 +124,7 @@ class Repository:
 
     def git_info(self) -> GitInfo | None:
         """The git state of the repository's working tree, or ``None`` outside git."""
-        return read_git_info(self.root)
+        return read_git_info(self.root, exclude=(self.root / ZEN_DIR, self.pipelines_dir))
 
     # -- stacks ----------------------------------------------------------------------------------
 
@@ -175,12 +183,15 @@ class Repository:
     def stores(self, stack: Stack | None = None) -> Stores:
         """Open (once per stack) the stack's metadata and artifact stores."""
         stack = stack or self.stack()
-        key = f"{stack.name}|{stack.metadata_store}|{stack.artifact_store}|{stack.artifact_store_options}"
-        if key not in self._stores:
+        key = f"{self.root}|{stack.name}|{stack.metadata_store}|{stack.artifact_store}|{stack.artifact_store_options}"
+        # Shared by every Repository object of this process: one connection pool per store, however
+        # many times pipeline.run() or Repository() is called.
+        if key not in _OPEN_STORES:
             metadata = SQLMetadataStore(stack.metadata_store, base_dir=self.root)
             artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root, options=stack.artifact_store_options)
-            self._stores[key] = Stores(metadata=metadata, artifacts=artifacts, project_root=self.root)
-        return self._stores[key]
+            _OPEN_STORES[key] = Stores(metadata=metadata, artifacts=artifacts, project_root=self.root)
+        self._stores[key] = _OPEN_STORES[key]
+        return _OPEN_STORES[key]
 
     # -- reading history -------------------------------------------------------------------------
 

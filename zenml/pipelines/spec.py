@@ -29,6 +29,22 @@ def parse_reference(reference: str) -> tuple[str | None, str, str]:
     return run_id, step, output
 
 
+class _SpecDumper(yaml.SafeDumper):
+    """The safe dumper, but strings holding Unicode line breaks are double-quoted (and so escaped).
+
+    With ``allow_unicode`` PyYAML writes NEL (U+0085) raw inside a quoted scalar and reads it back
+    as a space, which would silently change a parameter between compile and run.
+    """
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(ch in value for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_SpecDumper.add_representer(str, _represent_str)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -123,7 +139,7 @@ class RunSpec(_Model):
 
     def to_yaml(self) -> str:
         """Serialise to YAML (keys in model order, so specs read top-down)."""
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        return yaml.dump(self.model_dump(mode="json"), Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
 
     def sha256(self) -> str:
         """The hash recorded in the metadata store for this spec."""

@@ -22,8 +22,11 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
 
 
-def read_git_info(root: Path) -> GitInfo | None:
-    """Return git provenance for ``root``, or ``None`` when it is not inside a git work tree."""
+def read_git_info(root: Path, exclude: tuple[Path, ...] = ()) -> GitInfo | None:
+    """Return git provenance for ``root``, or ``None`` when it is not inside a git work tree.
+
+    Paths in ``exclude`` (zenml's own records: ``.zen/``, the run specs) never make a tree dirty.
+    """
     if shutil.which("git") is None:
         return None
     inside = _git(root, "rev-parse", "--is-inside-work-tree")
@@ -32,10 +35,12 @@ def read_git_info(root: Path) -> GitInfo | None:
     head = _git(root, "rev-parse", "HEAD")
     commit = head.stdout.decode().strip() if head.returncode == 0 else None
     # Untracked files count as dirty: they may be the very code a step runs.
-    status = _git(root, "status", "--porcelain")
+    excluded = [f":(exclude){path.resolve().relative_to(root.resolve()).as_posix()}" for path in exclude
+                if path.resolve().is_relative_to(root.resolve())]
+    status = _git(root, "status", "--porcelain", "--", ".", *excluded)
     dirty = bool(status.stdout.strip())
     if not dirty:
         return GitInfo(commit=commit, dirty=False, diff_sha256=None)
-    diff = _git(root, "diff", "HEAD") if commit else _git(root, "diff")
+    diff = _git(root, "diff", "HEAD", "--", ".", *excluded) if commit else _git(root, "diff", "--", ".", *excluded)
     digest = hashlib.sha256(diff.stdout + status.stdout).hexdigest()
     return GitInfo(commit=commit, dirty=True, diff_sha256=digest)

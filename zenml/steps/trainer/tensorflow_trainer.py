@@ -77,10 +77,12 @@ def _forward(model: Any, features: np.ndarray) -> np.ndarray:
     """Logits for a feature matrix, in bounded batches (inference mode)."""
     import numpy as np
 
+    to_numpy = _keras().ops.convert_to_numpy
     if not len(features):
-        return np.asarray(model(features[:1], training=False))[:0]
+        empty: np.ndarray = to_numpy(model(np.zeros((1, features.shape[1]), np.float32), training=False))
+        return empty[:0]
     chunks = [
-        np.asarray(model(features[start : start + PREDICT_BATCH], training=False))
+        to_numpy(model(features[start : start + PREDICT_BATCH], training=False))
         for start in range(0, len(features), PREDICT_BATCH)
     ]
     return np.concatenate(chunks)
@@ -276,7 +278,7 @@ class TensorflowBaseTrainer(BaseTrainerStep):
         model = self.model_fn(training.n_features, training.n_outputs)
         if not isinstance(model, keras.Model):
             raise ConfigError(f"{type(self).__name__}.model_fn must return a keras.Model, got {type(model).__name__}")
-        width = np.asarray(model(np.zeros((1, training.n_features), np.float32), training=False)).reshape(1, -1)
+        width = _forward(model, np.zeros((1, training.n_features), np.float32)).reshape(1, -1)
         if training.task == "multiclass" and width.shape[1] != training.n_outputs:
             raise ConfigError(
                 f"{type(self).__name__}.model_fn's model has {width.shape[1]} outputs, but label "
