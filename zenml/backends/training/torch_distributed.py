@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import pickle
 import re
@@ -21,7 +22,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import zenml
 from zenml import exceptions
 from zenml.backends.training.base import TrainingBackend, TrainingContext
 from zenml.backends.training.local import cuda_available
@@ -51,14 +51,16 @@ class TorchDistributedTraining(TrainingBackend):
     the artifacts and its result is returned. When a rank fails, the others are stopped and its
     error is raised here; when ``timeout`` passes, every process of the launch is killed.
 
-    Multi-node: run the *same* command (``zen run … --training torch --backend-opt
-    training.nnodes=2 --backend-opt training.rdzv_endpoint=head:29400``) on every node, with
-    ``nnodes=N`` and ``rdzv_endpoint="HOST:PORT"`` naming one reachable node (it hosts the c10d
-    rendezvous store on that port). Training starts when all N nodes have joined; global rank 0
-    lands on one node, and the run there records the model, predictions and history, while the
-    trainer step on the other nodes fails with a ``BackendError`` saying rank 0 ran elsewhere.
-    The nodes need the same code, data and artifact paths; until every node joins, the launch
-    waits (at most ``timeout`` seconds).
+    Multi-node: run the *same* command on every node, e.g.
+    ``zen run pipeline.py:p --training torch --backend-opt training.nnodes=2
+    --backend-opt training.rdzv_endpoint=node0:29400``, or ``pipeline.run(training=
+    TorchDistributedTraining(nnodes=2, rdzv_endpoint="node0:29400"))``. ``rdzv_endpoint`` names
+    a node every node can reach; the node whose address it is hosts the c10d rendezvous store on
+    that port, and the endpoint also names the rendezvous, so one endpoint serves one job at a
+    time. Training starts when all ``nnodes`` nodes have joined (each waits at most ``timeout``
+    seconds). The nodes need the same code and data; global rank 0 lands on one of them, and the
+    run there records the model, predictions and history, while the trainer step on the other
+    nodes fails with a ``BackendError`` saying that rank 0 ran on another node.
 
     Code that the ranks import (custom trainers in a script) is re-imported in each rank, so a
     script that runs a pipeline must guard it with ``if __name__ == "__main__":``.
@@ -151,7 +153,8 @@ class TorchDistributedTraining(TrainingBackend):
         settings = {
             "nproc_per_node": self.nproc_per_node, "nnodes": self.nnodes, "backend": self.backend,
             "rdzv_endpoint": self.rdzv_endpoint or f"127.0.0.1:{free_port()}", "max_restarts": self.max_restarts,
-            "run_id": f"zenml-{uuid.uuid4().hex[:12]}", "log_dir": os.path.join(folder, "logs"),
+            "run_id": _rendezvous_id(self.nnodes, self.rdzv_endpoint), "log_dir": os.path.join(folder, "logs"),
+            "read_timeout": max(60, math.ceil(self.timeout)),
             "sys_path": list(sys.path), "parent_pid": os.getpid(),
         }
         with open(os.path.join(folder, _SETTINGS), "w") as handle:
@@ -206,6 +209,13 @@ def _check_cuda(nproc: object) -> None:
                           f"but this node has {devices}; lower nproc_per_node or use backend='gloo'")
 
 
+def _rendezvous_id(nnodes: int, endpoint: str | None) -> str:
+    # the nodes of one job must agree on it without talking first, so it comes from what they share
+    if nnodes > 1 and endpoint:
+        return "zenml-" + re.sub(r"[^A-Za-z0-9]", "-", endpoint)
+    return f"zenml-{uuid.uuid4().hex[:12]}"
+
+
 def free_port() -> int:
     """A TCP port on the loopback interface that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -218,7 +228,7 @@ def free_port() -> int:
 def _start_launcher(folder: str, nproc: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     # the launcher must import zenml before it restores the parent's sys.path
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(zenml.__file__)))
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     if nproc > 1:
         env.setdefault("OMP_NUM_THREADS", "1")  # as torchrun does: ranks share the cores
@@ -313,6 +323,7 @@ def _launch(settings: dict[str, Any], job: Any) -> dict[str, Any]:
     config = LaunchConfig(
         min_nodes=settings["nnodes"], max_nodes=settings["nnodes"], nproc_per_node=settings["nproc_per_node"],
         run_id=settings["run_id"], rdzv_backend="c10d", rdzv_endpoint=settings["rdzv_endpoint"],
+        rdzv_configs={"read_timeout": settings["read_timeout"]},  # how long a node waits for the store's host
         max_restarts=settings["max_restarts"], start_method="spawn",
         logs_specs=DefaultLogsSpecs(log_dir=settings["log_dir"]),
     )

@@ -19,6 +19,8 @@ import importlib
 import math
 import os
 import tempfile
+import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
@@ -59,6 +61,21 @@ def _keras() -> Any:
     return keras
 
 
+@contextlib.contextmanager
+def _keras_variable_conversions() -> Iterator[None]:
+    """Silence one known, harmless warning while Keras converts its own variables to NumPy.
+
+    Keras 3's ``Variable.__array__`` takes no ``copy`` keyword, so NumPy 2 emits a
+    ``DeprecationWarning`` each time Keras itself calls ``np.array(variable)`` (saving and
+    loading do); under ``-W error`` that would fail every save.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="__array__ implementation doesn't accept a copy keyword", category=DeprecationWarning
+        )
+        yield
+
+
 def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
     """Model outputs from logits: sigmoid of the last column (binary), softmax (multiclass), or the values."""
     import numpy as np
@@ -77,12 +94,11 @@ def _forward(model: Any, features: np.ndarray) -> np.ndarray:
     """Logits for a feature matrix, in bounded batches (inference mode)."""
     import numpy as np
 
-    to_numpy = _keras().ops.convert_to_numpy
     if not len(features):
-        empty: np.ndarray = to_numpy(model(np.zeros((1, features.shape[1]), np.float32), training=False))
+        empty: np.ndarray = model(np.zeros((1, features.shape[1]), np.float32), training=False).numpy()
         return empty[:0]
     chunks = [
-        to_numpy(model(features[start : start + PREDICT_BATCH], training=False))
+        model(features[start : start + PREDICT_BATCH], training=False).numpy()
         for start in range(0, len(features), PREDICT_BATCH)
     ]
     return np.concatenate(chunks)
@@ -107,7 +123,9 @@ class KerasModel(TrainedModel):
             if "." in trainer_type:
                 with contextlib.suppress(ImportError):
                     importlib.import_module(trainer_type.rsplit(".", 1)[0])
-            self._model = keras.saving.load_model(os.path.join(self.path, MODEL_FILE), compile=False, safe_mode=True)
+            with _keras_variable_conversions():
+                path = os.path.join(self.path, MODEL_FILE)
+                self._model = keras.saving.load_model(path, compile=False, safe_mode=True)
         return self._model
 
     def logits(self, features: np.ndarray) -> np.ndarray:
@@ -295,10 +313,11 @@ class TensorflowBaseTrainer(BaseTrainerStep):
         if context.is_primary:
             folder = os.path.join(workdir, "model")
             os.makedirs(folder, exist_ok=True)
-            model.save(os.path.join(folder, MODEL_FILE))
+            with _keras_variable_conversions():
+                model.save(os.path.join(folder, MODEL_FILE))
             self.save_meta(folder, training)
             return
-        with tempfile.TemporaryDirectory(prefix="zenml-worker-model-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="zenml-worker-model-") as scratch, _keras_variable_conversions():
             model.save(os.path.join(scratch, MODEL_FILE))
 
 
@@ -329,11 +348,12 @@ class _Loop:
         trainer.on_train_start(model=model, training=training, context=self.context)
         for epoch in range(1, trainer.epochs + 1):
             trainer.on_epoch_start(epoch=epoch, model=model)
-            losses = [float(step(x, y)) for x, y in dataset]
-            logs = {"loss": sum(losses) / len(losses) if losses else math.nan}
+            losses = [step(x, y) for x, y in dataset]  # tensors: no device sync until the epoch ends
+            logs = {"loss": sum(float(loss) for loss in losses) / len(losses) if losses else math.nan}
             logs.update(self._evaluate(model, *self._fit_arrays(), prefix=""))
             if eval_split:
                 logs.update(self._evaluate(model, *training.arrays[eval_split], prefix="eval_"))
+                logs["eval_loss"] = self._agreed(logs["eval_loss"])
             _append(history, epoch, logs)
             trainer.on_epoch_end(epoch=epoch, logs=logs, model=model)
             if trainer.early_stopping_patience and eval_split:
@@ -344,7 +364,8 @@ class _Loop:
                     if waited >= trainer.early_stopping_patience:
                         break
         if best is not None:
-            model.set_weights(best[1])
+            with _keras_variable_conversions():
+                model.set_weights(best[1])
         trainer.on_train_end(model=model, history=history)
         trainer.save(model, training, workdir, self.context)
         return history
@@ -399,6 +420,14 @@ class _Loop:
             return strategy.reduce("SUM", losses, axis=None)
 
         return tf.function(step, reduce_retracing=True)
+
+    def _agreed(self, value: float) -> float:
+        """One value for every replica (their mean), so early stopping decides alike on every worker."""
+        if self.strategy.num_replicas_in_sync == 1:
+            return value
+        tf = _tf()
+        per_replica = self.strategy.run(lambda: tf.constant(value, tf.float64))
+        return float(self.strategy.reduce("MEAN", per_replica, axis=None))
 
     def _evaluate(self, model: Any, x: np.ndarray, y: np.ndarray, prefix: str) -> dict[str, float]:
         logits = _forward(model, x)
