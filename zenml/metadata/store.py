@@ -426,8 +426,8 @@ class SQLMetadataStore:
         with self._session(readonly=True) as session:
             return {name: _artifact_record(row) for name, row in session.execute(query)}
 
-    def run_outputs(self, run_id: str) -> dict[tuple[str, str], ArtifactRecord]:
-        """Every output artifact of a run's completed or cached steps, by ``(step, output)``."""
+    def run_outputs(self, run_id: str, steps: list[str] | None = None) -> dict[tuple[str, str], ArtifactRecord]:
+        """Output artifacts of a run's completed or cached steps (all, or of ``steps``), by ``(step, output)``."""
         query = (
             select(StepRunRow.name, EventRow.name, ArtifactRow)
             .join(EventRow, EventRow.step_run_id == StepRunRow.id)
@@ -436,6 +436,8 @@ class SQLMetadataStore:
                 StepRunRow.run_id == run_id, EventRow.kind == "output", StepRunRow.status.in_(("completed", "cached"))
             )
         )
+        if steps is not None:
+            query = query.where(StepRunRow.name.in_(steps))
         with self._session(readonly=True) as session:
             return {(step, name): _artifact_record(row) for step, name, row in session.execute(query)}
 

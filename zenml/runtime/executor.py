@@ -92,7 +92,8 @@ def resolve_inputs(spec: RunSpec, step_name: str, step_spec: StepSpec, stores: S
         run_id, source, output = parse_reference(reference)
         run_id = stores.metadata.get_run(run_id).id if run_id else spec.run_id
         if run_id not in produced:
-            produced[run_id] = stores.metadata.run_outputs(run_id)
+            needed = [parse_reference(ref)[1] for ref in step_spec.inputs.values()]
+            produced[run_id] = stores.metadata.run_outputs(run_id, needed)
         if (source, output) not in produced[run_id]:
             hint = f"run '{source}' first" if run_id == spec.run_id else f"run {run_id} has no such output"
             raise ConfigError(
@@ -136,7 +137,7 @@ def _run_and_record(
         pipeline_name=spec.pipeline.name,
         processing=load_backend("processing", step_spec.processing or spec.backends.processing),
         training=load_backend("training", step_spec.training or spec.backends.training),
-        scratch_dir=stores.artifacts.scratch_dir(),
+        scratch_factory=stores.artifacts.scratch_dir,
     )
     try:
         outputs = step.execute(values, context)

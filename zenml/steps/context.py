@@ -8,6 +8,7 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ class StepContext:
     training: Any = None
     metrics: dict[str, float] = field(default_factory=dict)
     scratch_dir: str | None = None
+    scratch_factory: Callable[[], str] | None = None
 
     @property
     def logger(self) -> logging.Logger:
@@ -53,8 +55,9 @@ class StepContext:
 
     def new_path(self, name: str) -> str:
         """A fresh, not yet existing path inside the step's scratch folder (e.g. for a dataset)."""
-        if self.scratch_dir is None:
-            self.scratch_dir = tempfile.mkdtemp(prefix=f"zenml-{self.step_name}-")
+        if self.scratch_dir is None:  # created on first use: most steps never need one
+            factory = self.scratch_factory or (lambda: tempfile.mkdtemp(prefix=f"zenml-{self.step_name}-"))
+            self.scratch_dir = factory()
         path = os.path.join(self.scratch_dir, f"{name}-{uuid.uuid4().hex[:8]}")
         return path
 

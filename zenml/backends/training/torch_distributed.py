@@ -172,8 +172,9 @@ class TorchDistributedTraining(TrainingBackend):
         except subprocess.TimeoutExpired:
             hint = (f"; are all {self.nnodes} nodes running the same command with rdzv_endpoint={self.rdzv_endpoint}?"
                     if self.nnodes > 1 else "")
-            raise BackendError(f"TorchDistributedTraining did not finish within timeout={self.timeout:g} s; "
-                               f"its {self.nproc_per_node} training processes were stopped{hint}") from None
+            raise BackendError(f"TorchDistributedTraining did not finish within timeout={self.timeout:g} s, so it "
+                               f"was stopped with its training processes ({self.nproc_per_node} on this node){hint}"
+                               ) from None
 
 
 def _check_counts(values: Mapping[str, Any]) -> None:

@@ -339,8 +339,8 @@ class _Loop:
             model = trainer.build_model(training)
             optimizer = trainer.optimizer_fn()
             optimizer.build(model.trainable_variables)
-        step = self._distributed_step(model, optimizer)
         dataset = self._dataset()
+        step = self._distributed_step(model, optimizer, dataset.element_spec)
         eval_split = "eval" if "eval" in training.arrays else None
         history: dict[str, list[float]] = {"epoch": [], "loss": []}
         best: tuple[float, list[Any]] | None = None
@@ -348,7 +348,7 @@ class _Loop:
         trainer.on_train_start(model=model, training=training, context=self.context)
         for epoch in range(1, trainer.epochs + 1):
             trainer.on_epoch_start(epoch=epoch, model=model)
-            losses = [step(x, y) for x, y in dataset]  # tensors: no device sync until the epoch ends
+            losses = [step(batch) for batch in dataset]  # tensors: no device sync until the epoch ends
             logs = {"loss": sum(float(loss) for loss in losses) / len(losses) if losses else math.nan}
             logs.update(self._evaluate(model, *self._fit_arrays(), prefix=""))
             if eval_split:
@@ -396,7 +396,12 @@ class _Loop:
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
-    def _distributed_step(self, model: Any, optimizer: Any) -> Any:
+    def _distributed_step(self, model: Any, optimizer: Any, batch_spec: Any) -> Any:
+        """``step(batch)``: one synchronous step on every replica; returns the global batch loss.
+
+        Traced once for ``batch_spec`` (the distributed dataset's element spec, whose batch
+        dimension is unknown), so the last, smaller batch does not trace it again.
+        """
         tf = _tf()
         strategy, trainer, per_example = self.strategy, self.trainer, self.per_example
         replicas = strategy.num_replicas_in_sync
@@ -415,11 +420,11 @@ class _Loop:
                 model=model, features=features, labels=labels, loss_fn=scaled_loss, optimizer=optimizer
             )
 
-        def step(features: Any, labels: Any) -> Any:
-            losses = strategy.run(replica_step, args=(features, labels))
+        def step(batch: Any) -> Any:
+            losses = strategy.run(replica_step, args=batch)
             return strategy.reduce("SUM", losses, axis=None)
 
-        return tf.function(step, reduce_retracing=True)
+        return tf.function(step, input_signature=[batch_spec])
 
     def _agreed(self, value: float) -> float:
         """One value for every replica (their mean), so early stopping decides alike on every worker."""

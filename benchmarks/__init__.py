@@ -1,0 +1,13 @@
+"""On-demand benchmarks of zenml's speed targets; run with ``python -m benchmarks`` (never part of the tests)."""
+
+from __future__ import annotations
+
+# Benchmark name -> module holding its ``run()``; modules are imported only when selected.
+BENCHMARKS: dict[str, str] = {
+    "import": "benchmarks.import_time",
+    "chain": "benchmarks.chain",
+    "artifact": "benchmarks.artifact",
+    "per_step_db": "benchmarks.per_step_db",
+}
+
+__all__ = ["BENCHMARKS"]
