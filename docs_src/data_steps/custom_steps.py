@@ -19,12 +19,15 @@ class ThresholdSplit(SplitStep):
         self.threshold = threshold
 
     def split_names(self) -> list[str]:
+        """The splits this step produces, in index order."""
         return ["train", "eval"]
 
     def required_columns(self) -> list[str]:
+        """Columns the data must have (checked before the run is recorded)."""
         return [self.column]
 
     def partition_fn(self, batch: pa.RecordBatch) -> np.ndarray:
+        """One split index per row: 0 (train) below the threshold, 1 (eval) from it on."""
         values = pc.fill_null(batch.column(self.column).cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
         return (values >= self.threshold).astype(np.int64)
 
@@ -36,16 +39,20 @@ class MaxCombiner:
         self.column = column
 
     def create(self) -> float:
+        """A new, empty accumulator."""
         return 0.0
 
     def add(self, accumulator: float, batch: pa.RecordBatch) -> float:
+        """Fold one batch into the accumulator."""
         largest = pc.max(batch.column(self.column)).as_py()
         return max(accumulator, largest or 0.0)
 
     def merge(self, accumulators: list[float]) -> float:
+        """Combine accumulators built on different workers."""
         return max(accumulators)
 
     def extract(self, accumulator: float) -> dict[str, float]:
+        """The fitted state handed to ``transform_batch``."""
         return {"max": accumulator}
 
 
@@ -56,14 +63,17 @@ class ScaleToMax(PreprocessorStep):
         self.column = column
 
     def analyzer(self, schema: pa.Schema) -> MaxCombiner:
+        """The combiner fitted on the training split."""
         return MaxCombiner(self.column)
 
     def transform_batch(self, batch: pa.RecordBatch, state: dict) -> pa.RecordBatch:
+        """Apply the fitted state to one batch of any split."""
         scaled = pc.divide(pc.fill_null(batch.column(self.column).cast(pa.float64()), 0.0), state["max"])
         return batch.set_column(batch.schema.get_field_index(self.column), self.column, scaled)
 
 
 def build() -> SimplePipeline:
+    """CSV → threshold split → scale to the training maximum."""
     pipe = SimplePipeline(name="custom_data_steps")
     pipe.add_datasource(CSVDatasource(path="houses.csv", schema={"garden": "bool"}))
     pipe.add_split(ThresholdSplit(threshold=120.0))

@@ -36,4 +36,5 @@ if __name__ == "__main__":
     transform = run.steps["preprocessor"].outputs["transform"].read()
     print("district vocabulary:", transform["state"]["columns"]["district"]["vocabulary"])
     train = run.steps["preprocessor"].outputs["data"].read().to_pandas("train")
-    print("area after z-score: mean", abs(round(float(train["area"].mean()), 2)), "std", round(float(train["area"].std()), 1))
+    mean, std = abs(round(float(train["area"].mean()), 2)), round(float(train["area"].std()), 1)
+    print("area after z-score: mean", mean, "std", std)
