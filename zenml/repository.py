@@ -35,6 +35,15 @@ def close_stores() -> None:
     _OPEN_STORES.clear()
 
 
+def default_stack_fields() -> dict[str, Any]:
+    """The stack fields' defaults, as written to ``config.yaml``.
+
+    Never today's ``ZEN_*`` overrides, which may hold credentials meant to stay in the environment.
+    """
+    return {name: field.get_default(call_default_factory=True) for name, field in Stack.model_fields.items()
+            if name != "name"}
+
+
 class RepositoryConfig(BaseModel):
     """The contents of ``.zen/config.yaml``."""
 
@@ -43,7 +52,7 @@ class RepositoryConfig(BaseModel):
     version: int = CONFIG_VERSION
     active_stack: str = "default"
     pipelines_dir: str = "pipelines"
-    stacks: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"default": Stack().to_file()})
+    stacks: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"default": default_stack_fields()})
 
 
 def find_root(start: Path) -> Path | None:
@@ -156,11 +165,11 @@ class Repository:
         """Add (or replace) a stack; unspecified fields take the defaults."""
         check_name(name, "stack")
         try:
-            stack = Stack(**{**Stack().to_file(), **fields, "name": name})
+            stack = Stack(**{**default_stack_fields(), **fields, "name": name})
         except ValidationError as exc:
             first = exc.errors()[0]
             raise ConfigError(f"stack '{name}': invalid '{first['loc'][0]}': {first['msg']}") from exc
-        self.config.stacks[name] = {**Stack().to_file(), **fields}
+        self.config.stacks[name] = {**default_stack_fields(), **fields}
         self.save_config()
         return stack
 

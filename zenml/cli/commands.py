@@ -88,7 +88,13 @@ def _step_params(pipeline: Any, items: list[str]) -> dict[str, dict[str, Any]]:
         spec = steps[step].param_specs().get(key) if step in steps else None
         return spec is not None and spec.annotation is str
 
-    return keep_strings(values, items, is_text)
+    typed = keep_strings(values, items, is_text)
+    for step, params in typed.items():  # --param s.rate=2 for a float parameter records 2.0, as code would
+        for key, value in params.items():
+            spec = steps[step].param_specs().get(key) if step in steps else None
+            if spec is not None and spec.annotation is float and type(value) is int:
+                params[key] = float(value)
+    return typed
 
 
 @app.command()

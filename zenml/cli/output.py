@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # Pipes and CI logs get a wide fixed width so ids and URLs are never folded mid-word.
@@ -67,7 +68,7 @@ def table(*columns: str, title: str | None = None) -> Table:
 
 def error(message: str) -> None:
     """Print an error in one or two lines to stderr."""
-    err_console.print(f"[red]Error:[/] {message}", markup=True, highlight=False, emoji=False)
+    err_console.print(f"[red]Error:[/] {escape(message)}", markup=True, highlight=False, emoji=False)
 
 
 def is_interactive() -> bool:

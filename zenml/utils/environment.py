@@ -43,6 +43,9 @@ def package_versions(module_names: Iterable[str]) -> dict[str, str]:
     versions: dict[str, str] = {}
     for module_name in module_names:
         module = sys.modules.get(module_name)
+        main = sys.modules.get("__main__")
+        if module is None and Path(getattr(main, "__file__", "") or "").stem == module_name:
+            module = main  # steps of a script run as __main__ are recorded under the script's name
         if module is None:
             continue
         for package in _imported_packages(module):

@@ -53,7 +53,8 @@ def init_param_specs(cls: type) -> dict[str, ParamSpec]:
             continue  # self
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise ConfigError(
-                f"{cls.__name__}.__init__ takes *{parameter.name}; parameters must be explicit "
+                f"{cls.__name__}.__init__ takes {'*' if parameter.kind is parameter.VAR_POSITIONAL else '**'}"
+                f"{parameter.name}; parameters must be explicit "
                 "keyword arguments so they can be recorded and validated"
             )
         if parameter.kind is parameter.POSITIONAL_ONLY:

@@ -44,9 +44,11 @@ class TensorflowDistributedTraining(TrainingBackend):
     Multi-node: ``MultiWorkerMirroredStrategy`` is configured only by ``TF_CONFIG``. On each
     machine set ``TF_CONFIG`` to the whole cluster and that machine's index, e.g.
     ``{"cluster": {"worker": ["host0:2222", "host1:2222"]}, "task": {"type": "worker", "index": 1}}``,
-    and run the trainer's job there with ``run_cluster_worker(job)``, which reads ``TF_CONFIG``
-    and passes ``rank = index`` and ``world_size = len(cluster)`` to the job; index 0 (the
-    chief) writes the model and predictions, so give the machines a shared artifact store.
+    and call ``run_cluster_worker(train_fn)`` there with the trainer step's job (the picklable
+    ``TrainJob`` a trainer hands to ``launch``; e.g. from a small backend subclass whose
+    ``launch`` does exactly that). It reads ``TF_CONFIG`` and passes ``rank = index`` and
+    ``world_size = len(cluster)`` to the job, as the local workers get; index 0 (the chief)
+    writes the model and predictions, so give the machines a shared artifact store.
 
     Args:
         strategy: ``mirrored`` or ``multi_worker``.
