@@ -73,6 +73,11 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("data_flow.py", ["rows per split: {'train': 300, 'eval': 100}"]),
         ("custom_steps.py", ["same results on both backends: True"]),
     ],
+    "trainers": [
+        ("data.py", None),
+        ("custom_torch.py", ["learned: True", "stored as: ['model.pt', 'weights.pt', 'zenml-model.json']"]),
+        ("custom_tensorflow.py", ["learned: True", "history keys: ['accuracy', 'epoch', 'eval_accuracy'"]),
+    ],
 }
 DATA_FILES = {"pipelines/spec_example.yaml", "stacks/config.yaml"}
 # Scripts that need a database server (ZEN_TEST_POSTGRES_URL): run when it is reachable, skipped

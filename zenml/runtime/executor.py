@@ -41,6 +41,9 @@ def execute_step(
     components = cache_components(
         step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()}, step.source_version()
     )
+    training = trainer_signature(spec, step_name, step)
+    if training:
+        components["training"] = training
     key = cache_key(components)
     started = time.perf_counter()
     step_run_id = stores.metadata.start_step(
@@ -70,6 +73,17 @@ def execute_step(
     outcome = StepOutcome(step_name, status, time.perf_counter() - started)
     listener.step_finished(outcome)
     return outcome
+
+
+def trainer_signature(spec: RunSpec, step_name: str, step: BaseStep) -> dict[str, Any]:
+    """For trainer steps, what of the training backend changes the model (e.g. the DDP world size)."""
+    from zenml.steps.trainer.base import BaseTrainerStep
+
+    if not isinstance(step, BaseTrainerStep):
+        return {}
+    backend = load_backend("training", backend_for(spec, step_name, "training"))
+    signature: dict[str, Any] = getattr(backend, "result_signature", dict)()
+    return signature
 
 
 def _step_spec(spec: RunSpec, step_name: str) -> StepSpec:

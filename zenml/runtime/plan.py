@@ -14,7 +14,7 @@ from zenml.metadata.records import ArtifactRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key
 from zenml.runtime.codehash import code_fingerprint
-from zenml.runtime.executor import resolve_inputs
+from zenml.runtime.executor import resolve_inputs, trainer_signature
 from zenml.runtime.loading import add_code_paths, load_step
 from zenml.runtime.stores import Stores
 
@@ -75,6 +75,9 @@ def _plan_step(
     components = cache_components(
         step_spec, code_fingerprint(step, stores.project_root), input_hashes, step.source_version()
     )
+    training = trainer_signature(spec, name, step)
+    if training:
+        components["training"] = training
     key = cache_key(components)
     if not use_cache:
         return StepPlan(name, "run", "caching is off for this run (--no-cache)", key), None

@@ -50,6 +50,15 @@ class TrainingBackend(BaseBackend, abc.ABC):
 
     backend_kind: ClassVar[str] = "training"
 
+    def result_signature(self) -> dict[str, Any]:
+        """What about this backend changes a trained model (joins trainers' cache keys).
+
+        Backends are otherwise left out of cache keys, but data-parallel training changes the
+        effective batch (``world_size * batch_size``) and so the model: distributed backends
+        return ``{"world_size": N}``. In-process training returns ``{}``.
+        """
+        return {}
+
     @abc.abstractmethod
     def launch(self, train_fn: Callable[[TrainingContext], T]) -> T:
         """Run ``train_fn`` on every training process; return what rank 0 returned."""

@@ -85,6 +85,10 @@ class TensorflowDistributedTraining(TrainingBackend):
         if isinstance(timeout, (int, float)) and timeout <= 0:
             raise ConfigError(f"TensorflowDistributedTraining timeout must be positive, got {timeout}")
 
+    def result_signature(self) -> dict[str, Any]:
+        """The world size: it sets the effective batch, so it changes the trained model."""
+        return {"world_size": self.workers if self.strategy == "multi_worker" else 1}
+
     def launch(self, train_fn: Callable[[TrainingContext], T]) -> T:
         """Run ``train_fn`` under the strategy; return rank 0's result.
 

@@ -125,6 +125,10 @@ class TorchDistributedTraining(TrainingBackend):
 
     # -- launching -------------------------------------------------------------------------------
 
+    def result_signature(self) -> dict[str, Any]:
+        """The world size: it sets the effective batch, so it changes the trained model."""
+        return {"world_size": self.nproc_per_node * self.nnodes}
+
     def launch(self, train_fn: Callable[[TrainingContext], T]) -> T:
         """Run ``train_fn`` on every rank (it must be picklable); return what rank 0 returned.
 
