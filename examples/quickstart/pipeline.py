@@ -1,62 +1,46 @@
-"""Quickstart: a small function-step pipeline that fits a line to noisy data and scores it.
+"""Quickstart: breast-cancer classification with the TensorFlow feed-forward trainer.
 
-Run it from this folder with ``zen init`` then ``zen run pipeline.py:quickstart``.
+The data is scikit-learn's bundled breast-cancer dataset, written to ``data/breast_cancer.csv``
+by ``write_csv()``. Run from this folder: ``zen init``, then ``python pipeline.py`` (or, once the
+CSV exists, ``zen run pipeline.py:quickstart``).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from pathlib import Path
 
-import numpy as np
+from zenml.datasources import CSVDatasource
+from zenml.pipelines import SimplePipeline
+from zenml.steps.evaluator import ClassificationEvaluator
+from zenml.steps.preprocessor import StandardPreprocessor
+from zenml.steps.split import RandomSplit
+from zenml.steps.trainer import TensorflowFeedForwardTrainer
 
-from zenml import StepContext, pipeline, step
-
-
-class Split(NamedTuple):
-    """Training and evaluation points, each an (n, 2) array of x, y."""
-
-    train: np.ndarray
-    eval: np.ndarray
+DATA = Path(__file__).parent / "data" / "breast_cancer.csv"
 
 
-@step
-def generate(n: int = 200, slope: float = 2.5, noise: float = 0.1, seed: int = 7) -> np.ndarray:
-    """Noisy points on the line y = slope * x + 1."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, n)
-    return np.column_stack([x, slope * x + 1 + rng.normal(0, noise, n)])
+def write_csv(path: Path = DATA) -> Path:
+    """The bundled dataset as CSV: 30 numeric features and the 0/1 ``malignant`` label."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "malignant"})
+    frame["malignant"] = 1 - frame["malignant"]  # scikit-learn codes benign as 1
+    frame.columns = [column.replace(" ", "_") for column in frame.columns]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
 
 
-@step
-def split(points: np.ndarray, eval_fraction: float = 0.25) -> Split:
-    """The last ``eval_fraction`` of the points are held out for evaluation."""
-    cut = int(len(points) * (1 - eval_fraction))
-    return Split(train=points[:cut], eval=points[cut:])
-
-
-@step
-def fit(train: np.ndarray) -> list[float]:
-    """Least-squares slope and intercept."""
-    slope, intercept = np.polyfit(train[:, 0], train[:, 1], deg=1)
-    return [float(slope), float(intercept)]
-
-
-@step
-def evaluate(model: list[float], eval: np.ndarray, context: StepContext) -> dict[str, float]:
-    """Mean squared error on the held-out points, also logged as a metric."""
-    predictions = model[0] * eval[:, 0] + model[1]
-    mse = float(np.mean((predictions - eval[:, 1]) ** 2))
-    context.log_metric("mse", mse)
-    return {"mse": mse, "slope": model[0]}
-
-
-@pipeline
-def quickstart() -> None:
-    """generate → split → fit → evaluate."""
-    data = split(generate())
-    evaluate(fit(data.train), data.eval)
-
+quickstart = SimplePipeline(name="quickstart")
+quickstart.add_datasource(CSVDatasource(path="data/breast_cancer.csv"))
+quickstart.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.2, "test": 0.1}, seed=42))
+quickstart.add_preprocessor(StandardPreprocessor(labels=["malignant"]))
+quickstart.add_trainer(TensorflowFeedForwardTrainer(hidden_layers=[32, 16], epochs=30, batch_size=32, lr=1e-3,
+                                                   loss="binary_crossentropy", last_activation="sigmoid", seed=7))
+quickstart.add_evaluator(ClassificationEvaluator(label="malignant", metrics=["accuracy", "auc", "f1", "log_loss"],
+                                                 slices=["mean_radius"]))
 
 if __name__ == "__main__":
+    write_csv()
     run = quickstart.run()
-    print(run.status, run.metrics())
+    print(run.status, {name: round(value, 4) for name, value in run.metrics()["evaluator"].items()})

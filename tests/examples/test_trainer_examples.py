@@ -91,3 +91,28 @@ def test_diabetes_regression_matches_a_hand_written_network(tmp_path: Path) -> N
     mae = float(np.mean(np.abs(predicted - truth)))
     assert ours["r2"] > 0.2
     assert abs(ours["mae"] - mae) <= 0.02 * mae, (ours["mae"], mae)
+
+
+@pytest.mark.tensorflow
+@pytest.mark.timeout(900)
+def test_tensorflow_quickstart_matches_a_hand_written_keras_model(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow", reason="the quickstart trains with TensorFlow")
+    import keras
+
+    from zenml.repository import Repository
+
+    work = run_example("quickstart", tmp_path)
+    run = Repository(work).runs(pipeline="quickstart")[0]
+    ours = run.metrics()["evaluator"]["accuracy"]
+    data = run.steps["preprocessor"].outputs["data"].read()
+    train, evaluation = data.to_pandas("train"), data.to_pandas("eval")
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((train.shape[1] - 1,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(train.drop(columns=["malignant"]).to_numpy("float32"), train["malignant"].to_numpy("float32"),
+              epochs=30, batch_size=32, verbose=0)
+    _loss, theirs = model.evaluate(evaluation.drop(columns=["malignant"]).to_numpy("float32"),
+                                   evaluation["malignant"].to_numpy("float32"), verbose=0)
+    assert ours >= 0.9
+    assert abs(ours - theirs) <= 0.02, (ours, theirs)
