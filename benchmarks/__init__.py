@@ -8,6 +8,9 @@ BENCHMARKS: dict[str, str] = {
     "chain": "benchmarks.chain",
     "artifact": "benchmarks.artifact",
     "per_step_db": "benchmarks.per_step_db",
+    "history": "benchmarks.history",
+    "data": "benchmarks.data",
+    "trainers": "benchmarks.trainers",
 }
 
 __all__ = ["BENCHMARKS"]
