@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _URL_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:@/\s'\"]*):(?P<secret>[^/?#\s'\"]+)@")
 
@@ -39,6 +40,10 @@ class StepError(ZenMLError):
         self.step = step
         self.error_type = error_type
         self.error_message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # survive pickling between processes (the default would call __init__ with the message only)
+        return (type(self), (self.step, self.error_type, self.error_message), dict(self.__dict__))
 
 
 class ArtifactError(ZenMLError):

@@ -296,6 +296,7 @@ def execute_run(
     """Record and orchestrate a compiled spec; finish the run ``completed`` or ``failed``."""
     orchestrator = _orchestrator_of(spec)
     stores = repository.stores(stack)  # an unreachable store fails here, before anything is written
+    orchestrator.preflight(stores)
     path = write_spec(spec, repository)
     stores.metadata.create_run(
         run_id=spec.run_id,

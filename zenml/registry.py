@@ -17,6 +17,8 @@ BACKEND_KINDS = ("orchestrator", "processing", "training")
 BUILTIN_BACKENDS: dict[str, list[tuple[str, str]]] = {
     "orchestrator": [
         ("local", "zenml.backends.orchestrator.local.LocalOrchestrator"),
+        ("parallel", "zenml.backends.orchestrator.parallel.ParallelOrchestrator"),
+        ("dask", "zenml.backends.orchestrator.dask.DaskOrchestrator"),
     ],
     "processing": [
         ("local", "zenml.backends.processing.local.LocalProcessing"),

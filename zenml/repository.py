@@ -15,7 +15,7 @@ from zenml.compare import RunComparison, compare_runs
 from zenml.exceptions import ConfigError
 from zenml.metadata.records import PipelineRecord
 from zenml.metadata.store import SQLMetadataStore
-from zenml.runtime.stores import Stores
+from zenml.runtime.stores import Stores, StoresRecipe
 from zenml.stack import Stack
 from zenml.steps.base import check_name
 from zenml.utils.gitinfo import GitInfo, read_git_info
@@ -198,7 +198,10 @@ class Repository:
         if key not in _OPEN_STORES:
             metadata = SQLMetadataStore(stack.metadata_store, base_dir=self.root)
             artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root, options=stack.artifact_store_options)
-            _OPEN_STORES[key] = Stores(metadata=metadata, artifacts=artifacts, project_root=self.root)
+            recipe = StoresRecipe(
+                metadata.url, stack.artifact_store, dict(stack.artifact_store_options), project_root=self.root
+            )
+            _OPEN_STORES[key] = Stores(metadata=metadata, artifacts=artifacts, project_root=self.root, recipe=recipe)
         self._stores[key] = _OPEN_STORES[key]
         return _OPEN_STORES[key]
 

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from zenml.artifacts.store import ArtifactStore
 from zenml.metadata.store import SQLMetadataStore
 
 
+@dataclass(frozen=True)
+class StoresRecipe:
+    """What another process needs to open the same stores: picklable, plain values only.
+
+    ``metadata_url`` may hold credentials, so it is left out of ``repr``.
+    """
+
+    metadata_url: str = field(repr=False)
+    artifact_uri: str
+    artifact_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    project_root: Path = field(default_factory=Path.cwd)
+
+    def open(self) -> Stores:
+        """Open new stores (a new connection pool) from this recipe."""
+        metadata = SQLMetadataStore(self.metadata_url, base_dir=self.project_root)
+        artifacts = ArtifactStore(self.artifact_uri, base_dir=self.project_root, options=self.artifact_options)
+        return Stores(metadata=metadata, artifacts=artifacts, project_root=self.project_root, recipe=self)
+
+    def cache_key(self) -> str:
+        """A string identifying the stores this recipe opens (for per-process caches)."""
+        options = json.dumps(self.artifact_options, sort_keys=True, default=str)
+        return f"{self.metadata_url}|{self.artifact_uri}|{options}|{self.project_root}"
+
+
 @dataclass
 class Stores:
-    """An open metadata store and artifact store, plus the project root code paths resolve against."""
+    """An open metadata store and artifact store, plus the project root code paths resolve against.
+
+    ``recipe`` says how to reopen them in another process (``None``: they cannot be, e.g. stores
+    built by hand in a test); orchestrators that run steps out of process need it.
+    """
 
     metadata: SQLMetadataStore
     artifacts: ArtifactStore
     project_root: Path
+    recipe: StoresRecipe | None = None
+
+
+_WORKER_STORES: dict[str, Stores] = {}
+
+
+def open_cached(recipe: StoresRecipe) -> Stores:
+    """The stores of ``recipe``, opened once per process (workers reuse them for every step)."""
+    key = recipe.cache_key()
+    if key not in _WORKER_STORES:
+        _WORKER_STORES[key] = recipe.open()
+    return _WORKER_STORES[key]

@@ -49,6 +49,12 @@ class BaseOrchestrator(BaseBackend, abc.ABC):
         todo = [name for name in order if name not in done]
         return self._run(spec, todo, stores, listener or NullListener(), use_cache)
 
+    def preflight(self, stores: Stores) -> None:
+        """Refuse, before the run is recorded, what this orchestrator cannot do with these stores.
+
+        Default: nothing to check. Remote orchestrators check the stores are shared.
+        """
+
     @staticmethod
     def execution_order(spec: RunSpec) -> list[str]:
         """The spec's steps in dependency order (checking every input names a step of the spec)."""

@@ -1,0 +1,171 @@
+"""``DaskOrchestrator``: each step is a task on a ``dask.distributed`` cluster.
+
+Dask is imported only when a run uses this orchestrator (``pip install 'zenml[dask]'``).
+
+A multi-machine cluster needs stores every worker can reach: a shared metadata store
+(MySQL/PostgreSQL) and a shared artifact store (S3/GCS). Sending work to a remote scheduler
+while the stack points at a local SQLite file or a local folder is refused before any step runs.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from zenml.backends.orchestrator.base import BaseOrchestrator
+from zenml.backends.orchestrator.worker import recipe_of, run_step, upstream_of
+from zenml.exceptions import BackendError, ConfigError, StepError
+from zenml.pipelines.spec import RunSpec
+from zenml.runtime.events import RunListener, StepOutcome
+from zenml.runtime.stores import Stores, StoresRecipe
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class DaskOrchestrator(BaseOrchestrator):
+    """Steps as Dask tasks; each task depends on its upstream steps' tasks and calls ``execute_step``.
+
+    Args:
+        address: a scheduler address (``tcp://host:8786``); ``None`` starts a ``LocalCluster`` of
+            ``n_workers`` processes for the run and closes it afterwards.
+        n_workers: worker processes of the local cluster.
+        threads_per_worker: threads per local worker (steps running at once per worker).
+        timeout: seconds to wait for the scheduler before failing.
+
+    A step is submitted once its upstream steps are done (their futures are its arguments, so
+    the scheduler knows the dependency). On the first failure nothing new is submitted, running
+    steps finish, and the failing step's ``StepError`` is raised.
+    """
+
+    def __init__(
+        self, address: str | None = None, n_workers: int = 2, threads_per_worker: int = 1, timeout: float = 10.0
+    ) -> None:
+        if n_workers < 1 or threads_per_worker < 1:
+            raise ConfigError("DaskOrchestrator needs n_workers >= 1 and threads_per_worker >= 1")
+        if timeout <= 0:
+            raise ConfigError(f"DaskOrchestrator needs timeout > 0, got {timeout}")
+        self.address = address
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.timeout = timeout
+
+    def _run(
+        self, spec: RunSpec, steps: list[str], stores: Stores, listener: RunListener, use_cache: bool
+    ) -> list[StepOutcome]:
+        recipe = recipe_of(stores, "dask")
+        self.check_shared_stores(recipe)
+        distributed = _import_distributed()
+        with self._client(distributed) as client:
+            return _schedule(client, distributed, spec, steps, recipe, listener, use_cache)
+
+    def preflight(self, stores: Stores) -> None:
+        """A remote cluster needs stores every machine can reach (checked before the run is recorded)."""
+        self.check_shared_stores(recipe_of(stores, "dask"))
+
+    def check_shared_stores(self, recipe: StoresRecipe) -> None:
+        """Refuse a remote cluster while the stores are local to this machine.
+
+        Raises:
+            ConfigError: an address of another host with a SQLite metadata store or a local artifact folder.
+        """
+        if self.address is None or urlsplit(self.address).hostname in LOCAL_HOSTS:
+            return
+        local = []
+        if recipe.metadata_url.startswith("sqlite"):
+            local.append("the metadata store is a local SQLite file")
+        if "://" not in recipe.artifact_uri or recipe.artifact_uri.startswith("file://"):
+            local.append(f"the artifact store is a local folder ({recipe.artifact_uri})")
+        if local:
+            raise ConfigError(
+                f"refusing to send work to the Dask cluster at {self.address}: {' and '.join(local)}, which its "
+                "workers cannot reach. A multi-machine setup needs a shared metadata store (MySQL/PostgreSQL, "
+                "e.g. ZEN_METADATA_STORE=postgresql+psycopg://...) and a shared artifact store (S3/GCS, e.g. "
+                "ZEN_ARTIFACT_STORE=s3://bucket/path)"
+            )
+
+    @contextmanager
+    def _client(self, distributed: Any) -> Iterator[Any]:
+        if self.address is None:
+            cluster = distributed.LocalCluster(
+                n_workers=self.n_workers,
+                threads_per_worker=self.threads_per_worker,
+                processes=True,
+                dashboard_address=None,
+            )
+            try:
+                with distributed.Client(cluster, timeout=self.timeout) as client:
+                    yield client
+            finally:
+                cluster.close()
+            return
+        try:
+            client = distributed.Client(self.address, timeout=self.timeout)
+        except (OSError, TimeoutError) as exc:
+            raise BackendError(
+                f"cannot reach the Dask scheduler at {self.address} within {self.timeout:g} s "
+                f"({type(exc).__name__}: {exc}); start it with 'dask scheduler' or fix the address"
+            ) from exc
+        with client:
+            yield client
+
+
+def _import_distributed() -> Any:
+    try:
+        import dask.distributed
+    except ImportError as exc:
+        raise BackendError("DaskOrchestrator needs Dask: pip install 'zenml[dask]'") from exc
+    return dask.distributed
+
+
+def _schedule(
+    client: Any,
+    distributed: Any,
+    spec: RunSpec,
+    steps: list[str],
+    recipe: StoresRecipe,
+    listener: RunListener,
+    use_cache: bool,
+) -> list[StepOutcome]:
+    spec_yaml = spec.to_yaml()
+    waiting = {name: upstream_of(spec, name, steps) for name in steps}
+    futures: dict[str, Any] = {}
+    started: dict[Any, tuple[str, float]] = {}
+    completed = distributed.as_completed()
+    outcomes: list[StepOutcome] = []
+    failure: BaseException | None = None
+
+    def submit_ready() -> None:
+        for name in [n for n, deps in waiting.items() if not deps]:
+            del waiting[name]
+            upstream = [futures[source] for source in upstream_of(spec, name, steps)]
+            key = f"zenml-{spec.run_id}-{name}-{uuid.uuid4().hex[:8]}"
+            futures[name] = client.submit(run_step, spec_yaml, name, recipe, use_cache, *upstream, key=key, pure=False)
+            started[futures[name]] = (name, time.perf_counter())
+            completed.add(futures[name])
+            listener.step_started(name)
+
+    submit_ready()
+    for future in completed:
+        name, began = started.pop(future)
+        try:
+            outcome: StepOutcome = future.result()
+        except StepError as error:
+            outcome = StepOutcome(name, "failed", time.perf_counter() - began, error)
+            failure = failure or error
+        except Exception as exc:  # noqa: BLE001 -- a bad spec or a lost worker: re-raised after the rest finish
+            failure = failure or exc
+            continue
+        listener.step_finished(outcome)
+        outcomes.append(outcome)
+        if outcome.status != "failed":
+            for deps in waiting.values():
+                deps.discard(name)
+            if failure is None:
+                submit_ready()
+    if failure is not None:
+        raise failure
+    return outcomes

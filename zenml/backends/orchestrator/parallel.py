@@ -1,0 +1,79 @@
+"""``ParallelOrchestrator``: independent steps at the same time, in a pool of local worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from zenml.backends.orchestrator.base import BaseOrchestrator
+from zenml.backends.orchestrator.worker import recipe_of, run_step, upstream_of
+from zenml.exceptions import BackendError, ConfigError, StepError
+from zenml.pipelines.spec import RunSpec
+from zenml.runtime.events import RunListener, StepOutcome
+from zenml.runtime.stores import Stores
+
+
+class ParallelOrchestrator(BaseOrchestrator):
+    """Runs each step in one of ``workers`` processes (stdlib, spawned once per run and reused).
+
+    A step is submitted as soon as every step it reads from has finished. On the first failure no
+    new step is submitted; steps already running finish, then the failing step's ``StepError`` is
+    raised. Steps must be importable by module name (the spec's code paths are added on workers),
+    and a script that starts a run needs an ``if __name__ == "__main__":`` guard (workers are spawned).
+    """
+
+    def __init__(self, workers: int = 2) -> None:
+        if workers < 1:
+            raise ConfigError(f"ParallelOrchestrator needs workers >= 1, got {workers}")
+        self.workers = workers
+
+    def _run(
+        self, spec: RunSpec, steps: list[str], stores: Stores, listener: RunListener, use_cache: bool
+    ) -> list[StepOutcome]:
+        recipe = recipe_of(stores, "parallel")
+        spec_yaml = spec.to_yaml()
+        waiting = {name: upstream_of(spec, name, steps) for name in steps}
+        outcomes: list[StepOutcome] = []
+        failure: BaseException | None = None
+        running: dict[Future[StepOutcome], tuple[str, float]] = {}
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(self.workers, max(len(steps), 1)), mp_context=context) as pool:
+            while True:
+                if failure is None:
+                    for name in [n for n, deps in waiting.items() if not deps]:
+                        del waiting[name]
+                        running[pool.submit(run_step, spec_yaml, name, recipe, use_cache)] = (name, time.perf_counter())
+                        listener.step_started(name)
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name, started = running.pop(future)
+                    outcome, error = _outcome(future, name, started)
+                    failure = failure or error
+                    if outcome is not None:
+                        listener.step_finished(outcome)
+                        outcomes.append(outcome)
+                    if error is None:
+                        for deps in waiting.values():
+                            deps.discard(name)
+        if failure is not None:
+            raise failure
+        return outcomes
+
+
+def _outcome(future: Future[StepOutcome], name: str, started: float) -> tuple[StepOutcome | None, BaseException | None]:
+    """The outcome of a finished future and the error to raise for it (``None`` when it succeeded)."""
+    try:
+        return future.result(), None
+    except StepError as error:
+        return StepOutcome(name, "failed", time.perf_counter() - started, error), error
+    except BrokenProcessPool as exc:
+        return None, BackendError(
+            f"the worker process running step '{name}' died ({exc}); if a script starts this run, guard it "
+            'with `if __name__ == "__main__":` (workers are spawned and import the main module)'
+        )
+    except Exception as exc:  # noqa: BLE001 -- a bad spec or a dead worker: re-raised after the rest finish
+        return None, exc

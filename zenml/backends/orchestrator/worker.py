@@ -1,0 +1,57 @@
+"""What out-of-process orchestrators share: the worker entry point and the checks before sending work.
+
+``run_step`` is the function a worker process (a ``ProcessPoolExecutor`` worker, a Dask worker)
+calls: it re-reads the spec from its YAML text, reopens the stores from their recipe (once per
+process) and calls the shared ``execute_step``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from zenml.exceptions import ConfigError
+from zenml.pipelines.spec import RunSpec
+from zenml.runtime.events import StepOutcome
+from zenml.runtime.executor import execute_step
+from zenml.runtime.stores import Stores, StoresRecipe, open_cached
+
+
+@lru_cache(maxsize=16)
+def _parse_spec(spec_yaml: str) -> RunSpec:
+    return RunSpec.from_yaml(spec_yaml, "<run spec sent to a worker>")
+
+
+def run_step(spec_yaml: str, step_name: str, recipe: StoresRecipe, use_cache: bool, *upstream: Any) -> StepOutcome:
+    """Execute one step in this (worker) process; ``upstream`` only orders the call after its inputs.
+
+    Raises:
+        StepError: the step failed (recorded failed by ``execute_step``).
+    """
+    del upstream  # the scheduler passes upstream results so dependencies are explicit; unused here
+    spec = _parse_spec(spec_yaml)
+    return execute_step(spec, step_name, open_cached(recipe), use_cache=use_cache)
+
+
+def recipe_of(stores: Stores, orchestrator: str) -> StoresRecipe:
+    """The recipe to reopen ``stores`` in a worker, refusing stores no other process can see.
+
+    Raises:
+        ConfigError: the stores were not opened from a stack, or live in this process's memory.
+    """
+    if stores.recipe is None:
+        raise ConfigError(
+            f"the {orchestrator} orchestrator runs steps in other processes and needs stores opened "
+            "from a stack (Repository.stores()), not built by hand"
+        )
+    if stores.recipe.artifact_uri.startswith("memory://") or ":memory:" in stores.recipe.metadata_url:
+        raise ConfigError(
+            f"the {orchestrator} orchestrator runs steps in other processes, which cannot see this process's "
+            "in-memory stores; use a folder or object store and a database file or server"
+        )
+    return stores.recipe
+
+
+def upstream_of(spec: RunSpec, step_name: str, pending: set[str] | list[str]) -> set[str]:
+    """The steps ``step_name`` reads from that are still to run in this call (``pending``)."""
+    return {source for source in spec.steps[step_name].upstream() if source in pending}

@@ -1,0 +1,209 @@
+"""The orchestrator conformance checks: every orchestrator must pass them (like ``check_step``).
+
+Each check takes an orchestrator (a registry name such as ``"parallel"`` or a configured object
+such as ``DaskOrchestrator(n_workers=2)``) and a fresh ``Repository`` whose stores other processes
+can open (a folder artifact store and a database file or server). The steps and pipelines the
+checks run are defined here, at module level, so worker processes import them by module name.
+
+Example:
+    >>> @parametrize_orchestrator_checks(["local", "parallel"])  # doctest: +SKIP
+    ... def test_conformance(orchestrator, check, repo):
+    ...     check(orchestrator, repo)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from zenml.backends.base import BaseBackend
+from zenml.exceptions import StepError
+from zenml.launch import resume_run, run_pipeline
+from zenml.pipelines.decorator import pipeline
+from zenml.repository import Repository
+from zenml.steps.function import step
+from zenml.views import PipelineRun
+
+Orchestrator = str | BaseBackend
+OrchestratorCheck = Callable[[Orchestrator, Repository], None]
+
+
+@step
+def seed(value: int = 3) -> int:
+    """The source of every check pipeline."""
+    return value
+
+
+@step
+def add(x: int, amount: int = 1) -> int:
+    """A branch: ``x + amount``."""
+    return x + amount
+
+
+@step
+def join(a: int, b: int) -> int:
+    """Fan in two branches."""
+    return a + b
+
+
+@step
+def total(a: int, b: int, c: int, d: int) -> list[int]:
+    """Fan in four branches (a list, so the artifact has some structure to hash)."""
+    return [a, b, c, d, a + b + c + d]
+
+
+@step
+def explode(x: int) -> int:
+    """Always fails."""
+    raise RuntimeError(f"exploded on {x}")
+
+
+@step
+def gate(x: int, release_file: str = "") -> int:
+    """Fails until ``release_file`` exists (a failure that a resumed run gets past)."""
+    if release_file and not Path(release_file).exists():
+        raise RuntimeError(f"the gate is closed until {release_file} exists")
+    return x * 10
+
+
+@pipeline
+def diamond_flow() -> None:
+    """A diamond: seed → (left, right) → join."""
+    value = seed()
+    join(a=add.configure(name="left")(value, amount=10), b=add.configure(name="right")(value, amount=100))
+
+
+@pipeline
+def fan_flow() -> None:
+    """Fan-out and fan-in: seed → four branches → total."""
+    value = seed()
+    branches = [add.configure(name=f"branch_{i}")(value, amount=i) for i in range(4)]
+    total(a=branches[0], b=branches[1], c=branches[2], d=branches[3])
+
+
+@pipeline
+def broken_flow() -> None:
+    """A diamond whose ``explode`` branch fails."""
+    value = seed()
+    join(a=explode(value), b=add.configure(name="right")(value, amount=100))
+
+
+@pipeline
+def gated_flow() -> None:
+    """A chain seed → before → gate → after; ``gate`` fails until its release file exists."""
+    add.configure(name="after")(gate(add.configure(name="before")(seed())), amount=1)
+
+
+def _statuses(run: PipelineRun) -> dict[str, str]:
+    return {name: view.status for name, view in run.steps.items()}
+
+
+def check_dag_order(orchestrator: Orchestrator, repository: Repository) -> None:
+    """A diamond completes, and no step starts before the steps it reads from have ended."""
+    run = run_pipeline(diamond_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
+    assert run.status == "completed", run.error
+    assert run.steps["join"].output() == 3 + 10 + 3 + 100
+    records = {r.name: r for r in repository.stores().metadata.step_runs(run.id)}
+    for name, step_spec in run.spec.steps.items():
+        for source in step_spec.upstream():
+            began, ended = records[name].started_at, records[source].ended_at
+            assert began is not None and ended is not None and began >= ended - 0.01, (
+                f"step '{name}' started before its upstream '{source}' ended"
+            )
+
+
+def check_fan_out_fan_in(orchestrator: Orchestrator, repository: Repository) -> None:
+    """Four independent branches and the step that joins them all produce the right results."""
+    run = run_pipeline(fan_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
+    assert run.status == "completed", run.error
+    assert run.steps["total"].output() == [3, 4, 5, 6, 18]
+    assert set(_statuses(run).values()) == {"completed"}
+
+
+def check_failing_step(orchestrator: Orchestrator, repository: Repository) -> None:
+    """A failing step raises its StepError, is recorded failed, and its dependents never start."""
+    try:
+        run_pipeline(broken_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
+    except StepError as error:
+        assert error.step == "explode" and error.error_type == "RuntimeError", error
+        run_id: str = error.run_id  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("a run with a failing step did not raise StepError")
+    run = repository.run(run_id)
+    assert run.status == "failed"
+    statuses = _statuses(run)
+    assert statuses["explode"] == "failed"
+    assert "join" not in statuses
+
+
+def check_cache_from_local_run(orchestrator: Orchestrator, repository: Repository) -> None:
+    """A run on this orchestrator reuses the cache of a run made by ``local``: every step is cached."""
+    first = run_pipeline(diamond_flow, orchestrator="local", repository=repository)
+    second = run_pipeline(diamond_flow, orchestrator=orchestrator, repository=repository)
+    assert set(_statuses(second).values()) == {"cached"}, _statuses(second)
+    assert second.steps["join"].output() == first.steps["join"].output()
+
+
+def check_resume_after_failure(orchestrator: Orchestrator, repository: Repository) -> None:
+    """Resuming a failed run redoes only the steps that did not finish."""
+    release = Path(tempfile.mkdtemp(prefix="zenml-gate-")) / "open"
+    params = {"gate": {"release_file": str(release)}}
+    try:
+        run_pipeline(gated_flow, orchestrator=orchestrator, repository=repository, params=params, enable_cache=False)
+    except StepError as error:
+        assert error.step == "gate", error
+        run_id: str = error.run_id  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("the gated run did not fail")
+    before = {r.name: r.id for r in repository.stores().metadata.step_runs(run_id) if r.status == "completed"}
+    assert set(before) == {"seed", "before"}, before
+    release.touch()
+    run = resume_run(run_id, repository=repository, enable_cache=False)
+    assert run.status == "completed", run.error
+    assert run.steps["after"].output() == (3 + 1) * 10 + 1
+    kept = {r.name: r.id for r in repository.stores().metadata.step_runs(run_id) if r.name in before}
+    assert kept == before, "steps that completed before the failure were run again"
+
+
+def check_artifacts_match_local(orchestrator: Orchestrator, repository: Repository) -> None:
+    """Every output has the same content hash as the ``local`` orchestrator's."""
+
+    def hashes(run: PipelineRun) -> dict[tuple[str, str], str]:
+        return {(s, o): a.content_hash for s, view in run.steps.items() for o, a in view.outputs.items()}
+
+    local = run_pipeline(fan_flow, orchestrator="local", repository=repository, enable_cache=False)
+    other = run_pipeline(fan_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
+    assert hashes(other) == hashes(local)
+
+
+ORCHESTRATOR_CHECKS: tuple[OrchestratorCheck, ...] = (
+    check_dag_order,
+    check_fan_out_fan_in,
+    check_failing_step,
+    check_cache_from_local_run,
+    check_resume_after_failure,
+    check_artifacts_match_local,
+)
+
+
+def check_orchestrator(orchestrator: Orchestrator, repository: Repository) -> None:
+    """Run every conformance check against ``orchestrator`` in ``repository``."""
+    for check in ORCHESTRATOR_CHECKS:
+        check(orchestrator, repository)
+
+
+def parametrize_orchestrator_checks(orchestrators: Sequence[Any]) -> Any:
+    """A ``pytest.mark.parametrize`` over (orchestrator, check); entries may be ``pytest.param``s."""
+    import pytest
+
+    pairs = []
+    for entry in orchestrators:
+        is_param = isinstance(entry, type(pytest.param()))
+        values, marks = (entry.values[0], entry.marks) if is_param else (entry, ())
+        label = values if isinstance(values, str) else type(values).__name__
+        pairs += [
+            pytest.param(values, check, marks=marks, id=f"{label}-{check.__name__}") for check in ORCHESTRATOR_CHECKS
+        ]
+    return pytest.mark.parametrize(("orchestrator", "check"), pairs)
