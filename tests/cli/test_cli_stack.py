@@ -78,10 +78,10 @@ def test_register_with_backends_and_activate(zen: Zen, repo: Repository, tmp_pat
 
 def test_stack_bad_input(zen: Zen, repo: Repository, tmp_path: Path) -> None:
     before = (tmp_path / ".zen" / "config.yaml").read_text()
-    unknown_backend = zen("stack", "register", "x", "--orchestrator", "dask")
+    unknown_backend = zen("stack", "register", "x", "--orchestrator", "kubeflow")
     assert unknown_backend.code == 2
     assert unknown_backend.error_lines == [
-        "Error: unknown orchestrator backend 'dask'; known orchestrator backends: local"
+        "Error: unknown orchestrator backend 'kubeflow'; known orchestrator backends: local, parallel, dask"
     ]
     bad_option = zen("stack", "register", "x", "--backend-opt", "nope")
     assert bad_option.code == 2
