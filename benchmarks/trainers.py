@@ -31,7 +31,9 @@ def _data(root: Path) -> tuple[object, object]:
     cut = int(ROWS * 0.8)
     data = Dataset.from_tables(str(root / "data"), {"train": table.slice(0, cut), "eval": table.slice(cut)})
     state = {"inputs": [*table.column_names], "features": [f"f{i}" for i in range(FEATURES)], "labels": ["label"],
-             "columns": {"label": {"kind": "numeric", "label": True, "transform": "float"}}}
+             "columns": {"label": {"kind": "numeric", "label": True, "transform": "float"},
+                         **{f"f{i}": {"kind": "numeric", "label": False, "transform": "none", "fill": 0.0}
+                            for i in range(FEATURES)}}}
     transform = Transform({"preprocessor": {"type": "zenml.steps.preprocessor.standard.StandardPreprocessor",
                                             "params": {"features": None, "labels": ["label"], "overwrite": None}},
                            "state": state})
