@@ -9,7 +9,6 @@ DirectRunner for reference. Set ``ZEN_BENCH_DATA_ROWS`` for a smaller run.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -100,5 +99,4 @@ def run() -> list[Figure]:
                                                  for f in figures])
     print(f"peak RSS: zenml {ours[1]:.0f} MB, pandas {pandas[1]:.0f} MB, Beam {beam[1]:.0f} MB; "
           f"DataFrame in memory {frame_mb:.0f} MB; {ROWS:,} rows")
-    _ = resource
     return figures

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import blake3
 
@@ -48,6 +49,36 @@ class BaseDatasource(BaseStep):
     def describe_source(self) -> str:
         """A short, credential-free description of the source (for ``zen datasources list``)."""
         return self.display_name()
+
+
+class FileDatasource(BaseDatasource):
+    """A datasource reading files with some suffixes from ``self.path`` (local or fsspec URL).
+
+    Subclasses set ``suffixes`` and have ``path`` and ``storage_options`` parameters; existence is
+    checked before a run is recorded and the version is the files' content hash.
+    """
+
+    suffixes: tuple[str, ...] = ()
+    path: str
+    storage_options: dict[str, Any] | None
+
+    def _files(self) -> tuple[list[str], Any]:
+        if not self.path:
+            raise ConfigError(f"{type(self).__name__} needs a path")
+        location, filesystem = open_location(self.path, self.storage_options)
+        return list_files(location, self.suffixes, filesystem), filesystem
+
+    def preflight(self) -> None:
+        """The file or folder must exist and hold data files."""
+        self._files()
+
+    def source_version(self) -> str:
+        """Content hash of the file(s)."""
+        return files_version(*self._files())
+
+    def describe_source(self) -> str:
+        """The path."""
+        return self.path
 
 
 def list_files(path: str, suffixes: tuple[str, ...], filesystem: object | None) -> list[str]:

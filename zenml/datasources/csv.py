@@ -7,7 +7,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource, files_version, list_files, open_location
+from zenml.datasources.base import SOURCE_SPLIT, FileDatasource
 from zenml.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def arrow_type(alias: str, column: str) -> pa.DataType:
         ) from None
 
 
-class CSVDatasource(BaseDatasource):
+class CSVDatasource(FileDatasource):
     """Reads CSV with a header row; column types are inferred, or fixed by ``schema``.
 
     Args:
@@ -39,6 +39,8 @@ class CSVDatasource(BaseDatasource):
         delimiter: the field separator.
         storage_options: fsspec options for URLs (endpoint, credentials from the environment).
     """
+
+    suffixes = (".csv",)
 
     def __init__(
         self,
@@ -60,24 +62,6 @@ class CSVDatasource(BaseDatasource):
             raise ConfigError(f"CSVDatasource delimiter must be one character, got {delimiter!r}")
         for column, alias in (params.get("schema") or {}).items():  # type: ignore[attr-defined]
             arrow_type(alias, column)
-
-    def _files(self) -> tuple[list[str], Any]:
-        if not self.path:
-            raise ConfigError("CSVDatasource needs a path")
-        location, filesystem = open_location(self.path, self.storage_options)
-        return list_files(location, (".csv",), filesystem), filesystem
-
-    def preflight(self) -> None:
-        """The file or folder must exist and hold data files."""
-        self._files()
-
-    def source_version(self) -> str:
-        """Content hash of the CSV file(s)."""
-        return files_version(*self._files())
-
-    def describe_source(self) -> str:
-        """The path."""
-        return self.path
 
     def read(self, output: str) -> Dataset:
         """Stream every file into Parquet shards (types fixed by the first block of the first file)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource, files_version, list_files, open_location
+from zenml.datasources.base import SOURCE_SPLIT, FileDatasource
 from zenml.exceptions import ConfigError
 
 
-class ParquetDatasource(BaseDatasource):
+class ParquetDatasource(FileDatasource):
     """Reads Parquet files (all with one schema), streaming row groups.
 
     Args:
@@ -18,30 +18,14 @@ class ParquetDatasource(BaseDatasource):
         storage_options: fsspec options for URLs.
     """
 
+    suffixes = (".parquet", ".pq")
+
     def __init__(
         self, path: str = "", columns: list[str] | None = None, storage_options: dict[str, Any] | None = None
     ) -> None:
         self.path = path
         self.columns = columns
         self.storage_options = storage_options
-
-    def _files(self) -> tuple[list[str], Any]:
-        if not self.path:
-            raise ConfigError("ParquetDatasource needs a path")
-        location, filesystem = open_location(self.path, self.storage_options)
-        return list_files(location, (".parquet", ".pq"), filesystem), filesystem
-
-    def preflight(self) -> None:
-        """The file or folder must exist and hold data files."""
-        self._files()
-
-    def source_version(self) -> str:
-        """Content hash of the file(s)."""
-        return files_version(*self._files())
-
-    def describe_source(self) -> str:
-        """The path."""
-        return self.path
 
     def read(self, output: str) -> Dataset:
         """Copy row groups into the dataset's shards."""

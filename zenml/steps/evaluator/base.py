@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from zenml.artifacts.dataset import Dataset
 from zenml.artifacts.materializers import ArtifactFolder, JSONMaterializer, register_materializer
@@ -49,6 +49,17 @@ class EvaluatorStep(BaseStep):
     add split-level extras with ``extras(frame)`` (confusion matrix, residuals). The primary
     split's metrics are logged under plain names (``accuracy``); other splits as ``test_accuracy``.
     """
+
+    #: the metric names ``compute`` understands (checked against the ``metrics`` parameter)
+    known_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def check_params(self, params: dict[str, object]) -> None:
+        """Metric names must be ones this evaluator computes."""
+        super().check_params(params)
+        for name in params.get("metrics") or []:  # type: ignore[attr-defined]
+            if name not in self.known_metrics:
+                raise ConfigError(f"{type(self).__name__} metric '{name}' is unknown; use one of "
+                                  f"{', '.join(self.known_metrics)}")
 
     def label_column(self, frame: pd.DataFrame) -> str:
         """The label column: the ``label`` parameter, else the trainer's (the first column)."""

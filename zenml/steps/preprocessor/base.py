@@ -121,6 +121,14 @@ class PreprocessorStep(BaseStep):
         """
         return self.transform_batch(batch, state)
 
+    def inverse_batch(self, batch: pa.RecordBatch, state: dict[str, Any]) -> pa.RecordBatch:
+        """Raw values back from transformed features, for readable prediction columns.
+
+        The default returns the batch unchanged (the transformed values); preprocessors that can
+        invert their transform override it.
+        """
+        return batch
+
     def fit(self, processing: Any, data: Dataset, splits: Sequence[str]) -> dict[str, Any]:
         """Fit the JSON-able state on ``splits`` (default: one ``analyzer`` pass; override for more passes)."""
         state: dict[str, Any] = processing.aggregate(data, self.analyzer(data.schema), splits=list(splits))

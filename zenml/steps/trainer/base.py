@@ -271,20 +271,12 @@ def prediction_batch(model: TrainedModel, training: TrainingData, split: str, tr
     import pyarrow as pa
 
     x, y = training.arrays[split]
-    outputs = (
-        model.outputs_for(x)
-        if hasattr(model, "outputs_for")
-        else outputs_from_probabilities(model.predict_arrays(x), training.task)
-    )
+    outputs = outputs_from_probabilities(model.predict_arrays(x), training.task)
     columns: dict[str, Any] = {training.label: y, **outputs}
     features = pa.RecordBatch.from_arrays(
         [pa.array(x[:, i].astype("float64")) for i in range(x.shape[1])], names=training.features
     )
-    raw = (
-        transform.preprocessor.inverse_batch(features, transform["state"])
-        if hasattr(transform.preprocessor, "inverse_batch")
-        else features
-    )
+    raw = transform.preprocessor.inverse_batch(features, transform["state"])
     for name in raw.schema.names:
         if name not in columns:
             columns[name] = raw.column(name)

@@ -543,15 +543,10 @@ class TensorflowFeedForwardTrainer(TensorflowBaseTrainer):
         self.output_units = output_units
         self.dropout = dropout
         self.metrics = metrics
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.loss = loss
-        self.seed = seed
-        self.early_stopping_patience = early_stopping_patience
-        self.split_mapping = split_mapping
-        self.label = label
+        super().__init__(
+            epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, loss=loss, seed=seed,
+            early_stopping_patience=early_stopping_patience, split_mapping=split_mapping, label=label,
+        )
 
     def check_params(self, params: dict[str, object]) -> None:
         """Also validate the network's shape parameters."""
