@@ -33,17 +33,27 @@ class GraphError(ZenMLError):
 
 
 class StepError(ZenMLError):
-    """A step failed while running; carries the step name and the original exception."""
+    """A step failed while running; carries the step name and the original exception.
 
-    def __init__(self, step: str, error_type: str, message: str) -> None:
-        super().__init__(f"step '{step}' failed: {error_type}: {message}")
+    ``status`` is how the step run is recorded: ``failed``, or ``timed_out`` when it was stopped.
+    """
+
+    def __init__(self, step: str, error_type: str, message: str, *, status: str = "failed") -> None:
+        verb = "timed out" if status == "timed_out" else "failed"
+        super().__init__(f"step '{step}' {verb}: {error_type}: {message}")
         self.step = step
         self.error_type = error_type
         self.error_message = message
+        self.status = status
 
     def __reduce__(self) -> tuple[Any, ...]:
         # survive pickling between processes (the default would call __init__ with the message only)
-        return (type(self), (self.step, self.error_type, self.error_message), dict(self.__dict__))
+        arguments = (type(self), self.step, self.error_type, self.error_message, self.status)
+        return (_rebuild_step_error, arguments, dict(self.__dict__))
+
+
+def _rebuild_step_error(cls: type[StepError], step: str, error_type: str, message: str, status: str) -> StepError:
+    return cls(step, error_type, message, status=status)
 
 
 class ArtifactError(ZenMLError):

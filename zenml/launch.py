@@ -21,7 +21,15 @@ from zenml.backends.base import BaseBackend
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.exceptions import ConfigError, MetadataStoreError, StepError
 from zenml.pipelines.base import CompileContext
-from zenml.pipelines.spec import BackendSpec, BackendsSpec, GitSpec, RunSpec, StackSpec
+from zenml.pipelines.spec import (
+    FAILURE_POLICIES,
+    BackendSpec,
+    BackendsSpec,
+    FailurePolicy,
+    GitSpec,
+    RunSpec,
+    StackSpec,
+)
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
 from zenml.runtime.events import RunListener, StepOutcome
@@ -30,6 +38,7 @@ from zenml.runtime.loading import add_code_paths, load_backend, load_step, remem
 from zenml.runtime.plan import StepPlan, plan_spec
 from zenml.runtime.stores import Stores
 from zenml.stack import Stack
+from zenml.utils.hashing import sha256_text
 from zenml.utils.redact import redact_url
 from zenml.views import PipelineRun
 
@@ -111,6 +120,13 @@ def _git_spec(repository: Repository) -> GitSpec | None:
     return GitSpec(commit=info.commit, dirty=info.dirty, diff_sha256=info.diff_sha256)
 
 
+def check_failure_policy(policy: str) -> FailurePolicy:
+    """``stop`` or ``continue``, else a ``ConfigError`` naming both."""
+    if policy not in FAILURE_POLICIES:
+        raise ConfigError(f"failure policy '{policy}' is unknown; use one of {', '.join(FAILURE_POLICIES)}")
+    return policy  # type: ignore[return-value]
+
+
 def compile_pipeline(
     pipeline: BasePipeline,
     *,
@@ -118,6 +134,7 @@ def compile_pipeline(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     stack: str | None = None,
     repository: Repository | None = None,
+    failure_policy: str | None = None,
 ) -> tuple[RunSpec, Repository, Stack]:
     """Validate and compile ``pipeline`` into a run spec for the chosen stack and backends.
 
@@ -133,6 +150,7 @@ def compile_pipeline(
         project_root=repository.root,
         git=_git_spec(repository),
         params=params or {},
+        failure_policy=check_failure_policy(failure_policy or "stop"),
     )
     spec = pipeline.compile(context)
     for step in pipeline.steps.values():
@@ -152,6 +170,7 @@ def run_pipeline(
     enable_cache: bool = True,
     listener: RunListener | None = None,
     repository: Repository | None = None,
+    failure_policy: str | None = None,
 ) -> PipelineRun:
     """Compile ``pipeline``, persist its spec and run it.
 
@@ -166,9 +185,12 @@ def run_pipeline(
         enable_cache: ``False`` runs every step even when a cached result exists.
         listener: receives step events (the CLI's progress display).
         repository: the repository (default: found from the working directory).
+        failure_policy: ``stop`` (default: no new step after a failure) or ``continue`` (steps
+            that do not depend on a failed one still run).
 
     Returns:
-        The recorded run (status ``completed``).
+        The recorded run (status ``completed``, or ``deployed`` when the orchestrator installed
+        the pipeline on a schedule instead of running it).
 
     Raises:
         GraphError, ConfigError: bad input; nothing is recorded.
@@ -176,7 +198,7 @@ def run_pipeline(
     """
     choices = BackendChoices(orchestrator, processing, training, backend_options)
     spec, repository, chosen_stack = compile_pipeline(
-        pipeline, backends=choices, params=params, stack=stack, repository=repository
+        pipeline, backends=choices, params=params, stack=stack, repository=repository, failure_policy=failure_policy
     )
     return execute_run(spec, repository, chosen_stack, listener=listener, enable_cache=enable_cache)
 
@@ -211,6 +233,7 @@ def respec(
     backends: BackendChoices | None = None,
     stack: str | None = None,
     repository: Repository | None = None,
+    failure_policy: str | None = None,
 ) -> tuple[RunSpec, Repository, Stack]:
     """A stored spec as a new run: same steps and parameters; new id, time, git state; backends may change."""
     old = load_spec(path)
@@ -224,6 +247,7 @@ def respec(
             "git": _git_spec(repository),
             "stack": _stack_spec(chosen_stack),
             "backends": new_backends,
+            "failure_policy": check_failure_policy(failure_policy or old.failure_policy),
         }
     )
     _check_steps(old, repository.root, str(path))
@@ -252,10 +276,13 @@ def rerun_spec(
     enable_cache: bool = True,
     listener: RunListener | None = None,
     repository: Repository | None = None,
+    failure_policy: str | None = None,
 ) -> PipelineRun:
     """Execute a stored spec again as a new run: backend flags change where it runs, never what it computes."""
     choices = BackendChoices(orchestrator, processing, training, backend_options)
-    spec, repository, chosen_stack = respec(path, backends=choices, stack=stack, repository=repository)
+    spec, repository, chosen_stack = respec(
+        path, backends=choices, stack=stack, repository=repository, failure_policy=failure_policy
+    )
     return execute_run(spec, repository, chosen_stack, listener=listener, enable_cache=enable_cache)
 
 
@@ -282,6 +309,7 @@ def _orchestrator_of(spec: RunSpec) -> BaseOrchestrator:
     if not isinstance(orchestrator, BaseOrchestrator):
         raise ConfigError(f"'{spec.backends.orchestrator.type}' is not an orchestrator")
     BaseOrchestrator.execution_order(spec)
+    orchestrator.check_spec(spec)
     return orchestrator
 
 
@@ -307,6 +335,12 @@ def execute_run(
         created_at=spec.created_at.timestamp(),
         git=spec.git.model_dump() if spec.git else None,
     )
+    deployed = orchestrator.deploy(spec, path, stores)
+    if deployed is not None:
+        # The recorded run is the template each scheduled execution copies into a run of its own.
+        stores.metadata.set_run_status(spec.run_id, "deployed")
+        logger.info("run %s deployed: %s", spec.run_id, deployed)
+        return PipelineRun(stores.metadata.get_run(spec.run_id), stores)
     _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=frozenset())
     # read it back from the stores it ran on (``--stack other`` need not be the active stack)
     return PipelineRun(stores.metadata.get_run(spec.run_id), stores)
@@ -333,6 +367,8 @@ def resume_run(
         raise ConfigError(f"run {record.id} already completed; nothing to resume (start a new run with 'zen run')")
     if record.status == "running":
         raise ConfigError(f"run {record.id} is still running (pid {record.pid} on {record.host}); wait or stop it")
+    if record.status == "deployed":
+        raise ConfigError(f"run {record.id} is a scheduled deployment, not an execution; resume one of its runs")
     path = Path(record.spec_path)
     spec = load_spec(path if path.is_absolute() else repository.root / path)
     done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in ("completed", "cached"))
@@ -397,23 +433,30 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.resolve())
 
 
-def exec_step(spec_path: Path, step_name: str, *, stack: str | None = None, enable_cache: bool = True) -> StepOutcome:
+def exec_step(
+    spec_path: Path,
+    step_name: str,
+    *,
+    stack: str | None = None,
+    enable_cache: bool = True,
+    single_attempt: bool = False,
+    scheduled_run: str | None = None,
+) -> StepOutcome:
     """Run one step of a stored spec in this process (the worker entry point, ``zen step exec``).
+
+    ``single_attempt``: make one attempt whatever the step's ``retries`` (the caller retries).
+    ``scheduled_run``: ``spec_path`` is a deployed template and this key (Airflow's run id) names
+    the execution begun by ``begin_scheduled_run``.
 
     Raises:
         ConfigError: the spec is unreadable or the stack's stores differ from the spec's.
         StepError: the step failed (recorded failed).
     """
+    if scheduled_run is not None:
+        template, repository, _ = _open_template(spec_path, stack)
+        spec_path = _spec_path(repository, template.pipeline.name, scheduled_run_id(template.run_id, scheduled_run))
     spec = load_spec(spec_path)
-    repository = Repository(spec_path.parent)
-    chosen = repository.stack(stack or spec.stack.name)
-    if _stack_spec(chosen) != spec.stack:
-        raise ConfigError(
-            f"stack '{chosen.name}' here points at {redact_url(chosen.metadata_store)} / "
-            f"{redact_url(chosen.artifact_store)}, but run {spec.run_id} uses {spec.stack.metadata_store} / "
-            f"{spec.stack.artifact_store}; configure the same stores on this worker (ZEN_* variables)"
-        )
-    stores = repository.stores(chosen)
+    stores = _worker_stores(spec, Repository(spec_path.parent), stack)
     try:
         stores.metadata.get_run(spec.run_id)
     except MetadataStoreError as exc:
@@ -425,4 +468,87 @@ def exec_step(spec_path: Path, step_name: str, *, stack: str | None = None, enab
         if record.name == step_name and record.status in ("completed", "cached"):
             # a retried worker: the step is already done, and redoing it would overwrite its record
             return StepOutcome(step_name, record.status, 0.0)
-    return execute_step(spec, step_name, stores, use_cache=enable_cache)
+    return execute_step(spec, step_name, stores, use_cache=enable_cache, single_attempt=single_attempt)
+
+
+def _worker_stores(spec: RunSpec, repository: Repository, stack: str | None) -> Stores:
+    chosen = repository.stack(stack or spec.stack.name)
+    if _stack_spec(chosen) != spec.stack:
+        raise ConfigError(
+            f"stack '{chosen.name}' here points at {redact_url(chosen.metadata_store)} / "
+            f"{redact_url(chosen.artifact_store)}, but run {spec.run_id} uses {spec.stack.metadata_store} / "
+            f"{spec.stack.artifact_store}; configure the same stores on this worker (ZEN_* variables)"
+        )
+    return repository.stores(chosen)
+
+
+def scheduled_run_id(template_run_id: str, key: str) -> str:
+    """The run id of one scheduled execution of a deployed template (``key``: the scheduler's run id)."""
+    return f"{template_run_id}-s{sha256_text(key)[:10]}"
+
+
+def _spec_path(repository: Repository, pipeline: str, run_id: str) -> Path:
+    return repository.pipelines_dir / pipeline / f"{run_id}.yaml"
+
+
+def _open_template(path: Path, stack: str | None) -> tuple[RunSpec, Repository, Stack]:
+    template = load_spec(path)
+    repository = Repository(path.parent)
+    return template, repository, repository.stack(stack or template.stack.name)
+
+
+def begin_scheduled_run(template_path: Path, key: str, *, stack: str | None = None) -> RunSpec:
+    """Record a new run copied from a deployed template, for one execution of its schedule.
+
+    Idempotent: a scheduler retrying this task gets the run it already began. The run has no
+    owning process (the scheduler drives it), so it is never reaped as crashed;
+    ``end_scheduled_run`` gives it its final status.
+    """
+    template, repository, _ = _open_template(template_path, stack)
+    stores = _worker_stores(template, repository, stack)
+    run_id = scheduled_run_id(template.run_id, key)
+    path = _spec_path(repository, template.pipeline.name, run_id)
+    if path.is_file():
+        return load_spec(path)
+    spec = RunSpec.model_validate(
+        template.model_copy(update={"run_id": run_id, "created_at": dt.datetime.now(dt.UTC)}).model_dump()
+    )
+    path = write_spec(spec, repository)
+    stores.metadata.create_run(
+        run_id=spec.run_id,
+        pipeline=spec.pipeline.name,
+        spec_path=_relative(path, repository.root),
+        spec_sha256=spec.sha256(),
+        orchestrator=spec.backends.orchestrator.name,
+        created_at=spec.created_at.timestamp(),
+        git=spec.git.model_dump() if spec.git else None,
+        owned=False,
+    )
+    return spec
+
+
+def end_scheduled_run(template_path: Path, key: str, *, stack: str | None = None) -> PipelineRun:
+    """Finish a scheduled execution: ``completed`` when every step completed or was cached, else ``failed``."""
+    template, repository, _ = _open_template(template_path, stack)
+    stores = _worker_stores(template, repository, stack)
+    run_id = scheduled_run_id(template.run_id, key)
+    records = {record.name: record for record in stores.metadata.step_runs(run_id)}
+    unfinished = [
+        name for name in template.steps if getattr(records.get(name), "status", None) not in ("completed", "cached")
+    ]
+    if not unfinished:
+        stores.metadata.set_run_status(run_id, "completed")
+    else:
+        failed = next((records[name] for name in unfinished if name in records), None)
+        if failed is not None:
+            stores.metadata.set_run_status(
+                run_id,
+                "failed",
+                error_step=failed.name,
+                error_type=failed.error_type or "NotFinished",
+                error_message=failed.error_message or f"step '{failed.name}' ended {failed.status}",
+            )
+        else:
+            message = f"steps never ran: {', '.join(unfinished)}"
+            stores.metadata.set_run_status(run_id, "failed", error_type="NotRun", error_message=message)
+    return PipelineRun(stores.metadata.get_run(run_id), stores)

@@ -135,6 +135,10 @@ class StepView:
             for name, record in self.stores.metadata.step_artifacts(self.record.id, "input").items()
         }
 
+    def logs(self) -> list[tuple[str, str]]:
+        """``(attempt, text)`` of each stored attempt log (prints, log records, the traceback), oldest first."""
+        return self.stores.artifacts.read_logs(self.record.run_id, self.record.name)
+
     def output(self) -> Any:
         """Read the single output of a step with exactly one output."""
         if len(self.outputs) != 1:

@@ -81,7 +81,7 @@ def test_stack_bad_input(zen: Zen, repo: Repository, tmp_path: Path) -> None:
     unknown_backend = zen("stack", "register", "x", "--orchestrator", "kubeflow")
     assert unknown_backend.code == 2
     assert unknown_backend.error_lines == [
-        "Error: unknown orchestrator backend 'kubeflow'; known orchestrator backends: local, parallel, dask"
+        "Error: unknown orchestrator backend 'kubeflow'; known orchestrator backends: local, parallel, dask, airflow"
     ]
     bad_option = zen("stack", "register", "x", "--backend-opt", "nope")
     assert bad_option.code == 2

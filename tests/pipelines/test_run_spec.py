@@ -175,6 +175,7 @@ def test_yaml_reads_top_down_in_model_order() -> None:
         "code_paths",
         "stack",
         "backends",
+        "failure_policy",
         "steps",
     ]
     assert "spec_version: 1\n" in text

@@ -43,6 +43,9 @@ class StoredArtifact:
     size: int
 
 
+LOGS_FOLDER = "logs"  # never a run id (those start with a date), so it cannot clash with artifacts
+
+
 def check_segment(segment: str, what: str) -> str:
     """Refuse path segments that could escape the store (``..``, ``/``, absolute paths)."""
     if not isinstance(segment, str) or not _SEGMENT.match(segment) or segment in (".", ".."):
@@ -153,6 +156,31 @@ class ArtifactStore:
                 f"could not write artifact '{'/'.join(segments)}' to {self.uri}: {type(exc).__name__}: {exc}"
             ) from exc
         return stored
+
+    def save_log(self, run_id: str, step_name: str, name: str, text: str) -> str:
+        """Store the log of one step attempt at ``logs/<run>/<step>/<name>.log``; return its URI.
+
+        Logs live beside the artifacts (so remote workers' logs reach the same place) but are not
+        artifacts: they are neither hashed nor recorded in the metadata store.
+        """
+        folder = self.artifact_path(LOGS_FOLDER, run_id, step_name)
+        self.storage.makedirs(folder)
+        path = self.storage.join(folder, check_segment(f"{name}.log", "log name"))
+        with self.storage.open(path, "w") as handle:
+            handle.write(text)
+        return self.storage.uri_of(path)
+
+    def read_logs(self, run_id: str, step_name: str) -> list[tuple[str, str]]:
+        """``(name, text)`` of every stored log of a step, oldest attempt first."""
+        folder = self.artifact_path(LOGS_FOLDER, run_id, step_name)
+        if not self.storage.exists(folder):
+            return []
+        names = sorted(name for name, _size in self.storage.files(folder) if name.endswith(".log"))
+        logs = []
+        for name in names:
+            with self.storage.open(self.storage.join(folder, name), "r") as handle:
+                logs.append((name.removesuffix(".log"), handle.read()))
+        return logs
 
     def _publish(self, staging: str, final: str, stored: StoredArtifact) -> None:
         """Make the artifact visible all at once: readers only trust folders that have a manifest."""

@@ -39,6 +39,9 @@ def run(
     param: list[str] = typer.Option([], "--param", help="STEP.KEY=VALUE step parameter."),
     stack: str | None = typer.Option(None, "--stack", help="Stack to run on (default: the active one)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if cached."),
+    on_failure: str | None = typer.Option(
+        None, "--on-failure", help="stop (default): no new step after a failure; continue: run independent steps."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
 ) -> None:
     """Compile and run a pipeline (or re-run a stored spec as a new run)."""
@@ -56,6 +59,7 @@ def run(
         "stack": stack,
         "enable_cache": not no_cache,
         "repository": repository,
+        "failure_policy": on_failure,
     }
     if is_spec(target):
         if param:
@@ -77,6 +81,13 @@ def run(
     for step in result.steps.values():
         counts[step.status] = counts.get(step.status, 0) + 1
     summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+    if result.status == "deployed":
+        orchestrator_spec = result.spec.backends.orchestrator
+        console.print(
+            f"Run {result.id} {styled_status('deployed')} to the {orchestrator_spec.name} orchestrator "
+            f"({orchestrator_spec.params}); every scheduled execution is recorded as a run of its own"
+        )
+        return
     console.print(f"Run {result.id} {styled_status(result.status)} in {seconds(result.duration)} ({summary})")
 
 
@@ -170,18 +181,60 @@ def steps_list(
     console.print(grid)
 
 
+SCHEDULED_RUN_HELP = "A deployed template's execution, named by the scheduler's run id (e.g. Airflow's)."
+
+
 @step_app.command("exec")
 def step_exec(
     spec: Path = typer.Argument(..., help="The run spec YAML."),
     step: str = typer.Argument(..., help="The step to execute."),
     stack: str | None = typer.Option(None, "--stack", help="Stack to use (default: the spec's)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Execute even if cached."),
+    single_attempt: bool = typer.Option(
+        False, "--single-attempt", help="One attempt, ignoring the step's retries (the caller retries)."
+    ),
+    scheduled_run: str | None = typer.Option(None, "--scheduled-run", help=SCHEDULED_RUN_HELP),
 ) -> None:
     """Execute one step of a stored spec, recording it exactly as an orchestrator would."""
     from zenml.launch import exec_step
 
-    outcome = exec_step(spec, step, stack=stack, enable_cache=not no_cache)
+    outcome = exec_step(
+        spec,
+        step,
+        stack=stack,
+        enable_cache=not no_cache,
+        single_attempt=single_attempt,
+        scheduled_run=scheduled_run,
+    )
     console.print(f"step {outcome.name} {styled_status(outcome.status)} in {seconds(outcome.duration)}")
+
+
+@step_app.command("begin")
+def step_begin(
+    spec: Path = typer.Argument(..., help="The deployed template spec YAML."),
+    scheduled_run: str = typer.Option(..., "--scheduled-run", help=SCHEDULED_RUN_HELP),
+    stack: str | None = typer.Option(None, "--stack", help="Stack to use (default: the spec's)."),
+) -> None:
+    """Record a new run of a deployed template (the first task of each scheduled execution)."""
+    from zenml.launch import begin_scheduled_run
+
+    begun = begin_scheduled_run(spec, scheduled_run, stack=stack)
+    console.print(f"Run {begun.run_id} {styled_status('running')} ({len(begun.steps)} steps)")
+
+
+@step_app.command("end")
+def step_end(
+    spec: Path = typer.Argument(..., help="The deployed template spec YAML."),
+    scheduled_run: str = typer.Option(..., "--scheduled-run", help=SCHEDULED_RUN_HELP),
+    stack: str | None = typer.Option(None, "--stack", help="Stack to use (default: the spec's)."),
+) -> None:
+    """Give a scheduled execution its final status; exit 1 when it failed (the last task of each)."""
+    from zenml.launch import end_scheduled_run
+
+    ended = end_scheduled_run(spec, scheduled_run, stack=stack)
+    console.print(f"Run {ended.id} {styled_status(ended.status)}")
+    if ended.status != "completed":
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -9,7 +9,7 @@ import typer
 
 from zenml.cli.app import app
 from zenml.cli.output import console, seconds, size, styled_status, table, when
-from zenml.exceptions import redact_urls_in_text
+from zenml.exceptions import ConfigError, redact_urls_in_text
 
 runs_app = typer.Typer(help="Recorded runs.", no_args_is_help=True)
 pipelines_app = typer.Typer(help="Pipelines with recorded runs.", no_args_is_help=True)
@@ -163,6 +163,29 @@ def _preview(value: Any, limit: int = 2000) -> Any:
         return f"frame shape={tuple(shape)}\n{value.head(10)!s}"
     text = json.dumps(value, indent=2) if isinstance(value, (dict, list)) else repr(value)
     return text if len(text) <= limit else text[:limit] + " …"
+
+
+@runs_app.command("logs")
+def runs_logs(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    step: str | None = typer.Argument(None, help="Only this step (default: every step, in run order)."),
+) -> None:
+    """Print what each step printed and logged, attempt by attempt, whichever orchestrator ran it."""
+    run = _repository().run(run_id)
+    if step is not None and step not in run.steps:
+        known = ", ".join(run.steps) or "none recorded"
+        raise ConfigError(f"run {run.id} has no recorded step '{step}' (steps: {known})")
+    names = [step] if step is not None else list(run.steps)
+    shown = 0
+    for name in names:
+        for attempt, text in run.steps[name].logs():
+            console.rule(f"{name} · {attempt}", style="dim")
+            console.out(text, end="" if text.endswith("\n") else "\n", highlight=False)
+            shown += 1
+    if not shown:
+        console.print(
+            f"No logs stored for {'step ' + repr(step) if step else 'run ' + run.id} (its steps printed nothing)."
+        )
 
 
 @runs_app.command("resume")

@@ -22,6 +22,7 @@ STATUS_STYLES = {
     "crashed": "red",
     "timed_out": "red",
     "skipped": "dim",
+    "deployed": "blue",
     "pending": "dim",
 }
 

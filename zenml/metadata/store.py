@@ -155,8 +155,13 @@ class SQLMetadataStore:
         orchestrator: str,
         created_at: float,
         git: Mapping[str, Any] | None,
+        owned: bool = True,
     ) -> None:
-        """Record a new run in status ``running`` (creating its pipeline on first use)."""
+        """Record a new run in status ``running`` (creating its pipeline on first use).
+
+        ``owned``: this process drives the run and refreshes its heartbeat, so the run is reaped
+        as crashed when the process dies. A run driven by an outside scheduler (Airflow) is not.
+        """
         with self._session() as session:
             pipeline_id = self._pipeline_id(session, pipeline)
             session.add(
@@ -172,9 +177,9 @@ class SQLMetadataStore:
                     git_commit=(git or {}).get("commit"),
                     git_dirty=(git or {}).get("dirty"),
                     git_diff_sha256=(git or {}).get("diff_sha256"),
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    heartbeat_at=_now(),
+                    host=socket.gethostname() if owned else None,
+                    pid=os.getpid() if owned else None,
+                    heartbeat_at=_now() if owned else None,
                 )
             )
 

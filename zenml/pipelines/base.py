@@ -16,6 +16,7 @@ from zenml.pipelines.spec import (
     BackendSpec,
     BackendsSpec,
     EnvironmentSpec,
+    FailurePolicy,
     GitSpec,
     PipelineInfo,
     RunSpec,
@@ -55,6 +56,7 @@ class CompileContext:
     project_root: Path
     git: GitSpec | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    failure_policy: FailurePolicy = "stop"
 
 
 class BasePipeline:
@@ -216,6 +218,7 @@ class BasePipeline:
             code_paths=project_code_paths(modules, context.project_root),
             stack=context.stack,
             backends=context.backends,
+            failure_policy=context.failure_policy,
             steps=step_specs,
         )
 
@@ -245,6 +248,7 @@ class BasePipeline:
             enable_cache=options.enable_cache,
             processing=_backend_spec("processing", options.processing),
             training=_backend_spec("training", options.training),
+            runtime=options.runtime,
         )
 
     # -- running (delegated to the top layer) --------------------------------------------------

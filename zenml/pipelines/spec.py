@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zenml.exceptions import ConfigError
+from zenml.steps.runtime import RuntimeSpec
 from zenml.utils.hashing import sha256_text
 
 SPEC_VERSION = 1
@@ -75,6 +76,7 @@ class StepSpec(_Model):
     enable_cache: bool = True
     processing: BackendSpec | None = None
     training: BackendSpec | None = None
+    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
 
     @field_validator("inputs")
     @classmethod
@@ -123,8 +125,16 @@ class PipelineInfo(_Model):
     type: str
 
 
+FailurePolicy = Literal["stop", "continue"]
+FAILURE_POLICIES: tuple[str, ...] = ("stop", "continue")
+
+
 class RunSpec(_Model):
-    """A whole run, as written once to ``pipelines/<pipeline>/<run_id>.yaml``."""
+    """A whole run, as written once to ``pipelines/<pipeline>/<run_id>.yaml``.
+
+    ``failure_policy``: ``stop`` starts no new step after the first failure; ``continue`` keeps
+    running every step that does not depend on a failed one. Either way the run ends ``failed``.
+    """
 
     spec_version: int = SPEC_VERSION
     run_id: str
@@ -135,6 +145,7 @@ class RunSpec(_Model):
     code_paths: list[str] = Field(default_factory=list)
     stack: StackSpec
     backends: BackendsSpec
+    failure_policy: FailurePolicy = "stop"
     steps: dict[str, StepSpec]
 
     def to_yaml(self) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import shutil
 import time
+import traceback
 import uuid
+from pathlib import Path
 from typing import Any
 
 from zenml.artifacts.store import StoredArtifact
@@ -13,23 +17,37 @@ from zenml.metadata.records import ArtifactRecord
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key, code_hash
 from zenml.runtime.codehash import code_fingerprint
+from zenml.runtime.deadline import StepTimeout, deadline
 from zenml.runtime.events import NullListener, RunListener, StepOutcome
 from zenml.runtime.loading import add_code_paths, load_backend, load_step
+from zenml.runtime.logcapture import StepLog, capture_output
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, StepContext
 
+logger = logging.getLogger("zenml")
+_ZENML_DIR = str(Path(__file__).resolve().parents[1])
+
 
 def execute_step(
-    spec: RunSpec, step_name: str, stores: Stores, *, listener: RunListener | None = None, use_cache: bool = True
+    spec: RunSpec,
+    step_name: str,
+    stores: Stores,
+    *,
+    listener: RunListener | None = None,
+    use_cache: bool = True,
+    single_attempt: bool = False,
 ) -> StepOutcome:
     """Run step ``step_name`` of ``spec``: rebuild it, resolve inputs, reuse the cache or execute it.
 
-    The step run is recorded before anything runs and finished (completed, cached or failed)
-    afterwards, with outputs, lineage and metrics in one transaction.
+    The step run is recorded before anything runs and finished (completed, cached, failed or
+    timed_out) afterwards, with outputs, lineage and metrics in one transaction. A failed or
+    timed-out attempt is retried as the step's ``runtime`` says (``single_attempt``: the caller,
+    e.g. Airflow, does the retrying). Each attempt's prints and log records are stored in the
+    artifact store (``ArtifactStore.read_logs``).
 
     Raises:
-        StepError: the step raised or returned bad outputs (the step run is recorded failed).
+        StepError: the last attempt raised, ran out of time or returned bad outputs (recorded).
         ConfigError: the spec names an unknown step or a type that cannot be rebuilt.
     """
     listener = listener or NullListener()
@@ -44,35 +62,105 @@ def execute_step(
     training = trainer_signature(spec, step_name, step)
     if training:
         components["training"] = training
-    key = cache_key(components)
+    attempt = _Attempt(spec, step_name, step, inputs, stores, components, code_hash(fingerprint), use_cache)
+    attempts = 1 if single_attempt else step_spec.runtime.retries + 1
     started = time.perf_counter()
-    step_run_id = stores.metadata.start_step(
-        run_id=spec.run_id,
-        name=step_name,
-        type_=step_spec.type,
-        params=step_spec.params,
-        cache_key=key,
-        code_hash=code_hash(fingerprint),
-        cache_components=components,
-    )
     listener.step_started(step_name)
-    try:
-        status = _reuse_cached(step_run_id, key, inputs, stores) if use_cache and step_spec.enable_cache else None
-        if status is None:
-            status = _run_and_record(spec, step_name, step, step_run_id, inputs, stores)
-    except BaseException as exc:
-        error = _as_step_error(step_name, exc)
-        stores.metadata.fail_step(
-            step_run_id, status="failed", error_type=error.error_type, error_message=error.error_message
-        )
-        outcome = StepOutcome(step_name, "failed", time.perf_counter() - started, error)
-        listener.step_finished(outcome)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+    for number in range(1, attempts + 1):
+        try:
+            status = attempt.run(number)
+        except StepError as error:
+            if number < attempts:
+                delay = step_spec.runtime.delay_before(number + 1)
+                logger.warning(
+                    "step '%s' attempt %d of %d failed (%s: %s); retrying in %.3g s",
+                    step_name, number, attempts, error.error_type, error.error_message, delay,
+                )  # fmt: skip
+                time.sleep(delay)
+                continue
+            listener.step_finished(StepOutcome(step_name, error.status, time.perf_counter() - started, error))
             raise
-        raise error from exc
-    outcome = StepOutcome(step_name, status, time.perf_counter() - started)
-    listener.step_finished(outcome)
-    return outcome
+        except BaseException:  # KeyboardInterrupt, SystemExit: recorded failed, then let through
+            listener.step_finished(StepOutcome(step_name, "failed", time.perf_counter() - started))
+            raise
+        outcome = StepOutcome(step_name, status, time.perf_counter() - started)
+        listener.step_finished(outcome)
+        return outcome
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+class _Attempt:
+    """One recorded execution of a step (a first try or a retry), with its log captured."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        step_name: str,
+        step: BaseStep,
+        inputs: dict[str, ArtifactRecord],
+        stores: Stores,
+        components: dict[str, Any],
+        code_digest: str,
+        use_cache: bool,
+    ) -> None:
+        self.spec, self.step_name, self.step, self.inputs, self.stores = spec, step_name, step, inputs, stores
+        self.components, self.code_digest, self.use_cache = components, code_digest, use_cache
+        self.step_spec = spec.steps[step_name]
+
+    def run(self, number: int) -> str:
+        """Record, execute (or reuse) and finish the step once; return ``completed`` or ``cached``.
+
+        Raises:
+            StepError: the attempt failed or timed out (recorded so).
+        """
+        key = cache_key(self.components)
+        step_run_id = self.stores.metadata.start_step(
+            run_id=self.spec.run_id,
+            name=self.step_name,
+            type_=self.step_spec.type,
+            params=self.step_spec.params,
+            cache_key=key,
+            code_hash=self.code_digest,
+            cache_components=self.components,
+        )
+        label = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S.%f}-attempt{number}"  # sorts by time
+        with capture_output() as log:
+            try:
+                status = self._execute(step_run_id, key)
+            except BaseException as exc:
+                error = self._record_failure(step_run_id, exc, log)
+                self._save_log(label, log)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                raise error from exc
+        self._save_log(label, log)
+        return status
+
+    def _execute(self, step_run_id: int, key: str) -> str:
+        if self.use_cache and self.step_spec.enable_cache:
+            status = _reuse_cached(step_run_id, key, self.inputs, self.stores)
+            if status is not None:
+                return status
+        return _run_and_record(self.spec, self.step_name, self.step, step_run_id, self.inputs, self.stores)
+
+    def _record_failure(self, step_run_id: int, exc: BaseException, log: StepLog) -> StepError:
+        error = _as_step_error(self.step_name, exc, self.step_spec.runtime.timeout)
+        log.write(_user_traceback(exc))
+        self.stores.metadata.fail_step(
+            step_run_id, status=error.status, error_type=error.error_type, error_message=error.error_message
+        )
+        return error
+
+    def _save_log(self, label: str, log: StepLog) -> None:
+        text = log.text()
+        if not text:
+            return
+        try:
+            self.stores.artifacts.save_log(self.spec.run_id, self.step_name, label, text)
+        except Exception as exc:  # noqa: BLE001 -- a lost log must not turn a finished step into a failure
+            logger.warning(
+                "could not store the log of step '%s' in %s: %s", self.step_name, self.stores.artifacts.uri, exc
+            )
 
 
 def trainer_signature(spec: RunSpec, step_name: str, step: BaseStep) -> dict[str, Any]:
@@ -154,7 +242,8 @@ def _run_and_record(
         scratch_factory=stores.artifacts.scratch_dir,
     )
     try:
-        outputs = step.execute(values, context)
+        with deadline(step_spec.runtime.timeout):
+            outputs = step.execute(values, context)
         _log_metrics_output(outputs, context)
         stored = {
             name: _save_output(stores, spec, step_name, name, value, step_spec) for name, value in outputs.items()
@@ -212,9 +301,24 @@ def _stored(record: ArtifactRecord) -> StoredArtifact:
     )
 
 
-def _as_step_error(step_name: str, exc: BaseException) -> StepError:
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the first frame outside zenml (the step's own code), for the step's log."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_frame.f_code.co_filename.startswith(_ZENML_DIR):
+        frame = frame.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, frame or exc.__traceback__))
+
+
+def _as_step_error(step_name: str, exc: BaseException, timeout: float | None) -> StepError:
     if isinstance(exc, StepError):
         return exc
+    if isinstance(exc, StepTimeout):
+        return StepError(
+            step_name,
+            "StepTimeout",
+            f"ran longer than its timeout of {timeout:g} s and was stopped; raise the step's timeout or make it faster",
+            status="timed_out",
+        )
     if isinstance(exc, ZenMLError):
         return StepError(step_name, type(exc).__name__, str(exc))
     return StepError(step_name, type(exc).__name__, str(exc) or repr(exc))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Self, final
 
 from zenml.exceptions import ConfigError, GraphError, StepError
 from zenml.steps.context import StepContext
+from zenml.steps.runtime import RuntimeSpec, runtime_from
 from zenml.steps.signature import SINGLE_OUTPUT, StepSignature, read_signature
 from zenml.steps.wiring import OutputHandle, StepOutputs, active_builder
 from zenml.utils.params import Configurable
@@ -42,12 +43,14 @@ class StepOptions:
         enable_cache: whether an unchanged step may be served from the cache.
         processing: a processing backend config ``{"type", "params"}`` for this step only.
         training: a training backend config for this step only.
+        runtime: retries, retry delay/backoff, timeout and resources (``RuntimeSpec`` fields).
     """
 
     name: str | None = None
     enable_cache: bool = True
     processing: dict[str, Any] | None = None
     training: dict[str, Any] | None = None
+    runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
 
 
 class BaseStep(Configurable, abc.ABC):
@@ -99,13 +102,44 @@ class BaseStep(Configurable, abc.ABC):
         options: StepOptions = self.__dict__.get("_zen_options") or StepOptions()
         return options
 
-    def configure(self, *, name: str | None = None, enable_cache: bool | None = None) -> Self:
-        """Return a copy with a different pipeline name or cache setting."""
+    def configure(
+        self,
+        *,
+        name: str | None = None,
+        enable_cache: bool | None = None,
+        retries: int | None = None,
+        retry_delay: float | None = None,
+        retry_backoff: float | None = None,
+        timeout: float | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Return a copy with a different pipeline name, cache setting or runtime settings.
+
+        ``retries`` further attempts after a failure (waiting ``retry_delay`` seconds, times
+        ``retry_backoff`` per further retry); ``timeout`` seconds per attempt, after which the step
+        is stopped and recorded ``timed_out``; ``resources`` such as ``{"cpu": 2, "memory": "4GiB",
+        "gpu": 1}``. None of them is part of the cache key.
+
+        Raises:
+            ConfigError: a bad name, a negative retry count, a timeout <= 0 or an unknown resource.
+        """
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = check_name(name, "step")
         if enable_cache is not None:
             changes["enable_cache"] = bool(enable_cache)
+        settings = {
+            "retries": retries,
+            "retry_delay": retry_delay,
+            "retry_backoff": retry_backoff,
+            "timeout": timeout,
+            "resources": dict(resources) if resources is not None else None,
+        }
+        given = {key: value for key, value in settings.items() if value is not None}
+        if given:
+            current = self.options.runtime.model_dump()
+            label = f"step '{name or self.options.name or snake_case(type(self).__name__)}'"
+            changes["runtime"] = runtime_from({**current, **given}, label)
         return self._with_options(replace(self.options, **changes))
 
     def with_backend(self, backend: Configurable) -> Self:

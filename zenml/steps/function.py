@@ -123,16 +123,24 @@ class SimpleStep(BaseStep):
         return self.clone().set_params(**literals)
 
 
+RUNTIME_SETTINGS = frozenset({"retries", "retry_delay", "retry_backoff", "timeout", "resources"})
+
+
 @overload
 def step(func: Callable[..., Any], /) -> SimpleStep: ...
 @overload
-def step(*, name: str | None = None, enable_cache: bool = True) -> Callable[[Callable[..., Any]], SimpleStep]: ...
+def step(
+    *, name: str | None = None, enable_cache: bool = True, **runtime: Any
+) -> Callable[[Callable[..., Any]], SimpleStep]: ...
 
 
 def step(
-    func: Callable[..., Any] | None = None, /, *, name: str | None = None, enable_cache: bool = True
+    func: Callable[..., Any] | None = None, /, *, name: str | None = None, enable_cache: bool = True, **runtime: Any
 ) -> SimpleStep | Callable[[Callable[..., Any]], SimpleStep]:
     """Decorate a function to make it a step: ``@step`` or ``@step(name=..., enable_cache=False)``.
+
+    Runtime settings go here too: ``@step(retries=2, retry_delay=1.0, timeout=60, resources={"cpu": 2})``
+    (see ``BaseStep.configure``).
 
     Example:
         >>> @step
@@ -144,8 +152,14 @@ def step(
 
     def decorate(function: Callable[..., Any]) -> SimpleStep:
         simple = SimpleStep(function)
-        if name is not None or not enable_cache:
-            simple = simple.configure(name=name, enable_cache=enable_cache)
+        if name is not None or not enable_cache or runtime:
+            unknown = sorted(set(runtime) - RUNTIME_SETTINGS)
+            if unknown:
+                raise ConfigError(
+                    f"@step got unknown setting '{unknown[0]}'; use name, enable_cache or one of "
+                    f"{', '.join(sorted(RUNTIME_SETTINGS))}"
+                )
+            simple = simple.configure(name=name, enable_cache=enable_cache, **runtime)
         return simple
 
     return decorate(func) if func is not None else decorate

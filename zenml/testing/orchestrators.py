@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,35 @@ def gate(x: int, release_file: str = "") -> int:
     return x * 10
 
 
+@step
+def flaky(x: int, marker_dir: str = "", failures: int = 1) -> int:
+    """Fails its first ``failures`` attempts (counted in files, so across worker processes too)."""
+    folder = Path(marker_dir)
+    attempt = len(list(folder.glob("attempt-*"))) + 1
+    (folder / f"attempt-{attempt}").touch()
+    print(f"flaky attempt {attempt}")
+    if attempt <= failures:
+        raise RuntimeError(f"flaky attempt {attempt} fails on purpose")
+    return x + attempt
+
+
+@step
+def sleeper(x: int, seconds: float = 60.0) -> int:
+    """Sleeps (in short naps, so every way of stopping a thread can reach it), then passes ``x`` on."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    return x
+
+
+@step
+def chatty(x: int, marker: str = "hello") -> int:
+    """Prints and logs ``marker``."""
+    print(f"printed {marker}")
+    logging.getLogger("zenml.testing").warning("logged %s", marker)
+    return x
+
+
 @pipeline
 def diamond_flow() -> None:
     """A diamond: seed → (left, right) → join."""
@@ -94,6 +125,18 @@ def broken_flow() -> None:
 def gated_flow() -> None:
     """A chain seed → before → gate → after; ``gate`` fails until its release file exists."""
     add.configure(name="after")(gate(add.configure(name="before")(seed())), amount=1)
+
+
+@pipeline
+def retry_flow() -> None:
+    """A seed, a flaky step with retries, then a chatty one."""
+    chatty(flaky.configure(retries=2, retry_delay=0.2, retry_backoff=2.0)(seed()))
+
+
+@pipeline
+def timeout_flow() -> None:
+    """A seed, a sleeper with a 1 s timeout, then add."""
+    add(sleeper.configure(timeout=1.0)(seed()))
 
 
 def _statuses(run: PipelineRun) -> dict[str, str]:
@@ -136,6 +179,63 @@ def check_failing_step(orchestrator: Orchestrator, repository: Repository) -> No
     statuses = _statuses(run)
     assert statuses["explode"] == "failed"
     assert "join" not in statuses
+
+
+def check_continue_after_failure(orchestrator: Orchestrator, repository: Repository) -> None:
+    """With the failure policy ``continue`` a branch independent of the failure still completes."""
+    try:
+        run_pipeline(
+            broken_flow, orchestrator=orchestrator, repository=repository, enable_cache=False, failure_policy="continue"
+        )
+    except StepError as error:
+        run_id: str = error.run_id  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("a run with a failing step did not raise StepError")
+    run = repository.run(run_id)
+    statuses = _statuses(run)
+    assert run.status == "failed" and run.spec.failure_policy == "continue"
+    assert statuses["explode"] == "failed" and statuses["right"] == "completed", statuses
+    assert "join" not in statuses, "a step whose input failed was started"
+
+
+def check_retries(orchestrator: Orchestrator, repository: Repository) -> None:
+    """A step that fails once and has retries left completes on its second attempt; both are logged."""
+    markers = tempfile.mkdtemp(prefix="zenml-retries-")
+    params = {"flaky": {"marker_dir": markers}}
+    run = run_pipeline(retry_flow, orchestrator=orchestrator, repository=repository, params=params, enable_cache=False)
+    assert run.status == "completed", run.error
+    assert run.steps["flaky"].output() == 3 + 2
+    assert len(list(Path(markers).glob("attempt-*"))) == 2
+    attempts = run.steps["flaky"].logs()
+    assert len(attempts) == 2, [name for name, _ in attempts]
+    assert "flaky attempt 1 fails on purpose" in attempts[0][1] and "flaky attempt 2" in attempts[1][1]
+
+
+def check_timeout(orchestrator: Orchestrator, repository: Repository) -> None:
+    """A step running past its timeout is stopped and recorded ``timed_out``; its dependents never start."""
+    started = time.monotonic()
+    try:
+        run_pipeline(timeout_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
+    except StepError as error:
+        assert error.step == "sleeper" and error.error_type == "StepTimeout", error
+        run_id: str = error.run_id  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("a step sleeping 60 s with a 1 s timeout was not stopped")
+    assert time.monotonic() - started < 50, "the step was not stopped at its timeout"
+    statuses = _statuses(repository.run(run_id))
+    assert statuses["sleeper"] == "timed_out" and "add" not in statuses, statuses
+
+
+def check_logs(orchestrator: Orchestrator, repository: Repository) -> None:
+    """What a step prints and logs is stored and readable, whichever process ran it."""
+    markers = tempfile.mkdtemp(prefix="zenml-logs-")
+    params: dict[str, dict[str, Any]] = {
+        "flaky": {"marker_dir": markers, "failures": 0},
+        "chatty": {"marker": "marker-4c1d"},
+    }
+    run = run_pipeline(retry_flow, orchestrator=orchestrator, repository=repository, params=params, enable_cache=False)
+    (_, text), *_ = run.steps["chatty"].logs()
+    assert "printed marker-4c1d" in text and "logged marker-4c1d" in text, text
 
 
 def check_cache_from_local_run(orchestrator: Orchestrator, repository: Repository) -> None:
@@ -182,6 +282,10 @@ ORCHESTRATOR_CHECKS: tuple[OrchestratorCheck, ...] = (
     check_dag_order,
     check_fan_out_fan_in,
     check_failing_step,
+    check_continue_after_failure,
+    check_retries,
+    check_timeout,
+    check_logs,
     check_cache_from_local_run,
     check_resume_after_failure,
     check_artifacts_match_local,

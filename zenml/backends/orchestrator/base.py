@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from pathlib import Path
 from typing import ClassVar, final
 
 from zenml.backends.base import BaseBackend
@@ -28,6 +29,8 @@ class BaseOrchestrator(BaseBackend, abc.ABC):
     """
 
     backend_kind: ClassVar[str] = "orchestrator"
+    #: The resources (``cpu``, ``memory``, ``gpu``) this orchestrator can honour; others are refused.
+    supported_resources: ClassVar[frozenset[str]] = frozenset()
 
     @final
     def run(
@@ -54,6 +57,32 @@ class BaseOrchestrator(BaseBackend, abc.ABC):
 
         Default: nothing to check. Remote orchestrators check the stores are shared.
         """
+
+    def check_spec(self, spec: RunSpec) -> None:
+        """Refuse, before the run is recorded, runtime settings this orchestrator cannot honour.
+
+        The default refuses any resource not in ``supported_resources``; subclasses also check
+        amounts (e.g. more CPUs than a worker has).
+
+        Raises:
+            ConfigError: a step asks for something this orchestrator cannot provide.
+        """
+        for name, step in spec.steps.items():
+            for resource in step.runtime.resources.requested():
+                if resource not in self.supported_resources:
+                    supported = ", ".join(sorted(self.supported_resources)) or "none"
+                    raise ConfigError(
+                        f"step '{name}' asks for resource '{resource}', which the {type(self).__name__} cannot "
+                        f"provide (it honours: {supported}); drop the request or choose another orchestrator"
+                    )
+
+    def deploy(self, spec: RunSpec, spec_path: Path, stores: Stores) -> str | None:
+        """Install ``spec`` on a scheduler instead of running it now; return what was deployed.
+
+        ``None`` (the default) means the orchestrator runs the spec now through ``run``.
+        """
+        del spec, spec_path, stores
+        return None
 
     @staticmethod
     def execution_order(spec: RunSpec) -> list[str]:

@@ -13,17 +13,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from zenml.backends.orchestrator.base import BaseOrchestrator
-from zenml.backends.orchestrator.worker import recipe_of, run_step, upstream_of
+from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
+from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, upstream_of
 from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores, StoresRecipe
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: zenml resource names → the Dask worker resource names (``dask worker --resources "CPU=4,GPU=1"``).
+DASK_RESOURCES = {"cpu": "CPU", "memory": "MEMORY", "gpu": "GPU"}
 
 
 class DaskOrchestrator(BaseOrchestrator):
@@ -37,9 +40,19 @@ class DaskOrchestrator(BaseOrchestrator):
         timeout: seconds to wait for the scheduler before failing.
 
     A step is submitted once its upstream steps are done (their futures are its arguments, so
-    the scheduler knows the dependency). On the first failure nothing new is submitted, running
-    steps finish, and the failing step's ``StepError`` is raised.
+    the scheduler knows the dependency). On the first failure nothing new is submitted (failure
+    policy ``stop``) or only steps independent of it are (``continue``); running steps finish,
+    and the first failing step's ``StepError`` is raised.
+
+    Resource requests become Dask worker resources (``CPU``, ``MEMORY`` in bytes, ``GPU``), so
+    the scheduler only places a step on a worker that declares enough. The local cluster's
+    workers declare ``CPU=threads_per_worker``, an equal share of this machine's memory and its
+    GPUs; workers of an existing cluster declare theirs with ``dask worker --resources
+    "CPU=4,MEMORY=16e9,GPU=1"``. A request no worker can satisfy is refused before any step is
+    sent (it would otherwise wait forever).
     """
+
+    supported_resources: ClassVar[frozenset[str]] = frozenset(DASK_RESOURCES)
 
     def __init__(
         self, address: str | None = None, n_workers: int = 2, threads_per_worker: int = 1, timeout: float = 10.0
@@ -60,7 +73,24 @@ class DaskOrchestrator(BaseOrchestrator):
         self.check_shared_stores(recipe)
         distributed = _import_distributed()
         with self._client(distributed) as client:
+            if self.address is not None:
+                check_worker_resources(spec, client)
             return _schedule(client, distributed, spec, steps, recipe, listener, use_cache)
+
+    def check_spec(self, spec: RunSpec) -> None:
+        """With a local cluster, refuse requests its workers cannot satisfy (remote: checked on connect)."""
+        super().check_spec(spec)
+        if self.address is None:
+            check_capacity(spec, self.local_worker_capacity(), f"each of the {self.n_workers} local Dask workers")
+
+    def local_worker_capacity(self) -> dict[str, float]:
+        """What each worker of the local cluster declares: its threads, a share of memory, the GPUs."""
+        machine = machine_capacity()
+        return {
+            "cpu": float(self.threads_per_worker),
+            "memory": machine["memory"] / self.n_workers,
+            "gpu": machine["gpu"],
+        }
 
     def preflight(self, stores: Stores) -> None:
         """A remote cluster needs stores every machine can reach (checked before the run is recorded)."""
@@ -90,11 +120,13 @@ class DaskOrchestrator(BaseOrchestrator):
     @contextmanager
     def _client(self, distributed: Any) -> Iterator[Any]:
         if self.address is None:
+            declared = {DASK_RESOURCES[name]: amount for name, amount in self.local_worker_capacity().items() if amount}
             cluster = distributed.LocalCluster(
                 n_workers=self.n_workers,
                 threads_per_worker=self.threads_per_worker,
                 processes=True,
                 dashboard_address=None,
+                resources=declared,
             )
             try:
                 with distributed.Client(cluster, timeout=self.timeout) as client:
@@ -111,6 +143,30 @@ class DaskOrchestrator(BaseOrchestrator):
             ) from exc
         with client:
             yield client
+
+
+def check_worker_resources(spec: RunSpec, client: Any) -> None:
+    """Refuse, before any step is sent, a request that no worker of the cluster declares enough for.
+
+    Raises:
+        BackendError: names the step, the request and what the workers declare.
+    """
+    workers = client.scheduler_info()["workers"].values()
+    declared = [dict(worker.get("resources") or {}) for worker in workers]
+    for name, step in spec.steps.items():
+        wanted = {DASK_RESOURCES[key]: amount for key, amount in step.runtime.resources.requested().items()}
+        if wanted and not any(all(have.get(key, 0) >= amount for key, amount in wanted.items()) for have in declared):
+            raise BackendError(
+                f"step '{name}' asks for {wanted} but no worker of the Dask cluster declares that much "
+                f"(workers declare {declared or 'nothing'}); start workers with "
+                'dask worker ADDRESS --resources "CPU=4,MEMORY=16e9,GPU=1"'
+            )
+
+
+def resources_of(spec: RunSpec, name: str) -> dict[str, float] | None:
+    """The Dask resources a step's task needs (``None``: no constraint)."""
+    wanted = {DASK_RESOURCES[key]: amount for key, amount in spec.steps[name].runtime.resources.requested().items()}
+    return wanted or None
 
 
 def _import_distributed() -> Any:
@@ -143,7 +199,10 @@ def _schedule(
             del waiting[name]
             upstream = [futures[source] for source in upstream_of(spec, name, steps)]
             key = f"zenml-{spec.run_id}-{name}-{uuid.uuid4().hex[:8]}"
-            futures[name] = client.submit(run_step, spec_yaml, name, recipe, use_cache, *upstream, key=key, pure=False)
+            futures[name] = client.submit(
+                run_step, spec_yaml, name, recipe, use_cache, *upstream, key=key, pure=False,
+                resources=resources_of(spec, name),
+            )  # fmt: skip
             started[futures[name]] = (name, time.perf_counter())
             completed.add(futures[name])
             listener.step_started(name)
@@ -154,18 +213,19 @@ def _schedule(
         try:
             outcome: StepOutcome = future.result()
         except StepError as error:
-            outcome = StepOutcome(name, "failed", time.perf_counter() - began, error)
+            outcome = StepOutcome(name, error.status, time.perf_counter() - began, error)
             failure = failure or error
         except Exception as exc:  # noqa: BLE001 -- a bad spec or a lost worker: re-raised after the rest finish
             failure = failure or exc
             continue
         listener.step_finished(outcome)
         outcomes.append(outcome)
-        if outcome.status != "failed":
+        if outcome.status not in ("failed", "timed_out"):
             for deps in waiting.values():
                 deps.discard(name)
-            if failure is None:
-                submit_ready()
+        if failure is None or spec.failure_policy == "continue":
+            submit_ready()
     if failure is not None:
+        report_skipped(waiting, listener)
         raise failure
     return outcomes

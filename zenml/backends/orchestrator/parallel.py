@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import ClassVar
 
 from zenml.backends.orchestrator.base import BaseOrchestrator
-from zenml.backends.orchestrator.worker import recipe_of, run_step, upstream_of
+from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
+from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, upstream_of
 from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
@@ -18,16 +21,28 @@ from zenml.runtime.stores import Stores
 class ParallelOrchestrator(BaseOrchestrator):
     """Runs each step in one of ``workers`` processes (stdlib, spawned once per run and reused).
 
-    A step is submitted as soon as every step it reads from has finished. On the first failure no
-    new step is submitted; steps already running finish, then the failing step's ``StepError`` is
-    raised. Steps must be importable by module name (the spec's code paths are added on workers),
-    and a script that starts a run needs an ``if __name__ == "__main__":`` guard (workers are spawned).
+    A step is submitted as soon as every step it reads from has finished and enough worker slots
+    are free: a step asking for ``resources={"cpu": 2}`` takes two of the ``workers`` slots, so
+    fewer steps run beside it. On the first failure no new step is submitted (failure policy
+    ``stop``) or only steps independent of the failed one are (``continue``); steps already
+    running finish, then the first failing step's ``StepError`` is raised. Steps must be
+    importable by module name (the spec's code paths are added on workers), and a script that
+    starts a run needs an ``if __name__ == "__main__":`` guard (workers are spawned).
     """
+
+    supported_resources: ClassVar[frozenset[str]] = frozenset({"cpu", "memory", "gpu"})
 
     def __init__(self, workers: int = 2) -> None:
         if workers < 1:
             raise ConfigError(f"ParallelOrchestrator needs workers >= 1, got {workers}")
         self.workers = workers
+
+    def check_spec(self, spec: RunSpec) -> None:
+        """Refuse a step needing more CPUs than there are worker slots, or more than this machine has."""
+        super().check_spec(spec)
+        capacity = machine_capacity()
+        capacity["cpu"] = min(capacity["cpu"], float(self.workers))
+        check_capacity(spec, capacity, f"this machine with the parallel orchestrator's {self.workers} worker slots")
 
     def _run(
         self, spec: RunSpec, steps: list[str], stores: Stores, listener: RunListener, use_cache: bool
@@ -38,12 +53,16 @@ class ParallelOrchestrator(BaseOrchestrator):
         outcomes: list[StepOutcome] = []
         failure: BaseException | None = None
         running: dict[Future[StepOutcome], tuple[str, float]] = {}
+        free_slots = self.workers
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(self.workers, max(len(steps), 1)), mp_context=context) as pool:
             while True:
-                if failure is None:
+                if failure is None or spec.failure_policy == "continue":
                     for name in [n for n, deps in waiting.items() if not deps]:
+                        if _slots(spec, name) > free_slots:
+                            continue
                         del waiting[name]
+                        free_slots -= _slots(spec, name)
                         running[pool.submit(run_step, spec_yaml, name, recipe, use_cache)] = (name, time.perf_counter())
                         listener.step_started(name)
                 if not running:
@@ -51,6 +70,7 @@ class ParallelOrchestrator(BaseOrchestrator):
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     name, started = running.pop(future)
+                    free_slots += _slots(spec, name)
                     outcome, error = _outcome(future, name, started)
                     failure = failure or error
                     if outcome is not None:
@@ -60,8 +80,15 @@ class ParallelOrchestrator(BaseOrchestrator):
                         for deps in waiting.values():
                             deps.discard(name)
         if failure is not None:
+            report_skipped(waiting, listener)
             raise failure
         return outcomes
+
+
+def _slots(spec: RunSpec, name: str) -> int:
+    """Worker slots a step takes: its CPU request rounded up, at least one."""
+    cpu = spec.steps[name].runtime.resources.cpu
+    return max(1, math.ceil(cpu)) if cpu else 1
 
 
 def _outcome(future: Future[StepOutcome], name: str, started: float) -> tuple[StepOutcome | None, BaseException | None]:
@@ -69,7 +96,7 @@ def _outcome(future: Future[StepOutcome], name: str, started: float) -> tuple[St
     try:
         return future.result(), None
     except StepError as error:
-        return StepOutcome(name, "failed", time.perf_counter() - started, error), error
+        return StepOutcome(name, error.status, time.perf_counter() - started, error), error
     except BrokenProcessPool as exc:
         return None, BackendError(
             f"the worker process running step '{name}' died ({exc}); if a script starts this run, guard it "

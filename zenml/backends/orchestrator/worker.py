@@ -7,12 +7,13 @@ process) and calls the shared ``execute_step``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from zenml.exceptions import ConfigError
 from zenml.pipelines.spec import RunSpec
-from zenml.runtime.events import StepOutcome
+from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import execute_step
 from zenml.runtime.stores import Stores, StoresRecipe, open_cached
 
@@ -55,3 +56,9 @@ def recipe_of(stores: Stores, orchestrator: str) -> StoresRecipe:
 def upstream_of(spec: RunSpec, step_name: str, pending: set[str] | list[str]) -> set[str]:
     """The steps ``step_name`` reads from that are still to run in this call (``pending``)."""
     return {source for source in spec.steps[step_name].upstream() if source in pending}
+
+
+def report_skipped(never_started: Iterable[str], listener: RunListener) -> None:
+    """Tell the listener about steps a failed run never started (they depend on a failure)."""
+    for name in never_started:
+        listener.step_finished(StepOutcome(name, "skipped", 0.0))
