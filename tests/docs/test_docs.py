@@ -66,6 +66,18 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("flows.py", ["completed {'evaluator': {'mae': 0.3999999999999999}} good", "needs work"]),
         ("validation.py", ["did you mean 'load'?", "has a cycle: a -> b -> a", "already has a trainer"]),
     ],
+    "scaling_out": [
+        (
+            "flows.py",
+            [
+                "same result on local, parallel and dask: True",
+                "re-run: {'cached'}",
+                "crunch_2 log: shard 2: crunching 300000 numbers",
+                "failed step: flaky_source",
+                "statuses: {'flaky_source': 'failed', 'housekeeping': 'completed'}",
+            ],
+        )
+    ],
     "caching": [("caching.py", ["second: {'load': 'cached', 'timestamp': 'completed', 'total': 'cached'}"])],
     "stacks": [("stacks.py", ["completed 42 memory://", "postgresql://zen:***@db.internal:5432/zen"])],
     "errors": [("broken.py", ["failed {'read_settings': 'failed'}", "did you mean 'path'?"])],
