@@ -125,7 +125,8 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
         for _ in range(2):
             processes.append(
                 subprocess.Popen(  # noqa: S603
-                    [DASK, "worker", address, "--nthreads", "1", "--no-dashboard", "--local-directory", str(tmp_path)],
+                    [DASK, "worker", address, "--nthreads", "1", "--no-dashboard", "--local-directory", str(tmp_path),
+                     "--resources", "CPU=1"],  # fmt: skip
                     start_new_session=True,
                     **common,  # type: ignore[call-overload]
                 )
@@ -160,3 +161,29 @@ def test_existing_cluster_runs_a_pipeline(
         doubled, orchestrator=DaskOrchestrator(address=dask_cluster), repository=repo, stack="cluster"
     )
     assert doubled_run.steps["summed"].output() == [10, 10]
+
+
+@pipeline
+def needs_gpu() -> None:
+    double.configure(resources={"gpu": 1})(start())
+
+
+@pipeline
+def needs_cpu() -> None:
+    double.configure(resources={"cpu": 1})(start())
+
+
+@pytest.mark.services
+@pytest.mark.timeout(180)
+def test_existing_cluster_honours_declared_resources(
+    repo: Repository, postgres_url: str, dask_cluster: str, tmp_path: Path
+) -> None:
+    repo.register_stack("cluster", metadata_store=postgres_url, artifact_store=str(tmp_path / "shared-artifacts"))
+    orchestrator = DaskOrchestrator(address=dask_cluster)
+    run = run_pipeline(needs_cpu, orchestrator=orchestrator, repository=repo, stack="cluster")
+    assert run.steps["double"].output() == 10
+    with pytest.raises(BackendError, match=r"step 'double' asks for \{'GPU': 1.0\}.*--resources"):
+        run_pipeline(needs_gpu, orchestrator=orchestrator, repository=repo, stack="cluster")
+    metadata = repo.stores(repo.stack("cluster")).metadata
+    (refused,) = metadata.runs(pipeline="needs_gpu")
+    assert refused.status == "failed" and metadata.step_runs(refused.id) == [], "a step was sent anyway"
