@@ -48,7 +48,8 @@ class StepLog:
         return note + whole
 
 
-_ACTIVE: dict[int, StepLog] = {}
+# Per thread, the captures open in it, innermost last (a step may run a pipeline in-process).
+_ACTIVE: dict[int, list[StepLog]] = {}
 _LOCK = threading.Lock()
 
 
@@ -59,8 +60,7 @@ class _Tee(io.TextIOBase):
         self.original = original
 
     def write(self, text: str) -> int:
-        capture = _ACTIVE.get(threading.get_ident())
-        if capture is not None:
+        for capture in _ACTIVE.get(threading.get_ident(), ()):
             capture.write(text)
         return self.original.write(text)
 
@@ -87,9 +87,11 @@ class _ThreadHandler(logging.Handler):
         self.stands_in_for_last_resort = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        capture = _ACTIVE.get(record.thread or 0)
-        if capture is not None:
-            capture.write(self.format(record) + "\n")
+        captures = _ACTIVE.get(record.thread or 0, ())
+        if captures:
+            line = self.format(record) + "\n"
+            for capture in captures:
+                capture.write(line)
         if self.stands_in_for_last_resort and logging.lastResort and record.levelno >= logging.lastResort.level:
             # With no handler configured Python prints warnings through ``lastResort``; adding this
             # handler would silence that, so keep printing them (past the tee: already captured).
@@ -108,12 +110,15 @@ def capture_output() -> Iterator[StepLog]:
     with _LOCK:
         if not _ACTIVE:
             _install()
-        _ACTIVE[ident] = log
+        _ACTIVE.setdefault(ident, []).append(log)
     try:
         yield log
     finally:
         with _LOCK:
-            _ACTIVE.pop(ident, None)
+            open_here = _ACTIVE[ident]
+            open_here.remove(log)
+            if not open_here:
+                del _ACTIVE[ident]
             if not _ACTIVE:
                 _uninstall()
 

@@ -138,7 +138,7 @@ class BaseStep(Configurable, abc.ABC):
         given = {key: value for key, value in settings.items() if value is not None}
         if given:
             current = self.options.runtime.model_dump()
-            label = f"step '{name or self.options.name or snake_case(type(self).__name__)}'"
+            label = f"step '{name or self.default_name()}'"
             changes["runtime"] = runtime_from({**current, **given}, label)
         return self._with_options(replace(self.options, **changes))
 

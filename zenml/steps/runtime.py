@@ -16,7 +16,7 @@ class _Model(BaseModel):
 
 
 RESOURCE_NAMES = ("cpu", "memory", "gpu")
-_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
 
@@ -37,7 +37,7 @@ def parse_memory(value: int | float | str) -> int:
         unit = (match.group(2) or "").lower()
         scale = 1024 ** "bkmgt".index(unit[0]) if unit.endswith("ib") or unit in ("ki", "mi", "gi", "ti") else None
         size = float(match.group(1)) * (scale or _UNITS[unit[:1]])
-    if not math.isfinite(size) or size <= 0:
+    if not math.isfinite(size) or size < 1:
         raise ValueError(f"memory must be a positive size, got {value!r}")
     return int(size)
 
@@ -66,6 +66,9 @@ class ResourcesSpec(_Model):
         return {name: float(value) for name, value in values.items() if value is not None}
 
 
+MAX_TIMEOUT = 366 * 24 * 3600.0  # a year: beyond it the OS timers overflow; use no timeout instead
+
+
 class RuntimeSpec(_Model):
     """How a step executes, never what it computes (so not part of the cache key).
 
@@ -77,10 +80,10 @@ class RuntimeSpec(_Model):
         resources: what an attempt needs; orchestrators that cannot provide it refuse the run.
     """
 
-    retries: int = Field(default=0, ge=0)
+    retries: int = Field(default=0, ge=0, strict=True)
     retry_delay: float = Field(default=0.0, ge=0)
     retry_backoff: float = Field(default=1.0, ge=1)
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
 
     def delay_before(self, attempt: int) -> float:
