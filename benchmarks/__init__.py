@@ -11,6 +11,7 @@ BENCHMARKS: dict[str, str] = {
     "history": "benchmarks.history",
     "data": "benchmarks.data",
     "trainers": "benchmarks.trainers",
+    "orchestrators": "benchmarks.orchestrators",
 }
 
 __all__ = ["BENCHMARKS"]
