@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
-from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, upstream_of
+from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, upstream_of, warm_up
 from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
@@ -75,6 +75,9 @@ class DaskOrchestrator(BaseOrchestrator):
         with self._client(distributed) as client:
             if self.address is not None:
                 check_worker_resources(spec, client)
+            # Each worker imports zenml and opens the stores now, not when its first step lands; a
+            # failure here resurfaces, with its message, when a step opens the stores.
+            client.run(warm_up, recipe)
             return _schedule(client, distributed, spec, steps, recipe, listener, use_cache)
 
     def check_spec(self, spec: RunSpec) -> None:

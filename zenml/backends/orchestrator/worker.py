@@ -34,6 +34,20 @@ def run_step(spec_yaml: str, step_name: str, recipe: StoresRecipe, use_cache: bo
     return execute_step(spec, step_name, open_cached(recipe), use_cache=use_cache)
 
 
+def warm_up(recipe: StoresRecipe) -> None:
+    """Import the step machinery and open the stores in a fresh worker, before its first step arrives.
+
+    Without it a worker pays this (~0.4 s, mostly SQLAlchemy) when its first step lands, so the
+    second worker of a pool starts its first step late. An error is left for the first step to
+    raise: opening the stores again there fails the same way, and that step's error names it
+    (a failing pool initializer would only report a dead worker).
+    """
+    try:
+        open_cached(recipe)
+    except Exception:  # noqa: BLE001 -- re-raised by the first step's own open_cached(recipe)
+        return
+
+
 def recipe_of(stores: Stores, orchestrator: str) -> StoresRecipe:
     """The recipe to reopen ``stores`` in a worker, refusing stores no other process can see.
 
