@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from zenml.exceptions import ZenMLError
+from zenml.exceptions import ConfigError, ZenMLError
 from zenml.views import PipelineRun, StepView
 
 
@@ -112,3 +113,14 @@ def compare_runs(a: PipelineRun, b: PipelineRun) -> RunComparison:
         packages=packages,
         python=(python_a, python_b),
     )
+
+
+def compare_with_first(runs: Sequence[PipelineRun]) -> list[RunComparison]:
+    """Compare every run after the first with the first (the baseline), in the order given.
+
+    Raises:
+        ConfigError: fewer than two runs.
+    """
+    if len(runs) < 2:
+        raise ConfigError(f"comparing needs at least 2 runs, got {len(runs)}; give two or more run ids")
+    return [compare_runs(runs[0], other) for other in runs[1:]]

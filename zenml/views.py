@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -216,6 +217,24 @@ class PipelineRun:
     def metrics(self) -> dict[str, dict[str, float]]:
         """Logged metrics: ``{step: {name: value}}``."""
         return self.stores.metadata.metrics(self.record.id)
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write a self-contained HTML report of this run (graph, timeline, statistics, training, evaluation).
+
+        The file opens offline in any browser. Needs plotly (``pip install 'zenml[report]'``).
+
+        Args:
+            path: the HTML file to write; its folder must exist.
+
+        Returns:
+            Where the report was written.
+
+        Raises:
+            ConfigError: the folder does not exist, or plotly is not installed.
+        """
+        from zenml.reports import write_run_report  # a convenience facade, like pipeline.run()
+
+        return write_run_report(self, path)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from zenml.cli.app import app
 from zenml.cli.output import console, seconds, size, styled_status, table, when
 from zenml.exceptions import ConfigError, redact_urls_in_text
+
+if TYPE_CHECKING:
+    from zenml.compare import RunComparison
 
 runs_app = typer.Typer(help="Recorded runs.", no_args_is_help=True)
 pipelines_app = typer.Typer(help="Pipelines with recorded runs.", no_args_is_help=True)
@@ -207,11 +211,56 @@ def runs_resume(
 
 @runs_app.command("compare")
 def runs_compare(
-    run_a: str = typer.Argument(..., help="First run id (or prefix)."),
-    run_b: str = typer.Argument(..., help="Second run id (or prefix)."),
+    run_ids: list[str] = typer.Argument(
+        ..., help="Two or more run ids (or prefixes); each is compared with the first."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write a self-contained HTML comparison page here instead of printing."
+    ),
 ) -> None:
-    """Show what differs between two runs: parameters, code, inputs, provenance, metrics, caching."""
-    comparison = _repository().compare(run_a, run_b)
+    """Show what differs between runs, each against the first: parameters, code, inputs, metrics, caching."""
+    from zenml.compare import compare_with_first
+
+    if output is not None:
+        _check_report_output(output)
+    if len(run_ids) < 2:
+        raise ConfigError(f"'zen runs compare' needs at least 2 runs, got {len(run_ids)}; give two or more run ids")
+    repository = _repository()
+    runs = [repository.run(run_id) for run_id in run_ids]
+    if output is not None:
+        from zenml.reports import write_compare_page  # the page modules load only when a page is asked for
+
+        written = write_compare_page(runs, output)
+        console.print(f"Comparison of {len(runs)} runs written to {written}", markup=False)
+        return
+    for comparison in compare_with_first(runs):
+        _print_comparison(comparison)
+
+
+@runs_app.command("report")
+def runs_report(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write (its folder must exist)."),
+) -> None:
+    """Write a self-contained HTML report of a run: graph, timeline, parameters, statistics, training, evaluation."""
+    from zenml.reports import write_run_report
+
+    _check_report_output(output)
+    run = _repository().run(run_id)
+    written = write_run_report(run, output)
+    console.print(f"Report of run {run.id} ({run.status}) written to {written}", markup=False)
+
+
+def _check_report_output(output: Path) -> None:
+    """Refuse a bad output path or a missing plotly before the stores are opened."""
+    from zenml.reports import output_path
+    from zenml.reports.page import plotly
+
+    output_path(output)
+    plotly()
+
+
+def _print_comparison(comparison: RunComparison) -> None:
     a, b = comparison.a, comparison.b
     console.print(f"[bold]{a.id}[/] ({a.pipeline}, {a.status})  vs  [bold]{b.id}[/] ({b.pipeline}, {b.status})")
     if not comparison.same_pipeline:
