@@ -34,11 +34,14 @@ breast_cancer = SimplePipeline(name="breast_cancer_torch")
 breast_cancer.add_datasource(CSVDatasource(path="data/breast_cancer.csv"))
 breast_cancer.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.2, "test": 0.1}, seed=42))
 breast_cancer.add_preprocessor(StandardPreprocessor(labels=["malignant"]))
-breast_cancer.add_trainer(PyTorchFeedForwardTrainer(hidden_layers=[32, 16], epochs=30, batch_size=32, lr=1e-3,
-                                                    last_activation="sigmoid", seed=7))
+breast_cancer.add_trainer(
+    PyTorchFeedForwardTrainer(
+        hidden_layers=[32, 16], epochs=30, batch_size=32, lr=1e-3, last_activation="sigmoid", seed=7
+    )
+)
 breast_cancer.add_evaluator(ClassificationEvaluator(label="malignant", metrics=["accuracy", "auc", "f1", "log_loss"]))
 
 if __name__ == "__main__":
     write_csv()
     run = breast_cancer.run()
-    print(run.status, run.metrics()["evaluator"])
+    print(run.status, " ".join(f"{name}={value:.3f}" for name, value in run.metrics()["evaluator"].items()))

@@ -35,12 +35,22 @@ quickstart = SimplePipeline(name="quickstart")
 quickstart.add_datasource(CSVDatasource(path="data/breast_cancer.csv"))
 quickstart.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.2, "test": 0.1}, seed=42))
 quickstart.add_preprocessor(StandardPreprocessor(labels=["malignant"]))
-quickstart.add_trainer(TensorflowFeedForwardTrainer(hidden_layers=[32, 16], epochs=30, batch_size=32, lr=1e-3,
-                                                   loss="binary_crossentropy", last_activation="sigmoid", seed=7))
-quickstart.add_evaluator(ClassificationEvaluator(label="malignant", metrics=["accuracy", "auc", "f1", "log_loss"],
-                                                 slices=["mean_radius"]))
+quickstart.add_trainer(
+    TensorflowFeedForwardTrainer(
+        hidden_layers=[32, 16],
+        epochs=30,
+        batch_size=32,
+        lr=1e-3,
+        loss="binary_crossentropy",
+        last_activation="sigmoid",
+        seed=7,
+    )
+)
+quickstart.add_evaluator(
+    ClassificationEvaluator(label="malignant", metrics=["accuracy", "auc", "f1", "log_loss"], slices=["mean_radius"])
+)
 
 if __name__ == "__main__":
     write_csv()
     run = quickstart.run()
-    print(run.status, {name: round(value, 4) for name, value in run.metrics()["evaluator"].items()})
+    print(run.status, " ".join(f"{name}={value:.3f}" for name, value in run.metrics()["evaluator"].items()))

@@ -32,11 +32,14 @@ diabetes = SimplePipeline(name="diabetes_regression")
 diabetes.add_datasource(CSVDatasource(path="data/diabetes.csv"))
 diabetes.add_split(RandomSplit(ratios={"train": 0.8, "eval": 0.2}, seed=3))
 diabetes.add_preprocessor(StandardPreprocessor(labels=["progression"]))
-diabetes.add_trainer(PyTorchFeedForwardTrainer(hidden_layers=[32], epochs=200, batch_size=32, lr=1e-2,
-                                               last_activation="linear", loss="mse", seed=1))
+diabetes.add_trainer(
+    PyTorchFeedForwardTrainer(
+        hidden_layers=[32], epochs=50, batch_size=32, lr=1e-2, last_activation="linear", loss="mse", seed=1
+    )
+)
 diabetes.add_evaluator(RegressionEvaluator(label="progression", metrics=["mae", "rmse", "r2"], slices=["sex"]))
 
 if __name__ == "__main__":
     write_csv()
     run = diabetes.run()
-    print(run.status, run.metrics()["evaluator"])
+    print(run.status, " ".join(f"{name}={value:.3f}" for name, value in run.metrics()["evaluator"].items()))
