@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,7 +12,11 @@ from zenml.cli.app import app
 from zenml.cli.options import keep_strings, parse_assignments
 from zenml.cli.output import console, seconds, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
-from zenml.exceptions import ConfigError
+from zenml.exceptions import ConfigError, StepError, ZenMLError
+
+if TYPE_CHECKING:
+    from zenml.runtime.events import RunListener
+    from zenml.views import PipelineRun
 
 steps_app = typer.Typer(help="Step classes and pipeline steps.", no_args_is_help=True)
 step_app = typer.Typer(help="Run one step of a stored spec (the worker entry point).", no_args_is_help=True)
@@ -43,44 +47,92 @@ def run(
         None, "--on-failure", help="stop (default): no new step after a failure; continue: run independent steps."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
+    json_: bool = typer.Option(
+        False, "--json", help="Print only one JSON document describing the run (no live display; logs to stderr)."
+    ),
 ) -> None:
     """Compile and run a pipeline (or re-run a stored spec as a new run)."""
-    from zenml import launch
-    from zenml.cli.progress import ProgressDisplay
-    from zenml.repository import Repository
-
-    repository = Repository()
-    options = parse_assignments(backend_opt, "--backend-opt", "KIND")
-    common: dict[str, Any] = {
+    if quiet and json_:
+        raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
+    options: dict[str, Any] = {
         "orchestrator": orchestrator,
         "processing": processing,
         "training": training,
-        "backend_options": options,
+        "backend_opt": backend_opt,
         "stack": stack,
         "enable_cache": not no_cache,
-        "repository": repository,
         "failure_policy": on_failure,
     }
-    if is_spec(target):
-        if param:
-            raise ConfigError(
-                "--param cannot change a stored spec (it would compute something else); "
-                "run the pipeline itself with --param instead"
-            )
-        from zenml.pipelines.spec import RunSpec
-
-        names = list(RunSpec.from_yaml(Path(target).read_text(), target).steps) if Path(target).is_file() else []
-        with ProgressDisplay(names, quiet=quiet) as display:
-            result = launch.rerun_spec(Path(target), listener=display, **common)
+    if json_:
+        _run_as_json(target, param, options)
     else:
-        pipeline = load_pipeline(target)
-        values = _step_params(pipeline, param)
-        with ProgressDisplay(pipeline.order(), quiet=quiet) as display:
-            result = launch.run_pipeline(pipeline, params=values, listener=display, **common)
-    counts: dict[str, int] = {}
-    for step in result.steps.values():
-        counts[step.status] = counts.get(step.status, 0) + 1
-    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+        _run_with_display(target, param, options, quiet=quiet)
+
+
+class _Launch:
+    """A ``zen run`` target made ready to run: its step names, and how to run it with a listener."""
+
+    def __init__(self, target: str, param: list[str], options: dict[str, Any]) -> None:
+        from zenml.repository import Repository
+
+        self.repository = Repository()
+        self.stack: str | None = options["stack"]
+        self.common: dict[str, Any] = {
+            **{key: options[key] for key in ("orchestrator", "processing", "training", "stack", "enable_cache")},
+            "backend_options": parse_assignments(options["backend_opt"], "--backend-opt", "KIND"),
+            "failure_policy": options["failure_policy"],
+            "repository": self.repository,
+        }
+        self.target = target
+        if is_spec(target):
+            if param:
+                raise ConfigError(
+                    "--param cannot change a stored spec (it would compute something else); "
+                    "run the pipeline itself with --param instead"
+                )
+            from zenml.pipelines.spec import RunSpec
+
+            path = Path(target)
+            self.names = list(RunSpec.from_yaml(path.read_text(), target).steps) if path.is_file() else []
+            self.pipeline: Any = None
+        else:
+            self.pipeline = load_pipeline(target)
+            self.params = _step_params(self.pipeline, param)
+            self.names = self.pipeline.order()
+
+    def start(self, listener: RunListener) -> PipelineRun:
+        """Run it, reporting to ``listener``."""
+        from zenml import launch
+
+        if self.pipeline is None:
+            return launch.rerun_spec(Path(self.target), listener=listener, **self.common)
+        return launch.run_pipeline(self.pipeline, params=self.params, listener=listener, **self.common)
+
+    def recorded_run(self, error: ZenMLError) -> PipelineRun | None:
+        """The failed run ``error`` names, read from the stores it ran on (``None``: nothing was recorded)."""
+        from zenml.views import PipelineRun
+
+        run_id = getattr(error, "run_id", None)
+        if not isinstance(run_id, str):
+            return None
+        stores = self.repository.stores(self.repository.stack(self.stack))
+        return PipelineRun(stores.metadata.get_run(run_id), stores)
+
+
+def _run_with_display(target: str, param: list[str], options: dict[str, Any], *, quiet: bool) -> None:
+    from zenml.cli.progress import ProgressDisplay
+    from zenml.cli.run_report import RunReport
+
+    ready = _Launch(target, param, options)
+    display = ProgressDisplay(ready.names, quiet=quiet)
+    try:
+        with display:
+            result = ready.start(display)
+    except StepError as error:
+        failed = ready.recorded_run(error)
+        if failed is not None:  # the summary first; the CLI then prints the error itself and exits 1
+            _print_final_line(failed, RunReport.of(failed, display.outcomes).summary())
+        raise
     if result.status == "deployed":
         orchestrator_spec = result.spec.backends.orchestrator
         console.print(
@@ -88,7 +140,30 @@ def run(
             f"({orchestrator_spec.params}); every scheduled execution is recorded as a run of its own"
         )
         return
-    console.print(f"Run {result.id} {styled_status(result.status)} in {seconds(result.duration)} ({summary})")
+    _print_final_line(result, RunReport.of(result, display.outcomes).summary())
+
+
+def _print_final_line(run: PipelineRun, summary: str) -> None:
+    console.print(f"Run {run.id} {styled_status(run.status)} in {seconds(run.duration)}: {summary}")
+
+
+def _run_as_json(target: str, param: list[str], options: dict[str, Any]) -> None:
+    """Run with no display and print the run as one JSON document, also when it fails (then re-raise)."""
+    from zenml.cli.output import print_json, stdout_to_stderr
+    from zenml.cli.progress import StepOutcomes
+    from zenml.cli.run_report import RunReport, error_document
+
+    outcomes = StepOutcomes()
+    ready: _Launch | None = None
+    try:
+        with stdout_to_stderr():
+            ready = _Launch(target, param, options)
+            result = ready.start(outcomes)
+    except ZenMLError as error:
+        failed = ready.recorded_run(error) if ready is not None else None
+        print_json(RunReport.of(failed, outcomes.outcomes).to_json() if failed else error_document(error))
+        raise  # the CLI prints the error to stderr and exits 1 (a step failed) or 2 (bad input)
+    print_json(RunReport.of(result, outcomes.outcomes).to_json())
 
 
 def _step_params(pipeline: Any, items: list[str]) -> dict[str, dict[str, Any]]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
+import os
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -75,3 +80,29 @@ def error(message: str) -> None:
 def is_interactive() -> bool:
     """Whether stdout is a terminal (live displays) or a pipe/file (plain lines)."""
     return sys.stdout.isatty()
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what the block writes to stdout to stderr instead, so stdout can carry one JSON document.
+
+    Both levels: ``sys.stdout`` (prints, Rich, the step log tee) and file descriptor 1 (C
+    extensions, and worker processes started meanwhile, which inherit it).
+    """
+    original = sys.stdout
+    original.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        original.flush()  # what reached the old stream's buffer in the block still goes to stderr
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """Write ``document`` to stdout as one JSON document (plain text: no Rich markup, wrapping or colour)."""
+    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()

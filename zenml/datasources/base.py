@@ -12,7 +12,7 @@ import blake3
 from zenml.artifacts.dataset import Dataset
 from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
-from zenml.steps.context import StepContext
+from zenml.steps.context import ProgressTracker, StepContext, current_progress
 
 SOURCE_SPLIT = "all"
 
@@ -21,9 +21,10 @@ class BaseDatasource(BaseStep):
     """Reads a source into a dataset with one split, ``all``; its version is the source's content hash.
 
     The version joins the cache key, so an unchanged source is a cache hit and a changed one a
-    miss, whatever the parameters. ``zen datasources list`` shows the versions ingested.
+    miss, whatever the parameters. ``zen datasources list`` shows the versions ingested. A ``read``
+    that streams batches advances ``reading_progress()`` by the rows of each, for ``zen run``'s display.
 
-    Example:
+    Examples:
         >>> import pyarrow as pa
         >>> class RangeDatasource(BaseDatasource):
         ...     def __init__(self, n: int = 10):
@@ -79,6 +80,11 @@ class FileDatasource(BaseDatasource):
     def describe_source(self) -> str:
         """The path."""
         return self.path
+
+
+def reading_progress() -> ProgressTracker:
+    """The tracker a datasource's ``read`` advances by the rows it ingests (total unknown: a count)."""
+    return current_progress("reading", unit="rows")
 
 
 def list_files(path: str, suffixes: tuple[str, ...], filesystem: object | None) -> list[str]:

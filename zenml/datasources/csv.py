@@ -7,7 +7,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.datasources.base import SOURCE_SPLIT, FileDatasource
+from zenml.datasources.base import SOURCE_SPLIT, FileDatasource, reading_progress
 from zenml.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -67,11 +67,14 @@ class CSVDatasource(FileDatasource):
         """Stream every file into Parquet shards (types fixed by the first block of the first file)."""
         files, filesystem = self._files()
         writer: DatasetWriter | None = None
+        progress = reading_progress()
         for file in files:
             for batch in self._batches(file, filesystem, writer.schema if writer else None):
                 if writer is None:
                     writer = DatasetWriter(output, batch.schema)
                 writer.write(SOURCE_SPLIT, batch)
+                progress.advance(batch.num_rows)
+        progress.close()
         if writer is None:
             raise ConfigError(f"CSV source '{self.path}' has no header row")
         writer.add_split(SOURCE_SPLIT)
@@ -99,15 +102,21 @@ class CSVDatasource(FileDatasource):
                 raise self._explain(exc, file, filesystem) from exc
 
     def _check_columns(self, found: pa.Schema, file: str, expected: pa.Schema | None) -> None:
-        unknown = [name for name in self.schema or {} if name not in found.names]
+        try:
+            names = found.names
+        except UnicodeDecodeError as exc:  # Arrow keeps the header's bytes; Parquet needs UTF-8 names
+            raise ConfigError(
+                f"{file}: the header row is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                f"position {exc.start} of a column name); save the file as UTF-8"
+            ) from exc
+        unknown = [name for name in self.schema or {} if name not in names]
         if unknown:
             raise ConfigError(
-                f"schema names column '{unknown[0]}', which {file} does not have; "
-                f"available columns: {', '.join(found.names)}"
+                f"schema names column '{unknown[0]}', which {file} does not have; available columns: {', '.join(names)}"
             )
-        if expected is not None and found.names != expected.names:
+        if expected is not None and names != expected.names:
             raise ConfigError(
-                f"{file} has columns {', '.join(found.names)} but the first file has "
+                f"{file} has columns {', '.join(names)} but the first file has "
                 f"{', '.join(expected.names)}; all files of a source must share one header"
             )
 

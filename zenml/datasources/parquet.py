@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.datasources.base import SOURCE_SPLIT, FileDatasource
+from zenml.datasources.base import SOURCE_SPLIT, FileDatasource, reading_progress
 from zenml.exceptions import ConfigError
 
 
@@ -33,6 +33,7 @@ class ParquetDatasource(FileDatasource):
 
         files, filesystem = self._files()
         writer: DatasetWriter | None = None
+        progress = reading_progress()
         for file in files:
             with filesystem.open(file, "rb") if filesystem else open(file, "rb") as handle:
                 parquet = pq.ParquetFile(handle)
@@ -48,6 +49,8 @@ class ParquetDatasource(FileDatasource):
                     elif batch.schema.names != writer.schema.names:
                         raise ConfigError(f"{file} has other columns than the first file; one schema per source")
                     writer.write(SOURCE_SPLIT, batch)
+                    progress.advance(batch.num_rows)
+        progress.close()
         if writer is None:
             raise ConfigError(f"Parquet source '{self.path}' holds no rows or columns")
         writer.add_split(SOURCE_SPLIT)

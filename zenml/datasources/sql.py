@@ -10,7 +10,7 @@ from typing import Any
 import blake3
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource
+from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource, reading_progress
 from zenml.exceptions import ConfigError
 from zenml.utils.redact import redact_url
 
@@ -96,6 +96,7 @@ class SQLDatasource(BaseDatasource):
         import pyarrow as pa
 
         writer: DatasetWriter | None = None
+        progress = reading_progress()
         for keys, rows in self._rows():
             columns = list(zip(*rows, strict=True))
             arrays = [pa.array([_plain(v) for v in column]) for column in columns]
@@ -103,6 +104,8 @@ class SQLDatasource(BaseDatasource):
             if writer is None:
                 writer = DatasetWriter(output, batch.schema)
             writer.write(SOURCE_SPLIT, batch.cast(writer.schema))
+            progress.advance(len(rows))
+        progress.close()
         if writer is None:
             raise ConfigError(f"SQLDatasource query returned no rows: {self.query}")
         writer.add_split(SOURCE_SPLIT)

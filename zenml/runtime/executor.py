@@ -18,12 +18,12 @@ from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key, code_hash
 from zenml.runtime.codehash import code_fingerprint
 from zenml.runtime.deadline import StepTimeout, deadline
-from zenml.runtime.events import NullListener, RunListener, StepOutcome
+from zenml.runtime.events import NullListener, ProgressListener, RunListener, StepOutcome
 from zenml.runtime.loading import add_code_paths, load_backend, load_step
 from zenml.runtime.logcapture import StepLog, capture_output
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
-from zenml.steps.context import Metrics, StepContext
+from zenml.steps.context import Metrics, ProgressSink, StepContext, running
 
 logger = logging.getLogger("zenml")
 _ZENML_DIR = str(Path(__file__).resolve().parents[1])
@@ -63,6 +63,8 @@ def execute_step(
     if training:
         components["training"] = training
     attempt = _Attempt(spec, step_name, step, inputs, stores, components, code_hash(fingerprint), use_cache)
+    # only a listener that shows progress gets it: otherwise a step's trackers cost it an addition
+    attempt.progress_sink = listener.step_progress if isinstance(listener, ProgressListener) else None
     attempts = 1 if single_attempt else step_spec.runtime.retries + 1
     started = time.perf_counter()
     listener.step_started(step_name)
@@ -78,12 +80,14 @@ def execute_step(
                 )  # fmt: skip
                 time.sleep(delay)
                 continue
-            listener.step_finished(StepOutcome(step_name, error.status, time.perf_counter() - started, error))
+            # carried by the error too: a worker process's outcome reaches the orchestrator as this error
+            error.attempts = number  # type: ignore[attr-defined]
+            listener.step_finished(StepOutcome(step_name, error.status, time.perf_counter() - started, error, number))
             raise
         except BaseException:  # KeyboardInterrupt, SystemExit: recorded failed, then let through
-            listener.step_finished(StepOutcome(step_name, "failed", time.perf_counter() - started))
+            listener.step_finished(StepOutcome(step_name, "failed", time.perf_counter() - started, None, number))
             raise
-        outcome = StepOutcome(step_name, status, time.perf_counter() - started)
+        outcome = StepOutcome(step_name, status, time.perf_counter() - started, None, number)
         listener.step_finished(outcome)
         return outcome
     raise AssertionError("unreachable: the last attempt returns or raises")
@@ -106,6 +110,7 @@ class _Attempt:
         self.spec, self.step_name, self.step, self.inputs, self.stores = spec, step_name, step, inputs, stores
         self.components, self.code_digest, self.use_cache = components, code_digest, use_cache
         self.step_spec = spec.steps[step_name]
+        self.progress_sink: ProgressSink | None = None
 
     def run(self, number: int) -> str:
         """Record, execute (or reuse) and finish the step once; return ``completed`` or ``cached``.
@@ -141,7 +146,9 @@ class _Attempt:
             status = _reuse_cached(step_run_id, key, self.inputs, self.stores)
             if status is not None:
                 return status
-        return _run_and_record(self.spec, self.step_name, self.step, step_run_id, self.inputs, self.stores)
+        return _run_and_record(
+            self.spec, self.step_name, self.step, step_run_id, self.inputs, self.stores, self.progress_sink
+        )
 
     def _record_failure(self, step_run_id: int, exc: BaseException, log: StepLog) -> StepError:
         error = _as_step_error(self.step_name, exc, self.step_spec.runtime.timeout)
@@ -226,7 +233,13 @@ def _reuse_cached(step_run_id: int, key: str, inputs: dict[str, ArtifactRecord],
 
 
 def _run_and_record(
-    spec: RunSpec, step_name: str, step: BaseStep, step_run_id: int, inputs: dict[str, ArtifactRecord], stores: Stores
+    spec: RunSpec,
+    step_name: str,
+    step: BaseStep,
+    step_run_id: int,
+    inputs: dict[str, ArtifactRecord],
+    stores: Stores,
+    progress_sink: ProgressSink | None = None,
 ) -> str:
     step_spec = spec.steps[step_name]
     values = {
@@ -240,9 +253,10 @@ def _run_and_record(
         processing=load_backend("processing", step_spec.processing or spec.backends.processing),
         training=load_backend("training", step_spec.training or spec.backends.training),
         scratch_factory=stores.artifacts.scratch_dir,
+        progress_sink=progress_sink,
     )
     try:
-        with deadline(step_spec.runtime.timeout):
+        with deadline(step_spec.runtime.timeout), running(context):
             outputs = step.execute(values, context)
         _log_metrics_output(outputs, context)
         stored = {

@@ -17,10 +17,10 @@ from zenml.artifacts.dataset import Dataset, DatasetWriter
 from zenml.artifacts.materializers import ArtifactFolder, Materializer, register_materializer
 from zenml.exceptions import ArtifactError, ConfigError
 from zenml.steps.base import BaseStep
-from zenml.steps.context import StepContext
+from zenml.steps.context import ProgressTracker, StepContext, current_progress
 from zenml.steps.preprocessor.base import Transform
 from zenml.steps.trainer.data import TrainingData
-from zenml.utils.importing import import_object
+from zenml.utils.trust import import_trusted
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,7 +130,8 @@ class ModelMaterializer(Materializer):
             filesystem.get(path + "/", local + "/", recursive=True)
             path = local
         with open(os.path.join(path, META_FILE)) as handle:
-            loader = import_object(json.load(handle)["loader"])
+            # the metadata is data from the store: import only what a spec's type could name
+            loader = import_trusted(json.load(handle)["loader"], "model metadata")
         if not (isinstance(loader, type) and issubclass(loader, TrainedModel)):
             raise ArtifactError(f"model metadata names {loader!r}, which is not a TrainedModel class")
         return loader(path)
@@ -169,7 +170,7 @@ class BaseTrainerStep(BaseStep):
     ``split_mapping`` (a parameter of the framework trainers) says which splits fit and which
     are predicted: default ``{"train": "fit", "eval": "predict", "test": "predict"}``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> class MajorityTrainer(BaseTrainerStep):   # predicts the most frequent class
         ...     def train(self, training, context, workdir):
@@ -228,6 +229,14 @@ class BaseTrainerStep(BaseStep):
     @abc.abstractmethod
     def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
         """Fit the model; on the primary process save it to ``workdir/model``; return the history."""
+
+    def epoch_progress(self, epochs: int) -> ProgressTracker:
+        """The tracker a training loop advances after each epoch and closes after the last.
+
+        ``zen run`` shows it as a bar in the trainer's row when the loop runs in its process (an
+        in-process training backend); in training worker processes it only counts.
+        """
+        return current_progress("training", total=epochs, unit="epochs")
 
     @abc.abstractmethod
     def model_class(self) -> type[TrainedModel]:

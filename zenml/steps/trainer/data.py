@@ -92,5 +92,7 @@ class TrainingData:
                 else np.zeros((table.num_rows, 0), np.float32)
             )
             y = table.column(chosen).to_numpy(zero_copy_only=False)
-            training.arrays[split] = (np.nan_to_num(x), y.astype(np.float32 if task == "regression" else np.int64))
+            # the resolved task, not the hint: a regression label with no task given must stay float
+            label_type = np.float32 if training.task == "regression" else np.int64
+            training.arrays[split] = (np.nan_to_num(x), y.astype(label_type))
         return training

@@ -158,7 +158,7 @@ class TensorflowBaseTrainer(BaseTrainerStep):
         split_mapping: split → ``fit``/``predict``/``skip``.
         label: the label to learn (default: the preprocessor's first label).
 
-    Example:
+    Examples:
         >>> class TinyTrainer(TensorflowBaseTrainer):
         ...     def model_fn(self, n_features, n_outputs):
         ...         import keras
@@ -346,6 +346,7 @@ class _Loop:
         best: tuple[float, list[Any]] | None = None
         waited = 0
         trainer.on_train_start(model=model, training=training, context=self.context)
+        progress = trainer.epoch_progress(trainer.epochs)
         for epoch in range(1, trainer.epochs + 1):
             trainer.on_epoch_start(epoch=epoch, model=model)
             losses = [step(batch) for batch in dataset]  # tensors: no device sync until the epoch ends
@@ -356,6 +357,7 @@ class _Loop:
                 logs["eval_loss"] = self._agreed(logs["eval_loss"])
             _append(history, epoch, logs)
             trainer.on_epoch_end(epoch=epoch, logs=logs, model=model)
+            progress.advance()
             if trainer.early_stopping_patience and eval_split:
                 if best is None or logs["eval_loss"] < best[0] - 1e-12:
                     best, waited = (logs["eval_loss"], model.get_weights()), 0
@@ -363,6 +365,7 @@ class _Loop:
                     waited += 1
                     if waited >= trainer.early_stopping_patience:
                         break
+        progress.close()
         if best is not None:
             with _keras_variable_conversions():
                 model.set_weights(best[1])
@@ -502,6 +505,9 @@ def _append(history: dict[str, list[float]], epoch: int, logs: dict[str, float])
 class TensorflowFeedForwardTrainer(TensorflowBaseTrainer):
     """A fully connected Keras network: ``hidden_layers`` of ``activation`` units with ``dropout``.
 
+    ``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``loss``, ``seed``,
+    ``early_stopping_patience``, ``split_mapping`` and ``label`` are as in ``TensorflowBaseTrainer``.
+
     Args:
         hidden_layers: units per hidden layer (default ``[64, 32]``).
         activation: hidden activation (relu, tanh, sigmoid, gelu, elu, leaky_relu, linear).
@@ -511,10 +517,8 @@ class TensorflowFeedForwardTrainer(TensorflowBaseTrainer):
         output_units: width of the output layer (default: from the label; checked against it).
         dropout: dropout after every hidden layer.
         metrics: per-epoch metrics (accuracy, auc, mae, mse).
-        epochs, batch_size, lr, optimizer, loss, seed, early_stopping_patience, split_mapping,
-        label: as in ``TensorflowBaseTrainer``.
 
-    Example:
+    Examples:
         >>> trainer = TensorflowFeedForwardTrainer(hidden_layers=[64, 32], epochs=20,
         ...                                        loss="binary_crossentropy", last_activation="sigmoid")
     """
@@ -544,8 +548,15 @@ class TensorflowFeedForwardTrainer(TensorflowBaseTrainer):
         self.dropout = dropout
         self.metrics = metrics
         super().__init__(
-            epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, loss=loss, seed=seed,
-            early_stopping_patience=early_stopping_patience, split_mapping=split_mapping, label=label,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            loss=loss,
+            seed=seed,
+            early_stopping_patience=early_stopping_patience,
+            split_mapping=split_mapping,
+            label=label,
         )
 
     def check_params(self, params: dict[str, object]) -> None:

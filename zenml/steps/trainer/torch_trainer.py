@@ -100,7 +100,7 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         split_mapping: split → ``fit``/``predict``/``skip``.
         label: the label to learn (default: the preprocessor's first label).
 
-    Example:
+    Examples:
         >>> class TinyTrainer(PyTorchBaseTrainer):
         ...     def model_fn(self, n_features, n_outputs):
         ...         import torch
@@ -243,6 +243,7 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         best: tuple[float, dict[str, Any]] | None = None
         waited = 0
         self.on_train_start(model=model, training=training, context=context)
+        progress = self.epoch_progress(self.epochs)
         for epoch in range(1, self.epochs + 1):
             self.on_epoch_start(epoch=epoch, model=model)
             if distributed:
@@ -260,6 +261,7 @@ class PyTorchBaseTrainer(BaseTrainerStep):
                 logs.update(self._evaluate(model, training, eval_split, device, loss_fn, prefix="eval_"))
             _append(history, epoch, logs)
             self.on_epoch_end(epoch=epoch, logs=logs, model=model)
+            progress.advance()
             if self.early_stopping_patience and eval_split:
                 if best is None or logs["eval_loss"] < best[0] - 1e-12:
                     best, waited = (logs["eval_loss"], copy.deepcopy(model.state_dict())), 0
@@ -267,6 +269,7 @@ class PyTorchBaseTrainer(BaseTrainerStep):
                     waited += 1
                     if waited >= self.early_stopping_patience:
                         break
+        progress.close()
         if best is not None:
             model.load_state_dict(best[1])
         self.on_train_end(model=model, history=history)
@@ -447,6 +450,9 @@ def resolve_output_units(units: int | None, last_activation: str | None, trainin
 class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
     """A fully connected network: ``hidden_layers`` of ``activation`` units with ``dropout``.
 
+    ``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``loss``, ``seed``,
+    ``early_stopping_patience``, ``split_mapping`` and ``label`` are as in ``PyTorchBaseTrainer``.
+
     Args:
         hidden_layers: units per hidden layer.
         activation: hidden activation (relu, tanh, sigmoid, gelu, elu, leaky_relu, linear).
@@ -455,8 +461,6 @@ class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
         output_units: width of the output layer (default: from the label; checked against it).
         dropout: dropout after every hidden layer.
         metrics: per-epoch metrics (accuracy, auc, mae, mse).
-        epochs, batch_size, lr, optimizer, loss, seed, early_stopping_patience, split_mapping,
-        label: as in ``PyTorchBaseTrainer``.
     """
 
     def __init__(
@@ -484,8 +488,15 @@ class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
         self.dropout = dropout
         self.metrics = metrics
         super().__init__(
-            epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, loss=loss, seed=seed,
-            early_stopping_patience=early_stopping_patience, split_mapping=split_mapping, label=label,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            loss=loss,
+            seed=seed,
+            early_stopping_patience=early_stopping_patience,
+            split_mapping=split_mapping,
+            label=label,
         )
 
     def check_params(self, params: dict[str, object]) -> None:

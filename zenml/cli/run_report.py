@@ -1,0 +1,136 @@
+"""What ``zen run`` reports when a run ends: the summary line and the ``--json`` document."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zenml.exceptions import StepError, ZenMLError
+
+if TYPE_CHECKING:
+    from zenml.metadata.records import StepRunRecord
+    from zenml.runtime.events import StepOutcome
+    from zenml.views import PipelineRun
+
+#: Bumped when a field of the ``--json`` document changes meaning or disappears (adding one does not).
+JSON_FORMAT_VERSION = 1
+
+_SUMMARY_ORDER = ("completed", "cached", "failed", "timed_out", "skipped")
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """How one step of the run ended."""
+
+    name: str
+    status: str
+    duration: float
+    attempts: int
+    cached_from: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{name, status, duration, attempts, cached_from, error}`` (``None`` where it does not apply)."""
+        error = None if self.error_type is None else {"type": self.error_type, "message": self.error_message}
+        return {
+            "name": self.name,
+            "status": self.status,
+            "duration": round(self.duration, 3),
+            "attempts": self.attempts,
+            "cached_from": self.cached_from,
+            "error": error,
+        }
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """A finished run as ``zen run`` reports it: from the metadata store plus the listener's outcomes."""
+
+    run: PipelineRun
+    steps: list[StepReport]
+
+    @classmethod
+    def of(cls, run: PipelineRun, outcomes: Mapping[str, StepOutcome]) -> RunReport:
+        """Every step of the run's spec: recorded steps as recorded, the others ``skipped`` (never started)."""
+        if run.status == "deployed":  # a schedule's template: its executions are runs of their own
+            return cls(run, [])
+        records = {record.name: record for record in run.stores.metadata.step_runs(run.id)}
+        names = list(records) + [name for name in run.spec.steps if name not in records]
+        return cls(run, [_step_report(name, records.get(name), outcomes.get(name), run) for name in names])
+
+    def counts(self) -> Counter[str]:
+        """Steps per status."""
+        return Counter(step.status for step in self.steps)
+
+    def summary(self) -> str:
+        """``3 steps (1 completed, 2 cached)``: the step count, then each status that occurred, in a fixed order.
+
+        Statuses that did not occur are left out, so a run of completed steps still ends in
+        ``(2 completed)`` as before the step count was added.
+        """
+        counts = self.counts()
+        parts = [f"{counts[status]} {status.replace('_', ' ')}" for status in _SUMMARY_ORDER if counts[status]]
+        parts += [f"{count} {status}" for status, count in counts.items() if status not in _SUMMARY_ORDER]
+        return f"{len(self.steps)} steps ({', '.join(parts)})" if parts else "0 steps"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` document (see ``docs/cli.md``)."""
+        record = self.run.record
+        spec_path = Path(record.spec_path)
+        if not spec_path.is_absolute():
+            spec_path = self.run.stores.project_root / spec_path
+        error = None
+        if record.error_type is not None:
+            error = {"step": record.error_step, "type": record.error_type, "message": record.error_message}
+        return {
+            "format_version": JSON_FORMAT_VERSION,
+            "run_id": record.id,
+            "pipeline": record.pipeline,
+            "status": record.status,
+            "spec": {"path": str(spec_path), "sha256": record.spec_sha256},
+            "duration": None if record.duration is None else round(record.duration, 3),
+            "steps": [step.to_json() for step in self.steps],
+            "counts": dict(self.counts()),
+            "metrics": self.run.metrics(),
+            "error": error,
+        }
+
+
+def _step_report(name: str, record: StepRunRecord | None, outcome: StepOutcome | None, run: PipelineRun) -> StepReport:
+    if record is None:  # a failure stopped the run (or a step it depends on) before this step started
+        return StepReport(name, "skipped", 0.0, attempts=0)
+    cached_from = None
+    if record.cached_from_id is not None:
+        cached_from = run.stores.metadata.step_run(record.cached_from_id).run_id
+    # the listener's duration spans every attempt and retry delay; the record holds the last attempt only
+    duration = outcome.duration if outcome is not None else (record.duration or 0.0)
+    return StepReport(
+        name,
+        record.status,
+        duration,
+        attempts=_attempts(outcome),
+        cached_from=cached_from,
+        error_type=record.error_type,
+        error_message=record.error_message,
+    )
+
+
+def _attempts(outcome: StepOutcome | None) -> int:
+    """Executions of the step in this run: 1 when the listener did not hear of it (done before a resume)."""
+    if outcome is None:
+        return 1
+    # a worker process's failure reaches the orchestrator as its error, which carries the count
+    carried = getattr(outcome.error, "attempts", None)
+    return carried if isinstance(carried, int) else outcome.attempts
+
+
+def error_document(exc: ZenMLError) -> dict[str, Any]:
+    """The ``--json`` document when no run can be reported (bad input: nothing was recorded)."""
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, StepError):
+        error = {"step": exc.step, "type": exc.error_type, "message": exc.error_message}
+    return {"format_version": JSON_FORMAT_VERSION, "run_id": None, "status": "error", "error": error}
