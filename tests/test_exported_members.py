@@ -15,7 +15,7 @@ import pytest
 
 import zenml
 
-HEAVY = ["tensorflow", "torch", "apache_beam", "pandas", "airflow", "dask", "sqlalchemy"]
+HEAVY = ["tensorflow", "torch", "apache_beam", "pandas", "airflow", "dask", "sqlalchemy", "plotly"]
 
 
 def _packages() -> list[str]:

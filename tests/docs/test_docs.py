@@ -90,6 +90,7 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("custom_torch.py", ["learned: True", "stored as: ['model.pt', 'weights.pt', 'zenml-model.json']"]),
         ("custom_tensorflow.py", ["learned: True", "history keys: ['accuracy', 'epoch', 'eval_accuracy'"]),
     ],
+    "reports": [("report_flow.py", ["report: report.html"])],
 }
 DATA_FILES = {"pipelines/spec_example.yaml", "stacks/config.yaml"}
 # Scripts that need a database server (ZEN_TEST_POSTGRES_URL): run when it is reachable, skipped

@@ -62,7 +62,7 @@ class CompileContext:
 class BasePipeline:
     """A named DAG of steps.
 
-    Example:
+    Examples:
         >>> from zenml.steps import step
         >>> @step
         ... def one() -> int:

@@ -34,7 +34,7 @@ class _GraphBuilder:
 class FunctionPipeline(BasePipeline):
     """A pipeline whose graph is recorded by calling its function once.
 
-    Example:
+    Examples:
         >>> from zenml.steps import step
         >>> @step
         ... def load() -> float:

@@ -21,7 +21,7 @@ class BatchInferencePipeline(BasePipeline):
         transform_step: the training run's step that produced ``transform``.
         inferrer: a configured ``BatchInferrer`` (default: keep every input column).
 
-    Example:
+    Examples:
         >>> from zenml.datasources import CSVDatasource
         >>> BatchInferencePipeline(model_run="20261126-120000-abcd1234",
         ...                        datasource=CSVDatasource(path="new.csv")).order()

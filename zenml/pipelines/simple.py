@@ -20,7 +20,7 @@ SLOTS = ("datasource", "split", "preprocessor", "trainer", "evaluator")
 class SimplePipeline(BasePipeline):
     """A pipeline with the datasource/split/preprocessor/trainer/evaluator slots.
 
-    Example:
+    Examples:
         >>> from zenml.steps import step
         >>> @step
         ... def numbers() -> list[int]:

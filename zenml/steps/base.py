@@ -56,7 +56,7 @@ class StepOptions:
 class BaseStep(Configurable, abc.ABC):
     """A unit of pipeline work: parameters in ``__init__``, inputs and outputs from ``process``.
 
-    Example:
+    Examples:
         >>> class Scale(BaseStep):
         ...     def __init__(self, factor: float = 1.0):
         ...         self.factor = factor

@@ -37,7 +37,7 @@ def _function_param_specs(func: Callable[..., Any]) -> dict[str, ParamSpec]:
 class SimpleStep(BaseStep):
     """A step made from a function by ``@step``; its parameters are the defaulted arguments.
 
-    Example:
+    Examples:
         >>> @step
         ... def add(x: float, offset: float = 1.0) -> float:
         ...     return x + offset
@@ -142,7 +142,7 @@ def step(
     Runtime settings go here too: ``@step(retries=2, retry_delay=1.0, timeout=60, resources={"cpu": 2})``
     (see ``BaseStep.configure``).
 
-    Example:
+    Examples:
         >>> @step
         ... def load() -> float:
         ...     return 3.0

@@ -106,7 +106,7 @@ def compute_statistics(processing: Any, dataset: Dataset, splits: Sequence[str] 
 class StatisticsStep(BaseStep):
     """Computes statistics of every split and column of a dataset.
 
-    Example:
+    Examples:
         >>> StatisticsStep().get_params()
         {}
     """

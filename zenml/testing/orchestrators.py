@@ -5,7 +5,7 @@ such as ``DaskOrchestrator(n_workers=2)``) and a fresh ``Repository`` whose stor
 can open (a folder artifact store and a database file or server). The steps and pipelines the
 checks run are defined here, at module level, so worker processes import them by module name.
 
-Example:
+Examples:
     >>> @parametrize_orchestrator_checks(["local", "parallel"])  # doctest: +SKIP
     ... def test_conformance(orchestrator, check, repo):
     ...     check(orchestrator, repo)

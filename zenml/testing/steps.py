@@ -107,6 +107,7 @@ STEP_CHECKS: tuple[StepCheck, ...] = (
     check_signature,
     check_default_construction,
 )
+"""Every conformance check, in the order ``check_step`` runs them; each takes a step and raises ``AssertionError``."""
 
 
 def check_step(step: BaseStep) -> None:
@@ -121,7 +122,7 @@ def check_step(step: BaseStep) -> None:
 def parametrize_with_checks(steps: Sequence[BaseStep]) -> Any:
     """A ``pytest.mark.parametrize`` over (step, check) pairs; the test receives ``step`` and ``check``.
 
-    Example:
+    Examples:
         >>> @parametrize_with_checks([Scale(factor=2.0)])  # doctest: +SKIP
         ... def test_conformance(step, check):
         ...     check(step)

@@ -69,7 +69,7 @@ def init_param_specs(cls: type) -> dict[str, ParamSpec]:
 class Configurable:
     """Mixin giving a class the parameter contract: get/set/clone/to_config/from_config.
 
-    Example:
+    Examples:
         >>> class Scale(Configurable):
         ...     def __init__(self, factor: float = 1.0):
         ...         self.factor = factor

@@ -20,7 +20,7 @@ class BaseOrchestrator(BaseBackend, abc.ABC):
     ``run`` is final: it checks the spec's graph and skips steps already finished (resume), then
     calls the subclass's ``_run`` with the steps still to do.
 
-    Example:
+    Examples:
         >>> from zenml.runtime import execute_step
         >>> class SequentialOrchestrator(BaseOrchestrator):
         ...     def _run(self, spec, steps, stores, listener, use_cache):

@@ -76,7 +76,7 @@ class ProcessingBackend(BaseBackend, abc.ABC):
     ``map_batches`` and ``partition`` write a new dataset into ``output`` (a folder the caller
     owns, usually the step's scratch folder) and return it; ``aggregate`` returns a value.
 
-    Example:
+    Examples:
         >>> from zenml.backends.processing.local import LocalProcessing
         >>> class LoggingProcessing(LocalProcessing):
         ...     def map_batches(self, dataset, fn, output, *, splits=None):

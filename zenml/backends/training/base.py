@@ -40,7 +40,7 @@ class TrainingContext:
 class TrainingBackend(BaseBackend, abc.ABC):
     """Launches a training function once per training process and returns rank 0's result.
 
-    Example:
+    Examples:
         >>> class InProcessTraining(TrainingBackend):
         ...     def launch(self, train_fn):
         ...         return train_fn(TrainingContext(rank=0, world_size=1, local_rank=0, device="cpu"))

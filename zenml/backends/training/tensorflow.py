@@ -55,7 +55,7 @@ class TensorflowDistributedTraining(TrainingBackend):
         workers: worker processes for ``multi_worker`` (1 to 16); ignored by ``mirrored``.
         timeout: seconds the workers may take in all before they are stopped.
 
-    Example:
+    Examples:
         >>> backend = TensorflowDistributedTraining(strategy="multi_worker", workers=2)
         >>> backend.launch(lambda context: context.world_size)  # doctest: +SKIP
         2

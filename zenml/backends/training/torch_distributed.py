@@ -73,7 +73,7 @@ class TorchDistributedTraining(TrainingBackend):
         max_restarts: how often the launcher restarts all ranks after a failure.
         timeout: seconds the whole launch may take before it is stopped.
 
-    Example:
+    Examples:
         >>> backend = TorchDistributedTraining(nproc_per_node=2)
         >>> backend.to_config()["params"]["backend"]
         'gloo'

@@ -85,7 +85,7 @@ class PreprocessorStep(BaseStep):
     Subclasses give an ``analyzer`` (a combiner whose result is the JSON-able fitted state) and
     ``transform_batch``; or override ``fit`` when fitting needs more than one pass.
 
-    Example:
+    Examples:
         >>> import pyarrow as pa, pyarrow.compute as pc
         >>> class Centre(PreprocessorStep):
         ...     def __init__(self, column: str = "x"):

@@ -45,7 +45,7 @@ def check_ratios(ratios: dict[str, float], owner: str) -> None:
 class SplitStep(BaseStep):
     """Routes each row to a split; subclasses give the split names and a vectorised ``partition_fn``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> class EvenOddSplit(SplitStep):
         ...     def __init__(self, column: str = "id"):
