@@ -16,9 +16,31 @@ from zenml.exceptions import ConfigError
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
 from zenml.utils.importing import import_object
+from zenml.utils.trust import check_importable
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+def estimator_class(path: str, what: str) -> type[Any]:
+    """The scikit-learn estimator class ``path`` names (scikit-learn's own or one in the project).
+
+    Checked before anything is called, since the path comes from a parameter or a stored model.
+
+    Raises:
+        ConfigError: the path is not importable or is not an estimator class.
+    """
+    from sklearn.base import BaseEstimator
+
+    if not isinstance(path, str) or path.partition(".")[0] != "sklearn":
+        check_importable(path, what)
+    found = import_object(path)
+    if not (isinstance(found, type) and issubclass(found, BaseEstimator)):
+        raise ConfigError(
+            f"{what} names '{path}', which is not a scikit-learn estimator class; "
+            "use e.g. 'sklearn.linear_model.LogisticRegression'"
+        )
+    return found
 
 
 class SklearnModel(TrainedModel):
@@ -32,7 +54,7 @@ class SklearnModel(TrainedModel):
 
         with open(os.path.join(self.path, "estimator.json")) as handle:
             description = json.load(handle)
-        estimator = import_object(description["class"])(**description["params"])
+        estimator = estimator_class(description["class"], "the stored model's estimator.json")(**description["params"])
         for name in description.get("none", []):
             setattr(estimator, name, None)
         with np.load(os.path.join(self.path, "state.npz"), allow_pickle=False) as state:
@@ -91,7 +113,9 @@ class SklearnTrainer(BaseTrainerStep):
         """One fit on the concatenated fit splits (scikit-learn has no epochs); saves on the primary."""
         import numpy as np
 
-        estimator = import_object(self.estimator)(**(self.estimator_params or {}))
+        estimator = estimator_class(self.estimator, "SklearnTrainer parameter 'estimator'")(
+            **(self.estimator_params or {})
+        )
         splits = self.fit_splits(training)
         x = np.concatenate([training.arrays[s][0] for s in splits])
         y = np.concatenate([training.arrays[s][1] for s in splits])

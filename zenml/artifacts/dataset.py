@@ -46,6 +46,35 @@ def schema_from_text(text: str) -> pa.Schema:
     return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
 
 
+_SHARD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+
+
+def _info_problem(info: Any) -> str | None:
+    """What is wrong with a parsed ``dataset.json`` (shape, split and shard names), or ``None``.
+
+    Shard names are joined to the dataset's folder, so one such as ``../x`` would read outside it.
+    """
+    if not isinstance(info, dict) or not isinstance(info.get("splits"), dict):
+        return "it needs a mapping 'splits'"
+    if not isinstance(info.get("schema"), str):
+        return "it needs the text 'schema'"
+    try:
+        schema_from_text(info["schema"])
+    except Exception as exc:  # noqa: BLE001 -- base64 or Arrow IPC errors: all mean an unreadable schema
+        return f"its schema cannot be read ({type(exc).__name__})"
+    for split, entry in info["splits"].items():
+        if not _SPLIT.match(split):
+            return f"split name {split!r} is not allowed"
+        if not isinstance(entry, dict):
+            return f"split '{split}' is not a mapping"
+        rows, files = entry.get("rows"), entry.get("files")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            return f"split '{split}' needs a row count 'rows'"
+        if not isinstance(files, list) or not all(isinstance(f, str) and _SHARD.match(f) for f in files):
+            return f"split '{split}' needs a list 'files' of shard file names"
+    return None
+
+
 class Dataset:
     """A handle on a dataset folder (local path, or a path on an fsspec filesystem).
 
@@ -87,9 +116,15 @@ class Dataset:
         if self._info is None:
             try:
                 with self._open(INFO_FILE, "rb") as handle:
-                    self._info = json.loads(handle.read())
+                    info = json.loads(handle.read())
             except (OSError, ValueError) as exc:
                 raise ArtifactError(f"{self.path} is not a zenml dataset (no readable {INFO_FILE}): {exc}") from exc
+            problem = _info_problem(info)
+            if problem:
+                raise ArtifactError(
+                    f"{self.path}/{INFO_FILE} is damaged: {problem}; re-run the step that wrote it with --no-cache"
+                )
+            self._info = info
         return self._info
 
     @property

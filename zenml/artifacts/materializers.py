@@ -11,8 +11,9 @@ import json
 from typing import IO, Any, ClassVar, Protocol
 
 from zenml.exceptions import ArtifactError
-from zenml.utils.importing import import_object, qualified_name
+from zenml.utils.importing import qualified_name
 from zenml.utils.jsonable import find_non_jsonable
+from zenml.utils.trust import import_trusted
 
 
 class ArtifactFolder(Protocol):
@@ -34,7 +35,7 @@ class ArtifactFolder(Protocol):
 class Materializer(abc.ABC):
     """Saves values of some types to files and loads them back.
 
-    Example:
+    Examples:
         >>> class TextMaterializer(Materializer):
         ...     format = "text"
         ...     type_names = ("builtins.bytes",)
@@ -213,7 +214,7 @@ class MaterializerRegistry:
         found = self._by_format.get(format_name)
         if found is not None:
             return found
-        loaded = import_object(materializer_path)
+        loaded = import_trusted(materializer_path, f"an artifact of format '{format_name}'")
         if not (isinstance(loaded, type) and issubclass(loaded, Materializer)):
             raise ArtifactError(f"'{materializer_path}' is not a Materializer; cannot read format '{format_name}'")
         return loaded

@@ -16,6 +16,26 @@ from zenml.utils.hashing import sha256_text
 SPEC_VERSION = 1
 _REFERENCE = re.compile(r"^(run:[A-Za-z0-9_\-]+/)?[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
 EXTERNAL_PREFIX = "run:"
+# names that become folder and file names (spec files, artifact folders): nothing that climbs out
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,199}$")
+
+
+def check_run_id(run_id: str) -> str:
+    """Refuse a run id that cannot name a file (run ids become spec file and artifact folder names).
+
+    Raises:
+        ConfigError: the id holds anything but letters, digits, '_' and '-'.
+    """
+    if not _RUN_ID.match(run_id):
+        raise ConfigError(f"run id {run_id!r} is not allowed in a file name; use letters, digits, '_' or '-'")
+    return run_id
+
+
+def _safe_name(value: str, what: str, pattern: re.Pattern[str] = _NAME) -> str:
+    if not pattern.match(value):
+        raise ValueError(f"{what} {value!r} is not allowed; use letters, digits, '_' or '-'")
+    return value
 
 
 def parse_reference(reference: str) -> tuple[str | None, str, str]:
@@ -124,6 +144,11 @@ class PipelineInfo(_Model):
     name: str
     type: str
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _safe_name(value, "pipeline name")
+
 
 FailurePolicy = Literal["stop", "continue"]
 FAILURE_POLICIES: tuple[str, ...] = ("stop", "continue")
@@ -147,6 +172,13 @@ class RunSpec(_Model):
     backends: BackendsSpec
     failure_policy: FailurePolicy = "stop"
     steps: dict[str, StepSpec]
+
+    @field_validator("steps")
+    @classmethod
+    def _step_names(cls, value: dict[str, StepSpec]) -> dict[str, StepSpec]:
+        for name in value:
+            _safe_name(name, "step name")
+        return value
 
     def to_yaml(self) -> str:
         """Serialise to YAML (keys in model order, so specs read top-down)."""

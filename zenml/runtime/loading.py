@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from zenml.exceptions import ConfigError
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec
 from zenml.steps.base import BaseStep
 from zenml.steps.function import SimpleStep
-from zenml.utils.importing import import_object
 from zenml.utils.params import Configurable
+from zenml.utils.trust import import_trusted, trust_project_folder
 
 #: step definitions seen in this process, so in-process runs never re-import user scripts
 _KNOWN_DEFINITIONS: dict[str, Any] = {}
@@ -21,12 +22,35 @@ def remember_definition(step: BaseStep) -> None:
     _KNOWN_DEFINITIONS[step.config_type()] = step if isinstance(step, SimpleStep) else type(step)
 
 
-def add_code_paths(spec: RunSpec, project_root: Any) -> None:
-    """Put the project folders the spec's step modules come from on ``sys.path``."""
+def remember_backend(backend: Configurable, type_path: str) -> None:
+    """Note the class of a backend object handed to this process (``type_path`` names it in the spec).
+
+    A backend defined in the user's script (``__main__``) is then rebuilt from that class instead of
+    re-importing the script by its file name.
+    """
+    _KNOWN_DEFINITIONS[type_path] = type(backend)
+
+
+def add_code_paths(spec: RunSpec, project_root: Path) -> None:
+    """Put the project folders the spec's step modules come from on ``sys.path``.
+
+    Modules under the project root are the ones a spec's ``type`` may name (see
+    ``zenml.utils.trust``); a code path that leads outside the project is refused.
+
+    Raises:
+        ConfigError: a code path is absolute or climbs out of the project root.
+    """
+    root = Path(project_root).resolve()
+    trust_project_folder(root)
     for relative in spec.code_paths:
-        folder = str((project_root / relative).resolve())
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+        folder = (root / relative).resolve()
+        if Path(relative).is_absolute() or not folder.is_relative_to(root):
+            raise ConfigError(
+                f"run {spec.run_id}: code path '{relative}' is outside the project {root}; "
+                "code paths must be folders inside the project, relative to its root"
+            )
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
 
 
 def load_step(name: str, spec: StepSpec) -> BaseStep:
@@ -37,7 +61,7 @@ def load_step(name: str, spec: StepSpec) -> BaseStep:
     """
     target = _KNOWN_DEFINITIONS.get(spec.type)
     if target is None:
-        target = import_object(spec.type)
+        target = import_trusted(spec.type, f"step '{name}'")
     try:
         if isinstance(target, SimpleStep):
             return target.clone().set_params(**spec.params)
@@ -50,7 +74,7 @@ def load_step(name: str, spec: StepSpec) -> BaseStep:
 
 def load_backend(kind: str, spec: BackendSpec) -> Configurable:
     """Instantiate a backend from its spec, checking it is a backend of ``kind``."""
-    target = import_object(spec.type)
+    target = _KNOWN_DEFINITIONS.get(spec.type) or import_trusted(spec.type, f"{kind} backend '{spec.name}'")
     if not (
         isinstance(target, type) and issubclass(target, Configurable) and getattr(target, "backend_kind", None) == kind
     ):

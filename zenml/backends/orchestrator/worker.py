@@ -16,6 +16,7 @@ from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import execute_step
 from zenml.runtime.stores import Stores, StoresRecipe, open_cached
+from zenml.utils.trust import trust_types
 
 
 @lru_cache(maxsize=16)
@@ -31,7 +32,18 @@ def run_step(spec_yaml: str, step_name: str, recipe: StoresRecipe, use_cache: bo
     """
     del upstream  # the scheduler passes upstream results so dependencies are explicit; unused here
     spec = _parse_spec(spec_yaml)
+    # the parent checked these types before sending the spec (zenml.utils.trust); the call itself
+    # arrives over the pool's or the scheduler's own channel, which already runs code it is sent
+    trust_types(types_of(spec))
     return execute_step(spec, step_name, open_cached(recipe), use_cache=use_cache)
+
+
+def types_of(spec: RunSpec) -> list[str]:
+    """Every class path a spec names: its steps and its backends."""
+    backends = [spec.backends.orchestrator, spec.backends.processing, spec.backends.training]
+    for step in spec.steps.values():
+        backends += [backend for backend in (step.processing, step.training) if backend is not None]
+    return [step.type for step in spec.steps.values()] + [backend.type for backend in backends]
 
 
 def warm_up(recipe: StoresRecipe) -> None:
