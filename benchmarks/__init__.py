@@ -9,6 +9,7 @@ BENCHMARKS: dict[str, str] = {
     "artifact": "benchmarks.artifact",
     "per_step_db": "benchmarks.per_step_db",
     "history": "benchmarks.history",
+    "load": "benchmarks.load",
     "data": "benchmarks.data",
     "trainers": "benchmarks.trainers",
     "orchestrators": "benchmarks.orchestrators",

@@ -29,12 +29,13 @@ from zenml.pipelines.spec import (
     GitSpec,
     RunSpec,
     StackSpec,
+    check_run_id,
 )
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import execute_step
-from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_definition
+from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_backend, remember_definition
 from zenml.runtime.plan import StepPlan, plan_spec
 from zenml.runtime.stores import Stores
 from zenml.stack import Stack
@@ -92,6 +93,7 @@ def backend_spec(kind: str, choice: BackendChoice, stack: Stack, options: Mappin
         config = choice.to_config()
         config["params"].update(options or {})
         spec = BackendSpec(name=name_of_backend(kind, config["type"]), type=config["type"], params=config["params"])
+        remember_backend(choice, config["type"])
     else:
         default_name, default_options = stack.backend(kind)
         name = choice or default_name
@@ -251,6 +253,7 @@ def respec(
         }
     )
     _check_steps(old, repository.root, str(path))
+    _check_backends(spec, str(path))
     return RunSpec.model_validate(spec.model_dump()), repository, chosen_stack
 
 
@@ -263,6 +266,18 @@ def _check_steps(spec: RunSpec, project_root: Path, source: str) -> None:
         except ConfigError as exc:
             message = str(exc) if str(exc).startswith(f"step '{name}'") else f"step '{name}': {exc}"
             raise ConfigError(f"{source}: {message}") from exc
+
+
+def _check_backends(spec: RunSpec, source: str) -> None:
+    """Rebuild every backend a stored spec keeps (run-wide and per step), so a bad type fails before recording."""
+    chosen = [(kind, getattr(spec.backends, kind)) for kind in BACKEND_KINDS]
+    for step_spec in spec.steps.values():
+        chosen += [(kind, backend) for kind in ("processing", "training") if (backend := getattr(step_spec, kind))]
+    for kind, backend in chosen:
+        try:
+            load_backend(kind, backend)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
 
 
 def rerun_spec(
@@ -295,8 +310,8 @@ def plan_spec_file(path: Path, *, stack: str | None = None, enable_cache: bool =
 def write_spec(spec: RunSpec, repository: Repository) -> Path:
     """Write the spec once, read-only, to ``<pipelines_dir>/<pipeline>/<run_id>.yaml``."""
     folder = repository.pipelines_dir / spec.pipeline.name
+    path = folder / f"{check_run_id(spec.run_id)}.yaml"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{spec.run_id}.yaml"
     temporary = folder / f".{spec.run_id}.yaml.tmp"
     temporary.write_text(spec.to_yaml())
     temporary.chmod(0o444)
@@ -385,7 +400,12 @@ def _heartbeat(stores: Stores, run_id: str) -> Iterator[None]:
 
     def beat() -> None:
         while not stop.wait(HEARTBEAT_SECONDS):
-            stores.metadata.heartbeat(run_id)
+            try:
+                stores.metadata.heartbeat(run_id)
+            except MetadataStoreError as exc:
+                # an outage of the store: the steps report it with their own error; the beat goes on
+                # so a run that outlives the outage is not later taken for a dead one
+                logger.warning("run %s: could not refresh its heartbeat: %s", run_id, exc)
 
     thread = threading.Thread(target=beat, name=f"zenml-heartbeat-{run_id}", daemon=True)
     thread.start()
@@ -488,7 +508,7 @@ def scheduled_run_id(template_run_id: str, key: str) -> str:
 
 
 def _spec_path(repository: Repository, pipeline: str, run_id: str) -> Path:
-    return repository.pipelines_dir / pipeline / f"{run_id}.yaml"
+    return repository.pipelines_dir / pipeline / f"{check_run_id(run_id)}.yaml"
 
 
 def _open_template(path: Path, stack: str | None) -> tuple[RunSpec, Repository, Stack]:

@@ -7,10 +7,12 @@ so readers never see a partial artifact; the content hash is checked on every re
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import os
 import re
+import shutil
 import tempfile
 import threading
 import uuid
@@ -29,6 +31,7 @@ MANIFEST = ".zenml-artifact.json"
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 _READ_CHUNK = 8 * 1024 * 1024
 _THREAD_BYTES = 4 * 1024 * 1024
+_NEARLY_FULL_BYTES = 64 * 1024  # less free than this after a failed write: the disk is full
 
 
 @dataclass(frozen=True)
@@ -151,11 +154,41 @@ class ArtifactStore:
             self._discard(staging)
             raise
         except Exception as exc:
+            error = self._write_failure(segments, exc)  # before discarding: that frees a full disk again
             self._discard(staging)
-            raise ArtifactError(
-                f"could not write artifact '{'/'.join(segments)}' to {self.uri}: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise error from exc
         return stored
+
+    def _write_failure(self, segments: tuple[str, ...], exc: Exception) -> ArtifactError:
+        """The error for a failed write; a full or read-only store is named as such, with the fix."""
+        where = f"could not write artifact '{'/'.join(segments)}' to {self.uri}"
+        code = getattr(exc, "errno", None)
+        if code in (errno.ENOSPC, errno.EDQUOT) or self._nearly_full():
+            return ArtifactError(
+                f"{where}: the artifact store is full ({type(exc).__name__}: {exc}); free space in it or use a larger "
+                "store, then finish the run with 'zen runs resume RUN_ID'"
+            )
+        if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+            cause = "read-only" if code == errno.EROFS else "read-only for this user"
+            return ArtifactError(
+                f"{where}: the artifact store is {cause} ({type(exc).__name__}: {exc}); make it writable, then "
+                "finish the run with 'zen runs resume RUN_ID'"
+            )
+        return ArtifactError(f"{where}: {type(exc).__name__}: {exc}")
+
+    def _nearly_full(self) -> bool:
+        """Whether a local store's disk has (almost) no space left.
+
+        Writers do not always keep the errno of a full disk (NumPy reports "N requested and M
+        written"), so a failed write on a disk with next to nothing free is taken as "disk full".
+        """
+        local_root = self.storage.local_path(self.storage.root)
+        if local_root is None:
+            return False
+        try:
+            return shutil.disk_usage(local_root).free < _NEARLY_FULL_BYTES
+        except OSError:  # the store cannot even be inspected: report the original error as it is
+            return False
 
     def save_log(self, run_id: str, step_name: str, name: str, text: str) -> str:
         """Store the log of one step attempt at ``logs/<run>/<step>/<name>.log``; return its URI.

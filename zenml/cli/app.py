@@ -39,7 +39,7 @@ def _root(
 
 
 def _register_commands() -> None:
-    from zenml.cli import commands, history, stacks  # noqa: F401 -- they attach to ``app``
+    from zenml.cli import commands, doctor, examples, history, stacks  # noqa: F401 -- they attach to ``app``
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     _register_commands()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or os.environ.get("ZEN_DEBUG") == "1"
     try:
-        app(args=argv, prog_name="zen", standalone_mode=False)
+        # outside standalone mode Click turns a command's ``typer.Exit(n)`` into the return value n
+        code = app(args=argv, prog_name="zen", standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code
     except typer.Abort:
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _report(exc: ZenMLError, debug: bool) -> None:

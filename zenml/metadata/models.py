@@ -45,6 +45,8 @@ class RunRow(Base):
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[float | None] = mapped_column(Double)
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    pid_namespace: Mapped[str | None] = mapped_column(String(64))
 
 
 class StepRunRow(Base):

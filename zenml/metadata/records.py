@@ -38,6 +38,8 @@ class RunRecord:
     host: str | None
     pid: int | None
     heartbeat_at: float | None
+    boot_id: str | None = None
+    pid_namespace: str | None = None
 
     @property
     def duration(self) -> float | None:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from zenml.exceptions import ConfigError, MetadataStoreError
 from zenml.metadata.models import ArtifactRow, EventRow, MetricRow, PipelineRow, RunRow, StepRunRow
+from zenml.metadata.owner import RunOwner, this_process, why_dead
 from zenml.metadata.records import ArtifactRecord, EventRecord, PipelineRecord, RunRecord, StepRunRecord
 from zenml.metadata.schema import ensure_schema
 from zenml.utils.hashing import canonical_json
@@ -43,6 +43,7 @@ _DRIVERS = {
 }
 _EXTRAS = {"psycopg": "postgres", "pymysql": "mysql", "psycopg2": "postgres", "mysqldb": "mysql"}
 _LOCK_KEY = 7_355_608  # advisory lock id serialising schema creation on PostgreSQL
+_CONNECT_RETRY_DELAYS = (0.25, 0.5, 1.0)  # seconds between tries to reach a server mid-run
 
 
 def normalise_url(url: str, base_dir: Path | None = None) -> str:
@@ -132,12 +133,42 @@ class SQLMetadataStore:
     @contextmanager
     def _session(self, readonly: bool = False) -> Iterator[Session]:
         try:
-            with self.engine.connect() as raw:
+            with self._connect() as raw:
                 connection = raw.execution_options(zen_readonly=True) if readonly else raw
                 with Session(bind=connection, expire_on_commit=False) as session, session.begin():
                     yield session
+        except DBAPIError as exc:
+            if exc.connection_invalidated:  # the server went away in the middle of the transaction
+                raise MetadataStoreError(self._unreachable(exc)) from exc
+            raise MetadataStoreError(f"metadata store {self.display_url}: {type(exc).__name__}: {exc}") from exc
         except SQLAlchemyError as exc:
             raise MetadataStoreError(f"metadata store {self.display_url}: {type(exc).__name__}: {exc}") from exc
+
+    def _connect(self) -> Connection:
+        """A pooled connection; a server that cannot be reached is retried briefly, then reported in one line.
+
+        Only connecting is retried: nothing was sent yet, so it is always safe, and a short wait
+        rides over a server restart or fail-over. A server that stays down fails in about 2 s.
+        """
+        delays = () if self.engine.dialect.name == "sqlite" else _CONNECT_RETRY_DELAYS
+        for delay in delays:
+            try:
+                return self.engine.connect()
+            except OperationalError:
+                time.sleep(delay)
+        try:
+            return self.engine.connect()
+        except OperationalError as exc:
+            if self.engine.dialect.name == "sqlite":
+                raise
+            raise MetadataStoreError(self._unreachable(exc)) from exc
+
+    def _unreachable(self, exc: DBAPIError) -> str:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig and str(exc.orig).strip() else type(exc).__name__
+        return (
+            f"cannot connect to the metadata store {self.display_url}: {reason}; check that the server is running "
+            "and the URL is right, then finish an interrupted run with 'zen runs resume RUN_ID'"
+        )
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -177,9 +208,7 @@ class SQLMetadataStore:
                     git_commit=(git or {}).get("commit"),
                     git_dirty=(git or {}).get("dirty"),
                     git_diff_sha256=(git or {}).get("diff_sha256"),
-                    host=socket.gethostname() if owned else None,
-                    pid=os.getpid() if owned else None,
-                    heartbeat_at=_now() if owned else None,
+                    **(_owner_columns() if owned else {}),
                 )
             )
 
@@ -219,7 +248,7 @@ class SQLMetadataStore:
         }
         values["ended_at"] = None if status == "running" else _now()
         if status == "running":
-            values.update(pid=os.getpid(), host=socket.gethostname(), heartbeat_at=_now())
+            values.update(_owner_columns())  # a resumed run belongs to the process resuming it
         with self._session() as session:
             session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
 
@@ -228,36 +257,50 @@ class SQLMetadataStore:
         with self._session() as session:
             session.execute(update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=_now()))
 
+    def dead_runs(self, stale_after: float = 6 * 10.0) -> list[tuple[RunRecord, str]]:
+        """``running`` runs whose owning process is gone, each with the reason (see ``owner.why_dead``).
+
+        ``stale_after``: seconds without a heartbeat (refreshed every 10 s while a run executes)
+        after which the owner counts as gone wherever it ran.
+        """
+        now = _now()
+        dead = []
+        for record in self.runs(status="running"):
+            owner = RunOwner(record.host, record.pid, record.boot_id, record.pid_namespace, record.heartbeat_at)
+            reason = why_dead(owner, now=now, stale_after=stale_after)
+            if reason is not None:
+                dead.append((record, reason))
+        return dead
+
     def reap_dead_runs(self, stale_after: float = 6 * 10.0) -> list[str]:
         """Mark ``running`` runs whose process is gone as ``crashed``; return their ids.
 
         A run is dead when its process is no longer alive on this host, or when its heartbeat
-        (refreshed every 10 s while it runs) is older than ``stale_after`` seconds.
+        is older than ``stale_after`` seconds (see ``dead_runs``).
         """
-        with self._session(readonly=True) as session:
-            running = session.execute(
-                select(RunRow.id, RunRow.host, RunRow.pid, RunRow.heartbeat_at).where(RunRow.status == "running")
-            ).all()
-        here, now = socket.gethostname(), _now()
-        dead = [
-            run_id
-            for run_id, host, pid, beat in running
-            if (host == here and pid is not None and not _process_alive(pid))
-            or (beat is not None and now - beat > stale_after)
-        ]
-        if dead:
-            with self._session() as session:  # only runs still 'running': a run that just finished stays finished
-                session.execute(
+        reaped = []
+        for record, _reason in self.dead_runs(stale_after):
+            # Only the row as it was judged: a run that finished, beat again or was resumed since stays as it is.
+            still_dead = (
+                RunRow.id == record.id,
+                RunRow.status == "running",
+                RunRow.pid == record.pid,
+                RunRow.heartbeat_at == record.heartbeat_at,
+            )
+            with self._session() as session:
+                result = session.execute(
                     update(RunRow)
-                    .where(RunRow.id.in_(dead), RunRow.status == "running")
+                    .where(*still_dead)
                     .values(
                         status="crashed",
-                        ended_at=now,
+                        ended_at=_now(),
                         error_type="Crashed",
                         error_message="the process running it died (killed, or its machine stopped)",
                     )
                 )
-        return dead
+                if cast("CursorResult[Any]", result).rowcount:
+                    reaped.append(record.id)
+        return reaped
 
     def start_step(
         self,
@@ -454,6 +497,11 @@ class SQLMetadataStore:
                 raise MetadataStoreError(f"no artifact with id {artifact_id}; list them with 'zen artifacts list'")
             return _artifact_record(row)
 
+    def all_artifacts(self) -> list[ArtifactRecord]:
+        """Every recorded artifact, oldest first, whether or not a step still lists it as an output."""
+        with self._session(readonly=True) as session:
+            return [_artifact_record(row) for row in session.scalars(select(ArtifactRow).order_by(ArtifactRow.id))]
+
     def artifacts(
         self, run_id: str | None = None, limit: int | None = None
     ) -> list[tuple[ArtifactRecord, str, str, str]]:
@@ -515,29 +563,34 @@ class SQLMetadataStore:
     ) -> tuple[dict[int, ArtifactRecord], dict[int, StepRunRecord], list[EventRecord]]:
         """The upstream graph of an artifact: every artifact and step run it derives from, and the edges.
 
-        Walks producer → its inputs → their producers, one batch of queries per level.
+        One recursive query finds every upstream artifact (producer → its inputs → their
+        producers …), so the cost is three queries whatever the depth: a 20-step chain in a store
+        of 100,000 step runs took 60 round trips when walked level by level.
         """
-        artifacts: dict[int, ArtifactRecord] = {}
-        steps: dict[int, StepRunRecord] = {}
-        edges: list[EventRecord] = []
-        frontier = {artifact_id}
+        upstream = select(ArtifactRow.id).where(ArtifactRow.id == artifact_id).cte("upstream", recursive=True)
+        upstream = upstream.union(
+            select(EventRow.artifact_id)
+            .join(ArtifactRow, ArtifactRow.producer_id == EventRow.step_run_id)
+            .join(upstream, ArtifactRow.id == upstream.c.id)
+            .where(EventRow.kind == "input")
+        )
         with self._session(readonly=True) as session:
-            while frontier:
-                rows = session.scalars(select(ArtifactRow).where(ArtifactRow.id.in_(frontier))).all()
-                artifacts.update({row.id: _artifact_record(row) for row in rows})
-                producers = {row.producer_id for row in rows if row.producer_id is not None} - set(steps)
-                if not producers:
-                    break
-                for row in session.scalars(select(StepRunRow).where(StepRunRow.id.in_(producers))):
-                    steps[row.id] = _step_record(row)
-                for artifact in rows:
-                    if artifact.producer_id in producers:
-                        edges.append(EventRecord(artifact.producer_id, artifact.id, "output", ""))
-                inputs = session.scalars(
-                    select(EventRow).where(EventRow.step_run_id.in_(producers), EventRow.kind == "input")
-                ).all()
-                edges += [EventRecord(e.step_run_id, e.artifact_id, e.kind, e.name) for e in inputs]
-                frontier = {e.artifact_id for e in inputs} - set(artifacts)
+            rows = session.scalars(
+                select(ArtifactRow).where(ArtifactRow.id.in_(select(upstream.c.id))).order_by(ArtifactRow.id.desc())
+            ).all()
+            producers = {row.producer_id for row in rows if row.producer_id is not None}
+            steps = {
+                row.id: _step_record(row)
+                for row in session.scalars(select(StepRunRow).where(StepRunRow.id.in_(producers)))
+            }
+            inputs = session.scalars(
+                select(EventRow)
+                .where(EventRow.step_run_id.in_(producers), EventRow.kind == "input")
+                .order_by(EventRow.id)
+            ).all()
+        artifacts = {row.id: _artifact_record(row) for row in rows}
+        edges = [EventRecord(row.producer_id, row.id, "output", "") for row in rows if row.producer_id in steps]
+        edges += [EventRecord(e.step_run_id, e.artifact_id, e.kind, e.name) for e in inputs]
         return artifacts, steps, edges
 
     def metric_by_run(self, name: str, run_ids: list[str] | None = None) -> dict[str, float]:
@@ -587,16 +640,16 @@ class SQLMetadataStore:
         return result
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _owner_columns() -> dict[str, Any]:
+    """The run-owner columns for the calling process (see ``zenml.metadata.owner``)."""
+    owner = this_process()
+    return {
+        "host": owner.host,
+        "pid": owner.pid,
+        "boot_id": owner.boot_id,
+        "pid_namespace": owner.pid_namespace,
+        "heartbeat_at": owner.heartbeat_at,
+    }
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -635,6 +688,8 @@ def _run_record(row: RunRow, pipeline: str) -> RunRecord:
         host=row.host,
         pid=row.pid,
         heartbeat_at=row.heartbeat_at,
+        boot_id=row.boot_id,
+        pid_namespace=row.pid_namespace,
     )
 
 

@@ -8,6 +8,8 @@ only when its module is one of:
   that registered ``zenml.steps`` / ``zenml.backends`` entry points;
 - a file inside the project: the repository root and the spec's ``code_paths`` below it
   (installed packages there, ``site-packages``, excepted);
+- a file inside a folder of ``PYTHONPATH``: the user chose that code explicitly, and
+  orchestrator tasks started in fresh processes (Airflow's) inherit it;
 - handed to this process by a zenml parent that checked it (``trust_types``, used by workers).
 
 Everything else is refused with a ``ConfigError`` before anything is imported. The module is
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.metadata
+import os
 import sys
 from collections.abc import Iterable
 from functools import cache
@@ -75,10 +78,14 @@ def _module_files(module: str) -> list[Path] | None:
     return files
 
 
+def _pythonpath_folders() -> list[Path]:
+    return [Path(entry).resolve() for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+
+
 def _in_project(file: Path) -> bool:
     if _INSTALLED_PARTS.intersection(file.parts):
         return False
-    return any(file.is_relative_to(folder) for folder in _project_folders)
+    return any(file.is_relative_to(folder) for folder in [*_project_folders, *_pythonpath_folders()])
 
 
 def check_importable(path: str, what: str) -> None:

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
-from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, upstream_of, warm_up
+from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, start_pool_worker, upstream_of
 from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
@@ -58,7 +58,7 @@ class ParallelOrchestrator(BaseOrchestrator):
         context = multiprocessing.get_context("spawn")
         size = min(self.workers, max(len(steps), 1))
         # Every worker warms up as it starts (not when its first step lands), in parallel with the first step.
-        with ProcessPoolExecutor(size, mp_context=context, initializer=warm_up, initargs=(recipe,)) as pool:
+        with ProcessPoolExecutor(size, mp_context=context, initializer=start_pool_worker, initargs=(recipe,)) as pool:
             # A spawn pool starts a worker per submit while none is idle: these no-op calls start them
             # all now, so the second worker is warm when the first fan-out arrives (not 0.4 s later).
             for _ in range(size - 1):

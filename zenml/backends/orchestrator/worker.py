@@ -7,6 +7,9 @@ process) and calls the shared ``execute_step``.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -58,6 +61,28 @@ def warm_up(recipe: StoresRecipe) -> None:
         open_cached(recipe)
     except Exception:  # noqa: BLE001 -- re-raised by the first step's own open_cached(recipe)
         return
+
+
+def start_pool_worker(recipe: StoresRecipe) -> None:
+    """Initialise a process-pool worker: warm it up, and end it when its orchestrator dies.
+
+    A SIGKILLed orchestrator cannot shut its pool down: the worker would finish its step, record it
+    and wait forever on a dead queue, racing a later ``zen runs resume`` of the same step. (Only for
+    pools: a Dask worker's parent is its nanny, or a shell it should outlive.)
+    """
+    _exit_with_parent()
+    warm_up(recipe)
+
+
+def _exit_with_parent() -> None:
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="zenml-parent-watch", daemon=True).start()
 
 
 def recipe_of(stores: Stores, orchestrator: str) -> StoresRecipe:

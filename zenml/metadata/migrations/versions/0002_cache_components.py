@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from zenml.metadata.migrations import batch_in_place
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -26,6 +28,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the column and indexes again (data in them is lost)."""
     op.drop_index("ix_metrics_name", table_name="metrics")
-    with op.batch_alter_table("step_runs") as batch:
+    with batch_in_place("step_runs") as batch:  # rebuilding it would trip over rows referring to it
         batch.drop_index("ix_step_runs_name")
         batch.drop_column("cache_components")
