@@ -108,8 +108,9 @@ def capture_output() -> Iterator[StepLog]:
     log = StepLog()
     ident = threading.get_ident()
     with _LOCK:
-        if not _ACTIVE:
-            _install()
+        # Installed on every capture, not only the first: code between captures (a test's capsys,
+        # a CLI runner, contextlib.redirect_stdout) may have replaced the streams since.
+        _install()
         _ACTIVE.setdefault(ident, []).append(log)
     try:
         yield log
@@ -129,8 +130,9 @@ def _install() -> None:
     if not isinstance(sys.stderr, _Tee):
         sys.stderr = _Tee(sys.stderr)
     root = logging.getLogger()
-    _HANDLER.stands_in_for_last_resort = not root.handlers
-    root.addHandler(_HANDLER)
+    if _HANDLER not in root.handlers:
+        _HANDLER.stands_in_for_last_resort = not root.handlers
+        root.addHandler(_HANDLER)
 
 
 def _uninstall() -> None:
