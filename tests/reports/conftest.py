@@ -23,7 +23,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 @pytest.fixture(scope="package")
 def report_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportRuns]:
-    """One repository with five runs, built once for the package; the last one is held running throughout."""
+    """One repository with four finished runs, built once for the package."""
     import report_flows
 
     from zenml.exceptions import StepError
@@ -46,13 +46,26 @@ def report_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportRuns
         with pytest.raises(StepError, match="below the required") as failure:
             run_pipeline(flow, params={"gate": {"minimum": 0.99}}, backend_options=cpu, repository=repository)
         regression = run_pipeline(report_flows.regression(data), backend_options=cpu, repository=repository)
-        holder = _HeldRun(repository)
-        running = holder.start()
         try:
-            yield ReportRuns(root, baseline.id, tuned.id, str(failure.value.run_id), regression.id, running)
+            yield ReportRuns(root, baseline.id, tuned.id, str(failure.value.run_id), regression.id)
         finally:
-            holder.finish()
             close_stores()
+
+
+@pytest.fixture
+def running_run(report_runs: ReportRuns) -> Iterator[str]:
+    """The id of a run whose middle step keeps running until the test ends.
+
+    Held only for one test: its step's log capture stays open while it runs, and a capture left
+    open past this package would leak into later tests (a "package" fixture here lives until the
+    session ends, as tests/ has no __init__.py).
+    """
+    holder = _HeldRun(report_runs.repository())
+    running = holder.start()
+    try:
+        yield running
+    finally:
+        holder.finish()
 
 
 class _HeldRun:

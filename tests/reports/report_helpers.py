@@ -57,7 +57,6 @@ class ReportRuns:
     tuned: str  # other trainer parameters: data steps cached
     failed: str  # the gate step refuses the model
     regression: str  # a regression model: residuals instead of a confusion matrix
-    running: str  # a run whose middle step is still running
 
     def repository(self) -> Any:
         from zenml.repository import Repository

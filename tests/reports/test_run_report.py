@@ -104,9 +104,9 @@ def test_failed_run_report_shows_the_failing_step_its_error_and_its_last_log_lin
 
 
 def test_report_of_a_run_in_progress_says_so_and_shows_pending_steps(
-    report_runs: ReportRuns, open_report: Any, tmp_path: Path
+    report_runs: ReportRuns, running_run: str, open_report: Any, tmp_path: Path
 ) -> None:
-    run = report_runs.run(report_runs.running)
+    run = report_runs.run(running_run)
     assert run.status == "running"
     page = open_report(write_report(run, tmp_path / "running.html"), "report-running")
     page.assert_clean()
