@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,13 @@ class RankReportingTrainer(PyTorchFeedForwardTrainer):
 
     def on_train_start(self, *, model: Any, training: Any, context: Any) -> None:
         rows = len(training.arrays["train"][0])
-        print(
+        line = (
             f"rank {context.rank}/{context.world_size} (pid {os.getpid()}): "
-            f"a 1/{context.world_size} shard of {rows} training rows each epoch",
-            flush=True,
+            f"a 1/{context.world_size} shard of {rows} training rows each epoch\n"
         )
+        # one write with its newline: the ranks share a pipe, and print()'s separate "\n" interleaved
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 orders = SimplePipeline(name="orders_ddp")
