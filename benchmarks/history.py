@@ -44,14 +44,14 @@ def _fill(root: Path) -> None:
     store = SQLMetadataStore(f"sqlite:///{root / '.zen' / 'metadata.db'}")
     now = time.time()
     with store.engine.begin() as connection:
-        from zenml.metadata.models import PipelineRow, RunRow, StepRunRow
+        from zenml.metadata.models import pipeline_table, run_table, step_run_table
 
-        connection.execute(PipelineRow.__table__.insert(), [{"id": 1, "name": "history", "created_at": now}])
-        connection.execute(RunRow.__table__.insert(), [
+        connection.execute(pipeline_table.insert(), [{"id": 1, "name": "history", "created_at": now}])
+        connection.execute(run_table.insert(), [
             {"id": f"run-{i:06d}", "pipeline_id": 1, "status": "completed", "spec_path": "x.yaml",
              "spec_sha256": "0" * 64, "orchestrator": "local", "created_at": now - i, "started_at": now - i,
              "ended_at": now - i + 1} for i in range(RUNS)])
-        connection.execute(StepRunRow.__table__.insert(), [
+        connection.execute(step_run_table.insert(), [
             {"run_id": f"run-{i:06d}", "name": name, "type": "t", "status": "completed", "params": "{}"}
             for i in range(RUNS) for name in ("load", "train")])
     store.close()

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from zenml import doctor
 from zenml.artifacts.store import MANIFEST
-from zenml.metadata.models import RunRow
+from zenml.metadata.models import run_table
 from zenml.repository import Repository
 
 Zen = Callable[..., Result]
@@ -59,7 +59,7 @@ def test_a_fresh_run_is_healthy(zen: Zen, repo: Repository, run_id: str) -> None
 def test_a_run_whose_process_died_is_stuck_until_fixed(zen: Zen, repo: Repository, run_id: str) -> None:
     metadata = repo.stores().metadata
     with metadata.engine.begin() as connection:  # as if the process that ran it had been killed mid-run
-        connection.execute(update(RunRow).where(RunRow.id == run_id).values(status="running", pid=_dead_pid()))
+        connection.execute(update(run_table).where(run_table.c.id == run_id).values(status="running", pid=_dead_pid()))
     found = zen("doctor")
     assert found.code == 1
     assert "stuck_run" in found.out and run_id in found.out and "has exited" in found.out

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from zenml.exceptions import MetadataStoreError
 from zenml.metadata import SQLMetadataStore, schema
-from zenml.metadata.models import Base
+from zenml.metadata.models import metadata
 
 pytestmark = pytest.mark.services
 
@@ -72,7 +72,7 @@ def test_migrations_build_exactly_the_models(metadata_url: str, engine: sa.Engin
     SQLMetadataStore(metadata_url).close()
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, metadata)
     assert differences == []
 
 

@@ -231,6 +231,31 @@ def test_find_cached_returns_completed_executions_newest_first(store: SQLMetadat
     assert [e.kind for e in store.events_of_artifact(outputs["output"].id)] == ["output", "output"]
 
 
+def test_find_cached_outputs_are_exactly_each_executions_step_artifacts(store: SQLMetadataStore) -> None:
+    # find_cached fetches executions and outputs in one query: the limit counts executions, not
+    # output rows; an execution without outputs still comes back; inputs are never outputs
+    _run(store, "run-up")
+    upstream = _step(store, "run-up", "up", key="up")
+    up_ids = store.finish_step(upstream, status="completed", inputs={}, outputs={"output": _artifact("up")},
+                               metrics={})
+    for index in range(3):
+        _run(store, f"run-{index}")
+        many = _step(store, f"run-{index}", "many", key="many-key")
+        outputs = {name: _artifact(f"{name}-{index}") for name in ("zeta", "alpha", "mid")}
+        store.finish_step(many, status="completed", inputs={"x": up_ids["output"]}, outputs=outputs, metrics={})
+        none = _step(store, f"run-{index}", "none", key="none-key")
+        store.finish_step(none, status="completed", inputs={"x": up_ids["output"]}, outputs={}, metrics={})
+
+    found = store.find_cached("many-key", limit=2)
+    assert [record.run_id for record, _outputs in found] == ["run-2", "run-1"]
+    for record, outputs in found:
+        assert record == store.step_run(record.id)
+        assert outputs == store.step_artifacts(record.id, "output")
+        assert list(outputs) == ["zeta", "alpha", "mid"]  # in the order the step wrote them
+    empty = store.find_cached("none-key")
+    assert [(record.run_id, outputs) for record, outputs in empty] == [("run-2", {}), ("run-1", {}), ("run-0", {})]
+
+
 def test_runs_ordering_and_filtering(store: SQLMetadataStore) -> None:
     base = 1_700_000_000.0
     _run(store, "a-1", pipeline="alpha", created_at=base + 1)
@@ -294,3 +319,26 @@ def test_dead_runs_are_reaped_as_crashed(store: SQLMetadataStore) -> None:
     assert (crashed.status, crashed.error_type) == ("crashed", "Crashed")
     assert crashed.ended_at is not None
     assert store.get_run("finished").status == "completed"
+
+
+def test_runs_by_metric_sorts_and_limits_in_the_database(store: SQLMetadataStore) -> None:
+    # run id -> (pipeline, created_at, [values logged by its steps in order]); the last step's value counts
+    runs = {
+        "r-old": ("pipe", 1.0, [0.5]),
+        "r-mid": ("pipe", 2.0, [0.9, 0.7]),  # 0.7: logged by its later step
+        "r-new": ("pipe", 3.0, [0.5]),  # ties r-old: the newer run first
+        "r-other": ("other", 4.0, [0.99]),
+        "r-none": ("pipe", 5.0, []),  # never logged it: not listed
+    }
+    for run_id, (pipeline, created, values) in runs.items():
+        _run(store, run_id, pipeline=pipeline, created_at=created)
+        for index, value in enumerate(values):
+            step_id = _step(store, run_id, f"s{index}")
+            store.finish_step(step_id, status="completed", inputs={}, outputs={}, metrics={"accuracy": value})
+    assert [(r.id, v) for r, v in store.runs_by_metric("accuracy")] == [
+        ("r-other", 0.99), ("r-mid", 0.7), ("r-new", 0.5), ("r-old", 0.5)]
+    assert [r.id for r, _ in store.runs_by_metric("accuracy", ascending=True)] == ["r-new", "r-old", "r-mid", "r-other"]
+    assert [r.id for r, _ in store.runs_by_metric("accuracy", pipeline="pipe", limit=2)] == ["r-mid", "r-new"]
+    assert store.runs_by_metric("loss") == []
+    # the same values as metric_by_run, which the list's metric columns show
+    assert {r.id: v for r, v in store.runs_by_metric("accuracy")} == store.metric_by_run("accuracy")

@@ -43,10 +43,7 @@ def runs_list(
     if sort is None:
         records = metadata.runs(pipeline=pipeline, limit=limit)
     else:
-        values = metadata.metric_by_run(sort)
-        candidates = {record.id: record for record in metadata.runs(pipeline=pipeline) if record.id in values}
-        ordered = sorted(candidates, key=lambda run_id: values[run_id], reverse=not ascending)
-        records = [candidates[run_id] for run_id in ordered[:limit]]
+        records = [record for record, _ in metadata.runs_by_metric(sort, pipeline, limit, ascending)]
         metric = [sort, *[m for m in metric if m != sort]]
     columns = {name: metadata.metric_by_run(name, [r.id for r in records]) for name in metric}
     grid = table("run", "pipeline", "status", "created (UTC)", "duration", "orchestrator", *metric)

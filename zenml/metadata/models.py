@@ -115,3 +115,17 @@ class MetricRow(Base):
     step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"))
     name: Mapped[str] = mapped_column(String(200))
     value: Mapped[float] = mapped_column(Double)
+
+
+# The store queries these tables with Core statements on connections rather than through ORM
+# sessions: per step, the ORM's unit of work cost more than the database did (DESIGN §7 keeps the
+# typed declarative models above as the one definition of the schema; Alembic compares against it).
+
+#: every metadata table
+metadata = Base.metadata
+pipeline_table = metadata.tables[PipelineRow.__tablename__]
+run_table = metadata.tables[RunRow.__tablename__]
+step_run_table = metadata.tables[StepRunRow.__tablename__]
+artifact_table = metadata.tables[ArtifactRow.__tablename__]
+event_table = metadata.tables[EventRow.__tablename__]
+metric_table = metadata.tables[MetricRow.__tablename__]

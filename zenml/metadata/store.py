@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
+from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -25,10 +27,16 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
-from sqlalchemy.orm import Session
 
 from zenml.exceptions import ConfigError, MetadataStoreError
-from zenml.metadata.models import ArtifactRow, EventRow, MetricRow, PipelineRow, RunRow, StepRunRow
+from zenml.metadata.models import (
+    artifact_table,
+    event_table,
+    metric_table,
+    pipeline_table,
+    run_table,
+    step_run_table,
+)
 from zenml.metadata.owner import RunOwner, this_process, why_dead
 from zenml.metadata.records import ArtifactRecord, EventRecord, PipelineRecord, RunRecord, StepRunRecord
 from zenml.metadata.schema import ensure_schema
@@ -44,6 +52,39 @@ _DRIVERS = {
 _EXTRAS = {"psycopg": "postgres", "pymysql": "mysql", "psycopg2": "postgres", "mysqldb": "mysql"}
 _LOCK_KEY = 7_355_608  # advisory lock id serialising schema creation on PostgreSQL
 _CONNECT_RETRY_DELAYS = (0.25, 0.5, 1.0)  # seconds between tries to reach a server mid-run
+
+# Each record's columns in its fields' order, so a result row builds the record positionally.
+_RUN_COLUMNS = tuple(pipeline_table.c.name if f.name == "pipeline" else run_table.c[f.name] for f in fields(RunRecord))
+_STEP_COLUMNS = tuple(step_run_table.c[f.name] for f in fields(StepRunRecord))
+_ARTIFACT_COLUMNS = tuple(artifact_table.c[f.name] for f in fields(ArtifactRecord))
+_RUNS = select(*_RUN_COLUMNS).select_from(
+    run_table.join(pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id)
+)
+_STEPS = select(*_STEP_COLUMNS)
+_ARTIFACTS = select(*_ARTIFACT_COLUMNS)
+_EVENTS = select(*(event_table.c[f.name] for f in fields(EventRecord)))
+
+# The statements every step runs (and the per-step reads of views), built once: a call only binds
+# its values, and SQLAlchemy finds the compiled SQL by the statement's memoised cache key instead
+# of building and hashing the statement anew, which cost more than SQLite took to run it.
+_STEP_ID = select(step_run_table.c.id).where(
+    step_run_table.c.run_id == bindparam("run_id"), step_run_table.c.name == bindparam("name")
+)
+_INSERT_STEP = insert(step_run_table)
+_INSERT_ARTIFACT = insert(artifact_table)
+_INSERT_EVENTS = insert(event_table)
+_INSERT_METRICS = insert(metric_table)
+_FINISH_STEP = update(step_run_table).where(step_run_table.c.id == bindparam("step_run_id"))  # SET: the other keys
+_STEP_BY_ID = _STEPS.where(step_run_table.c.id == bindparam("step_run_id"))
+_STEP_ARTIFACTS = (
+    select(event_table.c.name, *_ARTIFACT_COLUMNS)
+    .select_from(event_table.join(artifact_table, event_table.c.artifact_id == artifact_table.c.id))
+    .where(event_table.c.step_run_id == bindparam("step_run_id"), event_table.c.kind == bindparam("kind"))
+    .order_by(event_table.c.id)
+)
+_STEP_METRICS = select(metric_table.c.name, metric_table.c.value).where(
+    metric_table.c.step_run_id == bindparam("step_run_id")
+)
 
 
 def normalise_url(url: str, base_dir: Path | None = None) -> str:
@@ -131,12 +172,13 @@ class SQLMetadataStore:
             ) from exc
 
     @contextmanager
-    def _session(self, readonly: bool = False) -> Iterator[Session]:
+    def _transaction(self, readonly: bool = False) -> Iterator[Connection]:
+        """A pooled connection in a transaction, committed when the block ends and rolled back if it raises."""
         try:
             with self._connect() as raw:
                 connection = raw.execution_options(zen_readonly=True) if readonly else raw
-                with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-                    yield session
+                with connection.begin():
+                    yield connection
         except DBAPIError as exc:
             if exc.connection_invalidated:  # the server went away in the middle of the transaction
                 raise MetadataStoreError(self._unreachable(exc)) from exc
@@ -193,10 +235,10 @@ class SQLMetadataStore:
         ``owned``: this process drives the run and refreshes its heartbeat, so the run is reaped
         as crashed when the process dies. A run driven by an outside scheduler (Airflow) is not.
         """
-        with self._session() as session:
-            pipeline_id = self._pipeline_id(session, pipeline)
-            session.add(
-                RunRow(
+        with self._transaction() as connection:
+            pipeline_id = self._pipeline_id(connection, pipeline)
+            connection.execute(
+                insert(run_table).values(
                     id=run_id,
                     pipeline_id=pipeline_id,
                     status="running",
@@ -212,23 +254,22 @@ class SQLMetadataStore:
                 )
             )
 
-    def _pipeline_id(self, session: Session, name: str) -> int:
-        found = session.scalar(select(PipelineRow.id).where(PipelineRow.name == name))
+    @staticmethod
+    def _pipeline_id(connection: Connection, name: str) -> int:
+        query = select(pipeline_table.c.id).where(pipeline_table.c.name == name)
+        found = connection.scalar(query)
         if found is not None:
-            return found
+            return int(found)
         # Created in its own savepoint: when another process creates the same pipeline at the
         # same moment, the unique name wins once and this transaction simply reads it back.
         try:
-            with session.begin_nested():
-                row = PipelineRow(name=name, created_at=_now())
-                session.add(row)
-                session.flush()
-                return row.id
+            with connection.begin_nested():
+                return _inserted_id(connection.execute(insert(pipeline_table).values(name=name, created_at=_now())))
         except IntegrityError:
-            found = session.scalar(select(PipelineRow.id).where(PipelineRow.name == name))
+            found = connection.scalar(query)
             if found is None:
                 raise
-            return found
+            return int(found)
 
     def set_run_status(
         self,
@@ -249,13 +290,13 @@ class SQLMetadataStore:
         values["ended_at"] = None if status == "running" else _now()
         if status == "running":
             values.update(_owner_columns())  # a resumed run belongs to the process resuming it
-        with self._session() as session:
-            session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
+        with self._transaction() as connection:
+            connection.execute(update(run_table).where(run_table.c.id == run_id).values(**values))
 
     def heartbeat(self, run_id: str) -> None:
         """Mark a running run as alive now."""
-        with self._session() as session:
-            session.execute(update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=_now()))
+        with self._transaction() as connection:
+            connection.execute(update(run_table).where(run_table.c.id == run_id).values(heartbeat_at=_now()))
 
     def dead_runs(self, stale_after: float = 6 * 10.0) -> list[tuple[RunRecord, str]]:
         """``running`` runs whose owning process is gone, each with the reason (see ``owner.why_dead``).
@@ -282,14 +323,14 @@ class SQLMetadataStore:
         for record, _reason in self.dead_runs(stale_after):
             # Only the row as it was judged: a run that finished, beat again or was resumed since stays as it is.
             still_dead = (
-                RunRow.id == record.id,
-                RunRow.status == "running",
-                RunRow.pid == record.pid,
-                RunRow.heartbeat_at == record.heartbeat_at,
+                run_table.c.id == record.id,
+                run_table.c.status == "running",
+                run_table.c.pid == record.pid,
+                run_table.c.heartbeat_at == record.heartbeat_at,
             )
-            with self._session() as session:
-                result = session.execute(
-                    update(RunRow)
+            with self._transaction() as connection:
+                result = connection.execute(
+                    update(run_table)
                     .where(*still_dead)
                     .values(
                         status="crashed",
@@ -298,7 +339,7 @@ class SQLMetadataStore:
                         error_message="the process running it died (killed, or its machine stopped)",
                     )
                 )
-                if cast("CursorResult[Any]", result).rowcount:
+                if result.rowcount:
                     reaped.append(record.id)
         return reaped
 
@@ -314,37 +355,32 @@ class SQLMetadataStore:
         cache_components: dict[str, Any] | None = None,
     ) -> int:
         """Record a step as ``running`` (replacing an earlier unfinished attempt); return its id."""
-        components = canonical_json(cache_components) if cache_components is not None else None
-        with self._session() as session:
-            existing = session.scalar(select(StepRunRow).where(StepRunRow.run_id == run_id, StepRunRow.name == name))
+        values = {
+            "type": type_,
+            "status": "running",
+            "params": canonical_json(params),
+            "cache_key": cache_key,
+            "code_hash": code_hash,
+            "cache_components": canonical_json(cache_components) if cache_components is not None else None,
+            "started_at": _now(),
+        }
+        with self._transaction() as connection:
+            existing = connection.scalar(_STEP_ID, {"run_id": run_id, "name": name})
             if existing is not None:
-                self._reset_attempt(session, existing)
-                existing.status, existing.started_at, existing.cache_key = "running", _now(), cache_key
-                existing.code_hash, existing.params, existing.type = code_hash, canonical_json(params), type_
-                existing.cache_components = components
-                return existing.id
-            row = StepRunRow(
-                run_id=run_id,
-                name=name,
-                type=type_,
-                status="running",
-                params=canonical_json(params),
-                cache_key=cache_key,
-                code_hash=code_hash,
-                cache_components=components,
-                started_at=_now(),
-            )
-            session.add(row)
-            session.flush()
-            return row.id
+                self._reset_attempt(connection, existing, values)
+                return int(existing)
+            return _inserted_id(connection.execute(_INSERT_STEP, {"run_id": run_id, "name": name, **values}))
 
     @staticmethod
-    def _reset_attempt(session: Session, row: StepRunRow) -> None:
-        from sqlalchemy import delete
-
-        session.execute(delete(EventRow).where(EventRow.step_run_id == row.id))
-        session.execute(delete(MetricRow).where(MetricRow.step_run_id == row.id))
-        row.ended_at, row.error_type, row.error_message, row.cached_from_id = None, None, None, None
+    def _reset_attempt(connection: Connection, step_run_id: int, values: dict[str, Any]) -> None:
+        """Start a step's attempt afresh in its existing row: nothing the earlier attempt recorded stays."""
+        connection.execute(delete(event_table).where(event_table.c.step_run_id == step_run_id))
+        connection.execute(delete(metric_table).where(metric_table.c.step_run_id == step_run_id))
+        connection.execute(
+            update(step_run_table)
+            .where(step_run_table.c.id == step_run_id)
+            .values(**values, ended_at=None, error_type=None, error_message=None, cached_from_id=None)
+        )
 
     def finish_step(
         self,
@@ -361,46 +397,50 @@ class SQLMetadataStore:
         ``outputs`` maps names to a new artifact (anything with the ``StoredArtifact`` fields) or
         to an ``ArtifactRecord`` already in the store (a cache hit). Returns output → artifact id.
         """
-        with self._session() as session:
-            artifact_ids: dict[str, int] = {}
-            for name, artifact in outputs.items():
-                artifact_ids[name] = self._artifact_id(session, artifact, step_run_id)
-                session.add(EventRow(step_run_id=step_run_id, artifact_id=artifact_ids[name], kind="output", name=name))
-            for name, artifact_id in inputs.items():
-                session.add(EventRow(step_run_id=step_run_id, artifact_id=artifact_id, kind="input", name=name))
-            for name, value in metrics.items():
-                session.add(MetricRow(step_run_id=step_run_id, name=name, value=value))
-            session.execute(
-                update(StepRunRow)
-                .where(StepRunRow.id == step_run_id)
-                .values(status=status, ended_at=_now(), cached_from_id=cached_from_id)
+        with self._transaction() as connection:
+            artifact_ids = {
+                name: self._artifact_id(connection, artifact, step_run_id) for name, artifact in outputs.items()
+            }
+            edges = [(artifact_ids[name], "output", name) for name in outputs]
+            edges += [(artifact_id, "input", name) for name, artifact_id in inputs.items()]
+            if edges:  # outputs first, then inputs: the order of event ids zenml has always written
+                connection.execute(
+                    _INSERT_EVENTS,
+                    [{"step_run_id": step_run_id, "artifact_id": a, "kind": k, "name": n} for a, k, n in edges],
+                )
+            if metrics:
+                connection.execute(
+                    _INSERT_METRICS,
+                    [{"step_run_id": step_run_id, "name": name, "value": value} for name, value in metrics.items()],
+                )
+            connection.execute(
+                _FINISH_STEP,
+                {"step_run_id": step_run_id, "status": status, "ended_at": _now(), "cached_from_id": cached_from_id},
             )
             return artifact_ids
 
     @staticmethod
-    def _artifact_id(session: Session, artifact: Any, producer_id: int) -> int:
+    def _artifact_id(connection: Connection, artifact: Any, producer_id: int) -> int:
         if isinstance(artifact, ArtifactRecord):
             return artifact.id
-        row = ArtifactRow(
-            uri=artifact.uri,
-            format=artifact.format,
-            materializer=artifact.materializer,
-            data_type=artifact.data_type,
-            content_hash=artifact.content_hash,
-            size=artifact.size,
-            created_at=_now(),
-            producer_id=producer_id,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+        row = {
+            "uri": artifact.uri,
+            "format": artifact.format,
+            "materializer": artifact.materializer,
+            "data_type": artifact.data_type,
+            "content_hash": artifact.content_hash,
+            "size": artifact.size,
+            "created_at": _now(),
+            "producer_id": producer_id,
+        }
+        return _inserted_id(connection.execute(_INSERT_ARTIFACT, row))
 
     def fail_step(self, step_run_id: int, *, status: str, error_type: str, error_message: str) -> None:
         """Record a step as failed (or ``timed_out``) with the error."""
-        with self._session() as session:
-            session.execute(
-                update(StepRunRow)
-                .where(StepRunRow.id == step_run_id)
+        with self._transaction() as connection:
+            connection.execute(
+                update(step_run_table)
+                .where(step_run_table.c.id == step_run_id)
                 .values(status=status, ended_at=_now(), error_type=error_type, error_message=error_message)
             )
 
@@ -409,26 +449,31 @@ class SQLMetadataStore:
     def pipelines(self) -> list[PipelineRecord]:
         """Every pipeline with its run count and last run time, by name."""
         query = (
-            select(PipelineRow.name, PipelineRow.created_at, func.count(RunRow.id), func.max(RunRow.created_at))
-            .outerjoin(RunRow, RunRow.pipeline_id == PipelineRow.id)
-            .group_by(PipelineRow.id, PipelineRow.name, PipelineRow.created_at)
-            .order_by(PipelineRow.name)
+            select(
+                pipeline_table.c.name,
+                pipeline_table.c.created_at,
+                func.count(run_table.c.id),
+                func.max(run_table.c.created_at),
+            )
+            .select_from(pipeline_table.outerjoin(run_table, run_table.c.pipeline_id == pipeline_table.c.id))
+            .group_by(pipeline_table.c.id, pipeline_table.c.name, pipeline_table.c.created_at)
+            .order_by(pipeline_table.c.name)
         )
-        with self._session(readonly=True) as session:
-            return [PipelineRecord(name, created, count, last) for name, created, count, last in session.execute(query)]
+        with self._transaction(readonly=True) as connection:
+            return [PipelineRecord(*row) for row in connection.execute(query)]
 
     def runs(self, pipeline: str | None = None, limit: int | None = None, status: str | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally of one pipeline or status."""
-        query = select(RunRow, PipelineRow.name).join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
+        query = _RUNS
         if pipeline is not None:
-            query = query.where(PipelineRow.name == pipeline)
+            query = query.where(pipeline_table.c.name == pipeline)
         if status is not None:
-            query = query.where(RunRow.status == status)
-        query = query.order_by(RunRow.created_at.desc(), RunRow.id.desc())
+            query = query.where(run_table.c.status == status)
+        query = query.order_by(run_table.c.created_at.desc(), run_table.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
-        with self._session(readonly=True) as session:
-            return [_run_record(row, name) for row, name in session.execute(query)]
+        with self._transaction(readonly=True) as connection:
+            return [RunRecord(*row) for row in connection.execute(query)]
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id, or a unique id prefix.
@@ -436,127 +481,126 @@ class SQLMetadataStore:
         Raises:
             MetadataStoreError: no run, or an ambiguous prefix.
         """
-        base = select(RunRow, PipelineRow.name).join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
-        with self._session(readonly=True) as session:
-            exact = session.execute(base.where(RunRow.id == run_id)).first()
+        with self._transaction(readonly=True) as connection:
+            exact = connection.execute(_RUNS.where(run_table.c.id == run_id)).first()
             if exact is not None:
-                return _run_record(exact[0], exact[1])
+                return RunRecord(*exact)
             escaped = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            matches = session.execute(base.where(RunRow.id.like(f"{escaped}%", escape="\\")).limit(2)).all()
+            prefixed = _RUNS.where(run_table.c.id.like(f"{escaped}%", escape="\\")).limit(2)
+            matches = connection.execute(prefixed).all()
         if len(matches) == 1:
-            return _run_record(matches[0][0], matches[0][1])
+            return RunRecord(*matches[0])
         if not matches:
             raise MetadataStoreError(f"no run '{run_id}' in the metadata store; list runs with 'zen runs list'")
         raise MetadataStoreError(f"run id prefix '{run_id}' matches several runs; give more characters")
 
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """The step runs of a run, in the order they started."""
-        query = select(StepRunRow).where(StepRunRow.run_id == run_id).order_by(StepRunRow.id)
-        with self._session(readonly=True) as session:
-            return [_step_record(row) for row in session.scalars(query)]
+        query = _STEPS.where(step_run_table.c.run_id == run_id).order_by(step_run_table.c.id)
+        with self._transaction(readonly=True) as connection:
+            return [_step_record(row) for row in connection.execute(query)]
 
     def step_run(self, step_run_id: int) -> StepRunRecord:
         """One step run by id."""
-        with self._session(readonly=True) as session:
-            row = session.get(StepRunRow, step_run_id)
-            if row is None:
-                raise MetadataStoreError(f"no step run with id {step_run_id}")
-            return _step_record(row)
+        with self._transaction(readonly=True) as connection:
+            row = connection.execute(_STEP_BY_ID, {"step_run_id": step_run_id}).first()
+        if row is None:
+            raise MetadataStoreError(f"no step run with id {step_run_id}")
+        return _step_record(row)
 
     def step_artifacts(self, step_run_id: int, kind: str) -> dict[str, ArtifactRecord]:
         """The artifacts a step run read (``input``) or wrote (``output``), by name."""
-        query = (
-            select(EventRow.name, ArtifactRow)
-            .join(ArtifactRow, EventRow.artifact_id == ArtifactRow.id)
-            .where(EventRow.step_run_id == step_run_id, EventRow.kind == kind)
-            .order_by(EventRow.id)
-        )
-        with self._session(readonly=True) as session:
-            return {name: _artifact_record(row) for name, row in session.execute(query)}
+        with self._transaction(readonly=True) as connection:
+            rows = connection.execute(_STEP_ARTIFACTS, {"step_run_id": step_run_id, "kind": kind})
+            return {row[0]: ArtifactRecord(*row[1:]) for row in rows}
 
     def run_outputs(self, run_id: str, steps: list[str] | None = None) -> dict[tuple[str, str], ArtifactRecord]:
         """Output artifacts of a run's completed or cached steps (all, or of ``steps``), by ``(step, output)``."""
-        query = (
-            select(StepRunRow.name, EventRow.name, ArtifactRow)
-            .join(EventRow, EventRow.step_run_id == StepRunRow.id)
-            .join(ArtifactRow, EventRow.artifact_id == ArtifactRow.id)
-            .where(
-                StepRunRow.run_id == run_id, EventRow.kind == "output", StepRunRow.status.in_(("completed", "cached"))
-            )
-        )
-        if steps is not None:
-            query = query.where(StepRunRow.name.in_(steps))
-        with self._session(readonly=True) as session:
-            return {(step, name): _artifact_record(row) for step, name, row in session.execute(query)}
+        query = _run_outputs_query(of_steps=steps is not None)
+        with self._transaction(readonly=True) as connection:
+            rows = connection.execute(query, {"run_id": run_id, "steps": steps})
+            return {(row[0], row[1]): ArtifactRecord(*row[2:]) for row in rows}
 
     def artifact(self, artifact_id: int) -> ArtifactRecord:
         """One artifact by id."""
-        with self._session(readonly=True) as session:
-            row = session.get(ArtifactRow, artifact_id)
-            if row is None:
-                raise MetadataStoreError(f"no artifact with id {artifact_id}; list them with 'zen artifacts list'")
-            return _artifact_record(row)
+        with self._transaction(readonly=True) as connection:
+            row = connection.execute(_ARTIFACTS.where(artifact_table.c.id == artifact_id)).first()
+        if row is None:
+            raise MetadataStoreError(f"no artifact with id {artifact_id}; list them with 'zen artifacts list'")
+        return ArtifactRecord(*row)
 
     def all_artifacts(self) -> list[ArtifactRecord]:
         """Every recorded artifact, oldest first, whether or not a step still lists it as an output."""
-        with self._session(readonly=True) as session:
-            return [_artifact_record(row) for row in session.scalars(select(ArtifactRow).order_by(ArtifactRow.id))]
+        with self._transaction(readonly=True) as connection:
+            return [ArtifactRecord(*row) for row in connection.execute(_ARTIFACTS.order_by(artifact_table.c.id))]
 
     def artifacts(
         self, run_id: str | None = None, limit: int | None = None
     ) -> list[tuple[ArtifactRecord, str, str, str]]:
         """Artifacts with ``(record, run id, step, output)`` of their producer, newest first."""
+        written = (
+            (event_table.c.artifact_id == artifact_table.c.id)
+            & (event_table.c.step_run_id == step_run_table.c.id)
+            & (event_table.c.kind == "output")
+        )
         query = (
-            select(ArtifactRow, StepRunRow.run_id, StepRunRow.name, EventRow.name)
-            .join(StepRunRow, ArtifactRow.producer_id == StepRunRow.id)
-            .join(
-                EventRow,
-                (EventRow.artifact_id == ArtifactRow.id)
-                & (EventRow.step_run_id == StepRunRow.id)
-                & (EventRow.kind == "output"),
+            select(*_ARTIFACT_COLUMNS, step_run_table.c.run_id, step_run_table.c.name, event_table.c.name)
+            .select_from(
+                artifact_table.join(step_run_table, artifact_table.c.producer_id == step_run_table.c.id).join(
+                    event_table, written
+                )
             )
-            .order_by(ArtifactRow.id.desc())
+            .order_by(artifact_table.c.id.desc())
         )
         if run_id is not None:
-            query = query.where(StepRunRow.run_id == run_id)
+            query = query.where(step_run_table.c.run_id == run_id)
         if limit is not None:
             query = query.limit(limit)
-        with self._session(readonly=True) as session:
-            return [(_artifact_record(row), run, step, name) for row, run, step, name in session.execute(query)]
+        size = len(_ARTIFACT_COLUMNS)
+        with self._transaction(readonly=True) as connection:
+            return [(ArtifactRecord(*row[:size]), *row[size:]) for row in connection.execute(query)]
 
     def events_of_artifact(self, artifact_id: int) -> list[EventRecord]:
         """Every step run that read or wrote an artifact."""
-        query = select(EventRow).where(EventRow.artifact_id == artifact_id).order_by(EventRow.id)
-        with self._session(readonly=True) as session:
-            return [EventRecord(e.step_run_id, e.artifact_id, e.kind, e.name) for e in session.scalars(query)]
+        query = _EVENTS.where(event_table.c.artifact_id == artifact_id).order_by(event_table.c.id)
+        with self._transaction(readonly=True) as connection:
+            return [EventRecord(*row) for row in connection.execute(query)]
 
     def find_cached(self, cache_key: str, limit: int = 5) -> list[tuple[StepRunRecord, dict[str, ArtifactRecord]]]:
-        """Completed executions with this cache key, newest first, with their outputs."""
-        query = (
-            select(StepRunRow)
-            .where(StepRunRow.cache_key == cache_key, StepRunRow.status == "completed")
-            .order_by(StepRunRow.id.desc())
-            .limit(limit)
-        )
-        with self._session(readonly=True) as session:
-            rows = [_step_record(row) for row in session.scalars(query)]
-        return [(row, self.step_artifacts(row.id, "output")) for row in rows]
+        """Completed executions with this cache key, newest first, with their outputs.
+
+        One query (the executions joined with their output artifacts): the cache check runs for
+        every step, and a query per execution cost a round trip each.
+        """
+        size = len(_STEP_COLUMNS)
+        found: dict[int, tuple[StepRunRecord, dict[str, ArtifactRecord]]] = {}
+        with self._transaction(readonly=True) as connection:
+            for row in connection.execute(_find_cached_query(), {"cache_key": cache_key, "limit": limit}):
+                if row[0] not in found:
+                    found[row[0]] = (_step_record(row), {})
+                if row[size] is not None:  # a step with no outputs comes back once, without an event
+                    found[row[0]][1][row[size]] = ArtifactRecord(*row[size + 1 :])
+        return list(found.values())
 
     def closest_execution(self, pipeline: str, name: str, type_: str) -> StepRunRecord | None:
         """The newest recorded execution of step ``name`` in ``pipeline``, else of the same step type."""
         base = (
-            select(StepRunRow)
-            .join(RunRow, StepRunRow.run_id == RunRow.id)
-            .join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
-            .where(StepRunRow.cache_components.is_not(None), StepRunRow.status != "cached")
-            .order_by(StepRunRow.id.desc())
+            _STEPS.select_from(
+                step_run_table.join(run_table, step_run_table.c.run_id == run_table.c.id).join(
+                    pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id
+                )
+            )
+            .where(step_run_table.c.cache_components.is_not(None), step_run_table.c.status != "cached")
+            .order_by(step_run_table.c.id.desc())
             .limit(1)
         )
-        with self._session(readonly=True) as session:
-            row = session.scalar(base.where(PipelineRow.name == pipeline, StepRunRow.name == name))
+        with self._transaction(readonly=True) as connection:
+            row = connection.execute(
+                base.where(pipeline_table.c.name == pipeline, step_run_table.c.name == name)
+            ).first()
             if row is None:
-                row = session.scalar(base.where(StepRunRow.type == type_))
-            return _step_record(row) if row is not None else None
+                row = connection.execute(base.where(step_run_table.c.type == type_)).first()
+        return _step_record(row) if row is not None else None
 
     def lineage(
         self, artifact_id: int
@@ -567,77 +611,155 @@ class SQLMetadataStore:
         producers …), so the cost is three queries whatever the depth: a 20-step chain in a store
         of 100,000 step runs took 60 round trips when walked level by level.
         """
-        upstream = select(ArtifactRow.id).where(ArtifactRow.id == artifact_id).cte("upstream", recursive=True)
+        upstream = select(artifact_table.c.id).where(artifact_table.c.id == artifact_id).cte("upstream", recursive=True)
         upstream = upstream.union(
-            select(EventRow.artifact_id)
-            .join(ArtifactRow, ArtifactRow.producer_id == EventRow.step_run_id)
-            .join(upstream, ArtifactRow.id == upstream.c.id)
-            .where(EventRow.kind == "input")
+            select(event_table.c.artifact_id)
+            .select_from(
+                event_table.join(artifact_table, artifact_table.c.producer_id == event_table.c.step_run_id).join(
+                    upstream, artifact_table.c.id == upstream.c.id
+                )
+            )
+            .where(event_table.c.kind == "input")
         )
-        with self._session(readonly=True) as session:
-            rows = session.scalars(
-                select(ArtifactRow).where(ArtifactRow.id.in_(select(upstream.c.id))).order_by(ArtifactRow.id.desc())
-            ).all()
+        found = _ARTIFACTS.where(artifact_table.c.id.in_(select(upstream.c.id))).order_by(artifact_table.c.id.desc())
+        with self._transaction(readonly=True) as connection:
+            rows = [ArtifactRecord(*row) for row in connection.execute(found)]
             producers = {row.producer_id for row in rows if row.producer_id is not None}
             steps = {
-                row.id: _step_record(row)
-                for row in session.scalars(select(StepRunRow).where(StepRunRow.id.in_(producers)))
+                row[0]: _step_record(row)
+                for row in connection.execute(_STEPS.where(step_run_table.c.id.in_(producers)))
             }
-            inputs = session.scalars(
-                select(EventRow)
-                .where(EventRow.step_run_id.in_(producers), EventRow.kind == "input")
-                .order_by(EventRow.id)
-            ).all()
-        artifacts = {row.id: _artifact_record(row) for row in rows}
-        edges = [EventRecord(row.producer_id, row.id, "output", "") for row in rows if row.producer_id in steps]
-        edges += [EventRecord(e.step_run_id, e.artifact_id, e.kind, e.name) for e in inputs]
-        return artifacts, steps, edges
+            inputs = _EVENTS.where(event_table.c.step_run_id.in_(producers), event_table.c.kind == "input")
+            edges = [EventRecord(*row) for row in connection.execute(inputs.order_by(event_table.c.id))]
+        artifacts = {row.id: row for row in rows}
+        outputs = [
+            EventRecord(row.producer_id, row.id, "output", "")
+            for row in rows
+            if row.producer_id is not None and row.producer_id in steps
+        ]
+        return artifacts, steps, outputs + edges
 
     def metric_by_run(self, name: str, run_ids: list[str] | None = None) -> dict[str, float]:
         """The value of metric ``name`` per run (the last step that logged it wins)."""
         query = (
-            select(StepRunRow.run_id, MetricRow.value)
-            .join(MetricRow, MetricRow.step_run_id == StepRunRow.id)
-            .where(MetricRow.name == name)
-            .order_by(StepRunRow.id)
+            select(step_run_table.c.run_id, metric_table.c.value)
+            .select_from(step_run_table.join(metric_table, metric_table.c.step_run_id == step_run_table.c.id))
+            .where(metric_table.c.name == name)
+            .order_by(step_run_table.c.id)
         )
         if run_ids is not None:
-            query = query.where(StepRunRow.run_id.in_(run_ids))
-        with self._session(readonly=True) as session:
-            return {run_id: value for run_id, value in session.execute(query)}
+            query = query.where(step_run_table.c.run_id.in_(run_ids))
+        with self._transaction(readonly=True) as connection:
+            return {run_id: value for run_id, value in connection.execute(query)}
+
+    def runs_by_metric(
+        self, name: str, pipeline: str | None = None, limit: int | None = None, ascending: bool = False
+    ) -> list[tuple[RunRecord, float]]:
+        """Runs that logged metric ``name`` with its value, best (highest) first; newest first among equals.
+
+        The value is the one ``metric_by_run`` gives (the last step that logged it wins); the database
+        sorts and limits, so a store of many runs is never read whole.
+        """
+        last_step = (
+            select(step_run_table.c.run_id, func.max(step_run_table.c.id).label("step_run_id"))
+            .select_from(step_run_table.join(metric_table, metric_table.c.step_run_id == step_run_table.c.id))
+            .where(metric_table.c.name == name)
+            .group_by(step_run_table.c.run_id)
+            .subquery()
+        )
+        value = metric_table.c.value
+        query = (
+            _RUNS.add_columns(value)
+            .join(last_step, last_step.c.run_id == run_table.c.id)
+            .join(metric_table, (metric_table.c.step_run_id == last_step.c.step_run_id) & (metric_table.c.name == name))
+            .order_by(value.asc() if ascending else value.desc(), run_table.c.created_at.desc(), run_table.c.id.desc())
+        )
+        if pipeline is not None:
+            query = query.where(pipeline_table.c.name == pipeline)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._transaction(readonly=True) as connection:
+            return [(RunRecord(*row[:-1]), row[-1]) for row in connection.execute(query)]
 
     def source_step_runs(self, limit: int = 50) -> list[tuple[StepRunRecord, str]]:
         """Step runs that recorded a source version (datasources), newest first, with their pipeline."""
         query = (
-            select(StepRunRow, PipelineRow.name)
-            .join(RunRow, StepRunRow.run_id == RunRow.id)
-            .join(PipelineRow, RunRow.pipeline_id == PipelineRow.id)
-            .where(StepRunRow.cache_components.like('%"source":%'), StepRunRow.status.in_(("completed", "cached")))
-            .order_by(StepRunRow.id.desc())
+            select(*_STEP_COLUMNS, pipeline_table.c.name)
+            .select_from(
+                step_run_table.join(run_table, step_run_table.c.run_id == run_table.c.id).join(
+                    pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id
+                )
+            )
+            .where(
+                step_run_table.c.cache_components.like('%"source":%'),
+                step_run_table.c.status.in_(("completed", "cached")),
+            )
+            .order_by(step_run_table.c.id.desc())
             .limit(limit)
         )
-        with self._session(readonly=True) as session:
-            return [(_step_record(row), pipeline) for row, pipeline in session.execute(query)]
+        with self._transaction(readonly=True) as connection:
+            return [(_step_record(row), row[-1]) for row in connection.execute(query)]
 
     def step_metrics(self, step_run_id: int) -> dict[str, float]:
         """The metrics one step run logged."""
-        query = select(MetricRow.name, MetricRow.value).where(MetricRow.step_run_id == step_run_id)
-        with self._session(readonly=True) as session:
-            return {name: value for name, value in session.execute(query)}
+        with self._transaction(readonly=True) as connection:
+            return {name: value for name, value in connection.execute(_STEP_METRICS, {"step_run_id": step_run_id})}
 
     def metrics(self, run_id: str) -> dict[str, dict[str, float]]:
         """A run's metrics: step → {metric: value}."""
         query = (
-            select(StepRunRow.name, MetricRow.name, MetricRow.value)
-            .join(MetricRow, MetricRow.step_run_id == StepRunRow.id)
-            .where(StepRunRow.run_id == run_id)
-            .order_by(StepRunRow.id, MetricRow.id)
+            select(step_run_table.c.name, metric_table.c.name, metric_table.c.value)
+            .select_from(step_run_table.join(metric_table, metric_table.c.step_run_id == step_run_table.c.id))
+            .where(step_run_table.c.run_id == run_id)
+            .order_by(step_run_table.c.id, metric_table.c.id)
         )
         result: dict[str, dict[str, float]] = {}
-        with self._session(readonly=True) as session:
-            for step, name, value in session.execute(query):
+        with self._transaction(readonly=True) as connection:
+            for step, name, value in connection.execute(query):
                 result.setdefault(step, {})[name] = value
         return result
+
+
+@cache
+def _run_outputs_query(of_steps: bool) -> Select[*tuple[Any, ...]]:
+    """``(step, output, *artifact)`` of the run ``:run_id``'s finished steps (``of_steps``: of those in ``:steps``)."""
+    query = (
+        select(step_run_table.c.name, event_table.c.name, *_ARTIFACT_COLUMNS)
+        .select_from(
+            step_run_table.join(event_table, event_table.c.step_run_id == step_run_table.c.id).join(
+                artifact_table, event_table.c.artifact_id == artifact_table.c.id
+            )
+        )
+        .where(
+            step_run_table.c.run_id == bindparam("run_id"),
+            event_table.c.kind == "output",
+            step_run_table.c.status.in_(("completed", "cached")),
+        )
+    )
+    if of_steps:
+        query = query.where(step_run_table.c.name.in_(bindparam("steps", expanding=True)))
+    return query
+
+
+@cache
+def _find_cached_query() -> Select[*tuple[Any, ...]]:
+    """The newest ``:limit`` completed step runs with ``:cache_key``, each once per output (once if it has none)."""
+    latest = (
+        _STEPS.where(step_run_table.c.cache_key == bindparam("cache_key"), step_run_table.c.status == "completed")
+        .order_by(step_run_table.c.id.desc())
+        .limit(bindparam("limit"))
+        .subquery("latest")
+    )
+    outputs = (event_table.c.step_run_id == latest.c.id) & (event_table.c.kind == "output")
+    return (
+        select(latest, event_table.c.name, *_ARTIFACT_COLUMNS)
+        .select_from(
+            latest.outerjoin(event_table, outputs).outerjoin(
+                artifact_table, artifact_table.c.id == event_table.c.artifact_id
+            )
+        )
+        .order_by(latest.c.id.desc(), event_table.c.id)
+    )
 
 
 def _owner_columns() -> dict[str, Any]:
@@ -668,59 +790,17 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def _run_record(row: RunRow, pipeline: str) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        pipeline=pipeline,
-        status=row.status,
-        spec_path=row.spec_path,
-        spec_sha256=row.spec_sha256,
-        orchestrator=row.orchestrator,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        git_commit=row.git_commit,
-        git_dirty=row.git_dirty,
-        git_diff_sha256=row.git_diff_sha256,
-        error_step=row.error_step,
-        error_type=row.error_type,
-        error_message=row.error_message,
-        host=row.host,
-        pid=row.pid,
-        heartbeat_at=row.heartbeat_at,
-        boot_id=row.boot_id,
-        pid_namespace=row.pid_namespace,
-    )
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the one row an INSERT wrote (RETURNING or the cursor's last row id, as the driver allows)."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise MetadataStoreError("the database returned no id for a new row")
+    return int(key[0])
 
 
-def _step_record(row: StepRunRow) -> StepRunRecord:
-    return StepRunRecord(
-        id=row.id,
-        run_id=row.run_id,
-        name=row.name,
-        type=row.type,
-        status=row.status,
-        params=json.loads(row.params),
-        cache_key=row.cache_key,
-        code_hash=row.code_hash,
-        cache_components=json.loads(row.cache_components) if row.cache_components else None,
-        cached_from_id=row.cached_from_id,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        error_type=row.error_type,
-        error_message=row.error_message,
-    )
-
-
-def _artifact_record(row: ArtifactRow) -> ArtifactRecord:
-    return ArtifactRecord(
-        id=row.id,
-        uri=row.uri,
-        format=row.format,
-        materializer=row.materializer,
-        data_type=row.data_type,
-        content_hash=row.content_hash,
-        size=row.size,
-        created_at=row.created_at,
-        producer_id=row.producer_id,
-    )
+def _step_record(row: Sequence[Any]) -> StepRunRecord:
+    """The step run in the ``_STEP_COLUMNS`` that ``row`` starts with (its JSON columns decoded)."""
+    values = dict(zip((column.name for column in _STEP_COLUMNS), row[: len(_STEP_COLUMNS)], strict=True))
+    values["params"] = json.loads(values["params"])
+    values["cache_components"] = json.loads(values["cache_components"]) if values["cache_components"] else None
+    return StepRunRecord(**values)

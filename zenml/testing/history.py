@@ -20,10 +20,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from zenml.metadata.models import ArtifactRow, Base, EventRow, MetricRow, PipelineRow, RunRow, StepRunRow
+from zenml.metadata.models import (
+    artifact_table,
+    event_table,
+    metric_table,
+    pipeline_table,
+    run_table,
+    step_run_table,
+)
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Table
 
     from zenml.metadata.store import SQLMetadataStore
 
@@ -106,22 +113,22 @@ def write_history(
     The store may already hold runs (ids continue after the largest); ``pipeline`` must be new.
     """
     with store.engine.begin() as connection:
-        pipeline_id = _insert_returning_id(connection, PipelineRow, name=pipeline, created_at=_START)
+        pipeline_id = _insert_returning_id(connection, pipeline_table, name=pipeline, created_at=_START)
         history = SyntheticHistory(
             pipeline=pipeline,
             run_ids=tuple(_run_id(run) for run in range(runs)),
             steps_per_run=steps_per_run,
-            first_step_id=_next_id(connection, StepRunRow),
-            first_artifact_id=_next_id(connection, ArtifactRow),
+            first_step_id=_next_id(connection, step_run_table),
+            first_artifact_id=_next_id(connection, artifact_table),
         )
     for start in range(0, runs, _BATCH_RUNS):
         batch = range(start, min(start + _BATCH_RUNS, runs))
         with store.engine.begin() as connection:  # one short transaction per batch, as real writers do
-            _insert(connection, RunRow, (_run_row(history, pipeline_id, r) for r in batch))
-            _insert(connection, StepRunRow, _step_rows(history, batch))
-            _insert(connection, ArtifactRow, _artifact_rows(history, batch, artifact_root))
-            _insert(connection, EventRow, _event_rows(history, batch))
-            _insert(connection, MetricRow, (_metric_row(history, r) for r in batch if not history.failed(r)))
+            _insert(connection, run_table, (_run_row(history, pipeline_id, r) for r in batch))
+            _insert(connection, step_run_table, _step_rows(history, batch))
+            _insert(connection, artifact_table, _artifact_rows(history, batch, artifact_root))
+            _insert(connection, event_table, _event_rows(history, batch))
+            _insert(connection, metric_table, (_metric_row(history, r) for r in batch if not history.failed(r)))
     if store.engine.dialect.name == "postgresql":
         with store.engine.begin() as connection:
             _advance_sequences(connection)
@@ -133,32 +140,32 @@ def _run_id(run: int) -> str:
     return f"{created}-{run:08x}"
 
 
-def _insert_returning_id(connection: Connection, model: type[PipelineRow], **values: Any) -> int:
+def _insert_returning_id(connection: Connection, table: Table, **values: Any) -> int:
     from sqlalchemy import insert
 
-    result = connection.execute(insert(model).values(**values))
+    result = connection.execute(insert(table).values(**values))
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
 
 
-def _next_id(connection: Connection, model: type[StepRunRow | ArtifactRow]) -> int:
+def _next_id(connection: Connection, table: Table) -> int:
     from sqlalchemy import func, select
 
-    largest = connection.scalar(select(func.max(model.id)))
+    largest = connection.scalar(select(func.max(table.c.id)))
     return int(largest or 0) + 1
 
 
-def _insert(connection: Connection, model: type[Base], rows: Iterator[dict[str, Any]]) -> None:
+def _insert(connection: Connection, table: Table, rows: Iterator[dict[str, Any]]) -> None:
     from sqlalchemy import insert
 
     pending = list(rows)
     if not pending:
         return
     if connection.dialect.name == "postgresql":
-        _copy(connection, model.__tablename__, pending)
+        _copy(connection, table.name, pending)
     else:
-        connection.execute(insert(model), pending)
+        connection.execute(insert(table), pending)
 
 
 def _copy(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:
