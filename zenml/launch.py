@@ -39,6 +39,7 @@ from zenml.runtime.loading import add_code_paths, load_backend, load_step, remem
 from zenml.runtime.plan import StepPlan, plan_spec
 from zenml.runtime.stores import Stores
 from zenml.stack import Stack
+from zenml.utils import collector
 from zenml.utils.hashing import sha256_text
 from zenml.utils.redact import redact_url
 from zenml.views import PipelineRun
@@ -358,7 +359,7 @@ def execute_run(
         return PipelineRun(stores.metadata.get_run(spec.run_id), stores)
     _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=frozenset())
     # read it back from the stores it ran on (``--stack other`` need not be the active stack)
-    return PipelineRun(stores.metadata.get_run(spec.run_id), stores)
+    return PipelineRun.launched(stores.metadata.get_run(spec.run_id), stores, spec)
 
 
 def resume_run(
@@ -424,6 +425,7 @@ def _orchestrate(
     enable_cache: bool,
     done: frozenset[str],
 ) -> list[StepOutcome]:
+    collector.resume()  # start-up is over; a run may go on for hours (steps elsewhere, this process waiting)
     try:
         with _heartbeat(stores, spec.run_id):
             outcomes = orchestrator.run(spec, stores, listener=listener, use_cache=enable_cache, done=done)

@@ -7,10 +7,10 @@ group with names of the form ``KIND.NAME`` (e.g. ``orchestrator.kubeflow = pkg.m
 
 from __future__ import annotations
 
-import importlib.metadata
 from functools import cache
 
 from zenml.exceptions import ConfigError
+from zenml.utils.entry_points import entry_points
 
 BACKEND_KINDS = ("orchestrator", "processing", "training")
 
@@ -36,7 +36,7 @@ BUILTIN_BACKENDS: dict[str, list[tuple[str, str]]] = {
 @cache
 def _entry_point_backends() -> dict[str, list[tuple[str, str]]]:
     found: dict[str, list[tuple[str, str]]] = {kind: [] for kind in BACKEND_KINDS}
-    for entry in importlib.metadata.entry_points(group="zenml.backends"):
+    for entry in entry_points("zenml.backends"):
         kind, _, name = entry.name.partition(".")
         if kind in found and name:
             found[kind].append((name, entry.value.replace(":", ".")))
@@ -63,6 +63,9 @@ def resolve_backend(kind: str, name: str) -> str:
     Raises:
         ConfigError: the name is unknown (the message lists the known ones).
     """
+    builtin = dict(BUILTIN_BACKENDS.get(kind, ()))
+    if name in builtin:  # plugins never replace a built-in name, so no entry-point scan is needed
+        return builtin[name]
     table = backend_table(kind)
     if name in table:
         return table[name]

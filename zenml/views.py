@@ -156,6 +156,14 @@ class PipelineRun:
     record: RunRecord
     stores: Stores
 
+    @classmethod
+    def launched(cls, record: RunRecord, stores: Stores, spec: RunSpec) -> PipelineRun:
+        """The run just launched from ``spec`` in this process: ``spec`` is not read back from its file."""
+        run = cls(record, stores)
+        # prime the cached property: the launcher holds the very spec the file was written from
+        run.__dict__["spec"] = spec
+        return run
+
     @property
     def id(self) -> str:
         """The run id."""

@@ -46,6 +46,20 @@ def test_help_exits_zero(tmp_path: Path) -> None:
     assert "Usage: zen" in bare.stdout + bare.stderr
 
 
+def test_steps_run_with_the_cycle_collector_on(tmp_path: Path) -> None:
+    # ``zen`` pauses the collector while it starts up; the executor must resume it before user code
+    (tmp_path / "gcflow.py").write_text(
+        "import gc\n"
+        "from zenml import pipeline, step\n\n"
+        "@step\ndef collecting() -> bool:\n    print('collector on:', gc.isenabled())\n    return gc.isenabled()\n\n"
+        "@pipeline\ndef gcflow() -> None:\n    collecting()\n"
+    )
+    assert zen("init", cwd=tmp_path).returncode == 0
+    ran = zen("run", "gcflow.py:gcflow", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "collector on: True" in ran.stdout + ran.stderr
+
+
 def test_run_rerun_and_step_exec_in_fresh_processes(project: Path) -> None:
     ran = zen("run", "flow.py:scaled", "--param", "scale.factor=3", cwd=project)
     assert ran.returncode == 0, ran.stderr

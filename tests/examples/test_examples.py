@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from example_helpers import EXAMPLES, ExampleRun
 
-from zenml.cli.examples import load_example
+from zenml.cli.example_catalog import load_example
 from zenml.exceptions import ConfigError
 from zenml.repository import Repository
 

@@ -11,9 +11,9 @@ import pytest
 from example_helpers import EXAMPLES
 
 import zenml
-from zenml.cli import examples, output
+from zenml.cli import example_catalog, output
 from zenml.cli.app import main
-from zenml.cli.examples import find_examples
+from zenml.cli.example_catalog import find_examples
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 Zen = Callable[..., tuple[int, str, str]]
@@ -151,7 +151,7 @@ def test_a_missing_extra_is_named_before_anything_is_copied(
     zen: Zen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # as if PyTorch were not installed: the extra's module cannot be found
-    monkeypatch.setitem(examples.EXTRAS, "torch", "zenml_test_no_such_module")
+    monkeypatch.setitem(example_catalog.EXTRAS, "torch", "zenml_test_no_such_module")
     code, _, err = zen("examples", "run", "custom_trainer", "--dir", str(tmp_path / "ct"))
     assert code == 2
     assert err.strip() == (

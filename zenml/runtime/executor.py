@@ -24,6 +24,7 @@ from zenml.runtime.logcapture import StepLog, capture_output
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, ProgressSink, StepContext, running
+from zenml.utils import collector
 
 logger = logging.getLogger("zenml")
 _ZENML_DIR = str(Path(__file__).resolve().parents[1])
@@ -50,6 +51,7 @@ def execute_step(
         StepError: the last attempt raised, ran out of time or returned bad outputs (recorded).
         ConfigError: the spec names an unknown step or a type that cannot be rebuilt.
     """
+    collector.resume()  # a ``zen`` process pauses it while starting up; user code runs with it on
     listener = listener or NullListener()
     step_spec = _step_spec(spec, step_name)
     add_code_paths(spec, stores.project_root)

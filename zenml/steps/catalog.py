@@ -6,9 +6,8 @@ conformance tests read it.
 
 from __future__ import annotations
 
-import importlib.metadata
-
 from zenml.steps.base import BaseStep
+from zenml.utils.entry_points import entry_points
 from zenml.utils.importing import import_object
 
 #: dotted paths of every shipped step class
@@ -29,7 +28,7 @@ SHIPPED_STEPS: tuple[str, ...] = (
 def shipped_steps() -> dict[str, type[BaseStep]]:
     """Shipped and plugin step classes by dotted path (imported on demand)."""
     paths = list(SHIPPED_STEPS)
-    paths += [entry.value.replace(":", ".") for entry in importlib.metadata.entry_points(group="zenml.steps")]
+    paths += [entry.value.replace(":", ".") for entry in entry_points("zenml.steps")]
     found: dict[str, type[BaseStep]] = {}
     for path in paths:
         klass = import_object(path)

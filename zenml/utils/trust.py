@@ -20,7 +20,6 @@ object found (a ``BaseStep``, a backend, a ``Materializer``) before calling it.
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.metadata
 import os
 import sys
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from zenml.exceptions import ConfigError
+from zenml.utils.entry_points import entry_points
 from zenml.utils.importing import import_object
 
 #: top-level packages trusted by name: zenml itself and the integrations under ``contrib/``
@@ -54,7 +54,7 @@ def trust_types(paths: Iterable[str]) -> None:
 def _plugin_packages() -> frozenset[str]:
     names = set(TRUSTED_PACKAGES)
     for group in _PLUGIN_GROUPS:
-        names.update(entry.value.split(":")[0].split(".")[0] for entry in importlib.metadata.entry_points(group=group))
+        names.update(entry.value.split(":")[0].split(".")[0] for entry in entry_points(group))
     return frozenset(names)
 
 
@@ -101,7 +101,8 @@ def check_importable(path: str, what: str) -> None:
     module = path.replace(":", ".").rpartition(".")[0]
     if path in _trusted_types or not module or module in sys.modules:
         return  # a path without a module is refused by import_object with its own message
-    if module.split(".")[0] in _plugin_packages():
+    package = module.split(".")[0]
+    if package in TRUSTED_PACKAGES or package in _plugin_packages():  # by name first: no entry-point scan
         return
     files = _module_files(module)
     if files is not None and all(_in_project(file) for file in files):

@@ -1,0 +1,46 @@
+"""The cycle collector pause of ``zen`` start-up: resumed only when start-up paused it."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from zenml.utils import collector
+
+
+@pytest.fixture(autouse=True)
+def _restore_collector() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    yield
+    collector.resume()
+    gc.unfreeze()  # give the test process's objects back to the collector
+    if was_enabled:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_pause_then_resume_turns_the_collector_back_on() -> None:
+    gc.enable()
+    collector.pause_for_startup()
+    assert not gc.isenabled()
+    collector.resume()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0  # start-up's objects are skipped by later collections
+
+
+def test_resume_never_turns_on_a_collector_the_program_turned_off() -> None:
+    gc.disable()
+    collector.pause_for_startup()  # already off: nothing to resume later
+    collector.resume()
+    assert not gc.isenabled()
+
+
+def test_resume_without_a_pause_changes_nothing() -> None:
+    gc.enable()
+    frozen = gc.get_freeze_count()
+    collector.resume()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen

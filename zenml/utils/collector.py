@@ -1,0 +1,33 @@
+"""Python's cycle collector paused while a ``zen`` process starts up, and resumed before any step runs."""
+
+from __future__ import annotations
+
+import gc
+
+#: ``paused``: whether ``pause_for_startup`` turned the collector off (and so ``resume`` may turn it on)
+_state = {"paused": False}
+
+
+def pause_for_startup() -> None:
+    """Stop the cycle collector (a no-op if it is already off).
+
+    Start-up (imports, the pipeline, the spec) creates a few hundred thousand objects that live
+    until the process ends; the collections they trigger free nothing and cost ~35 ms of a 0.4 s
+    ``zen run``. Only the ``zen`` console entry point calls this, and ``resume`` runs before the
+    first step executes, so user code always runs with the collector on.
+    """
+    if gc.isenabled():
+        gc.disable()
+        _state["paused"] = True
+
+
+def resume() -> None:
+    """Turn the collector back on if ``pause_for_startup`` turned it off (never one the user turned off).
+
+    What start-up created moves to the permanent generation first, so later full collections do
+    not walk it again.
+    """
+    if _state["paused"]:
+        _state["paused"] = False
+        gc.freeze()
+        gc.enable()
