@@ -155,6 +155,17 @@ def test_failing_materializer_leaves_no_partial_artifact(store: ArtifactStore) -
     assert _staging_entries(store) == []
 
 
+def test_a_failed_clean_up_never_hides_the_write_error(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(path: str) -> None:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(store.storage, "remove_tree", refuse)  # e.g. a store that turned read-only mid-write
+    with pytest.raises(ArtifactError, match=r"'run/step/output'.*HalfWrittenError") as info:
+        store.save(b"payload", ("run", "step", "output"), ExplodingMaterializer)
+    notes = getattr(info.value, "__notes__", [])
+    assert len(notes) == 1 and "staging folder" in notes[0] and "Permission denied" in notes[0]
+
+
 @pytest.mark.parametrize(
     "segments",
     [

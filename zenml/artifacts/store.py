@@ -150,12 +150,12 @@ class ArtifactStore:
                 size=size,
             )
             self._publish(staging, final, stored)
-        except ArtifactError:
-            self._discard(staging)
+        except ArtifactError as refused:
+            self._discard(staging, refused)
             raise
         except Exception as exc:
             error = self._write_failure(segments, exc)  # before discarding: that frees a full disk again
-            self._discard(staging)
+            self._discard(staging, error)
             raise error from exc
         return stored
 
@@ -241,9 +241,17 @@ class ArtifactStore:
         with self.storage.open(self.storage.join(folder, MANIFEST), "w") as handle:
             json.dump(manifest, handle)
 
-    def _discard(self, staging: str) -> None:
-        if self.storage.exists(staging):
-            self.storage.remove_tree(staging)
+    def _discard(self, staging: str, error: BaseException) -> None:
+        """Remove a failed write's staging folder; failing to is noted on ``error``, not raised over it.
+
+        The write's own error is what the user must see (a read-only store fails the clean-up too);
+        ``zen doctor`` lists staging folders left behind.
+        """
+        try:
+            if self.storage.exists(staging):
+                self.storage.remove_tree(staging)
+        except OSError as exc:
+            error.add_note(f"the unfinished write's staging folder {staging} could not be removed: {exc}")
 
     def load(self, stored: StoredArtifact, name: str = "artifact") -> Any:
         """Read an artifact back after checking it is complete and its content hash matches.
