@@ -61,9 +61,19 @@ def zen() -> str:
     return str(script)
 
 
+#: variables that would time something other than what a user runs: ``PYTHONDONTWRITEBYTECODE``
+#: (set on some CI and sandbox machines) makes every process compile each module edited since its
+#: ``.pyc`` was written, which adds tens of milliseconds to a ``zen run``
+_UNREPRESENTATIVE = ("PYTHONDONTWRITEBYTECODE",)
+
+
 def clean_env() -> dict[str, str]:
-    """This environment without the developer's ``ZEN_*`` settings, which would change the stack measured."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("ZEN_")}
+    """This environment without the developer's ``ZEN_*`` settings (they change the stack) or bytecode opt-outs."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("ZEN_") and name not in _UNREPRESENTATIVE
+    }
 
 
 def run_command(command: Sequence[str], cwd: Path | None = None, expect: str | None = None) -> Timing:

@@ -10,7 +10,10 @@ from zenml.utils import collector
 
 def main() -> None:
     """Entry point of the ``zen`` console script (and of ``python -m zenml``)."""
-    collector.pause_for_startup()  # the step executor resumes it before a step runs
+    if sys.argv[1:2] in (["run"], ["step"]):
+        # only commands that run steps: the launcher and the step executor resume the collector
+        # before any step does; other commands (a report, say) keep it on throughout
+        collector.pause_for_startup()
     from zenml.cli.app import main as run
 
     code = run()

@@ -13,8 +13,9 @@ def pause_for_startup() -> None:
 
     Start-up (imports, the pipeline, the spec) creates a few hundred thousand objects that live
     until the process ends; the collections they trigger free nothing and cost ~35 ms of a 0.4 s
-    ``zen run``. Only the ``zen`` console entry point calls this, and ``resume`` runs before the
-    first step executes, so user code always runs with the collector on.
+    ``zen run``. Only the ``zen`` console entry point calls this, for ``zen run`` and ``zen step``,
+    and ``resume`` runs before the first step executes, so user code always runs with the
+    collector on.
     """
     if gc.isenabled():
         gc.disable()
