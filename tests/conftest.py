@@ -1,8 +1,12 @@
-"""Shared fixtures: an isolated repository per test and real database servers when available."""
+"""Shared fixtures: an isolated repository per test, real database servers and a moto S3 server when available."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +93,32 @@ def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'metadata.db'}"
     fixture = "mysql_url" if request.param == "mysql" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on a free loopback port, shared by the session's S3 tests (each makes its own bucket)."""
+    pytest.importorskip("s3fs", reason="S3 needs the s3 extra: pip install 'zenml[s3]'")
+    binary = Path(sys.executable).parent / "moto_server"
+    if not binary.exists():
+        _unavailable("moto's S3 server", FileNotFoundError(f"{binary} is not installed"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

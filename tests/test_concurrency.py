@@ -9,29 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from zenml.testing.flows import chain_source
+
 PROCESSES = 8
 STEPS = 20
 
-FLOW = f'''
-from zenml import pipeline, step
-
-
-@step
-def start(seed: int = 0) -> float:
-    return float(seed)
-
-
-@step
-def bump(x: float, by: float = 1.0) -> float:
-    return x + by
-
-
-@pipeline
-def chain20() -> None:
-    value = start()
-    for index in range(1, {STEPS}):
-        value = bump.configure(name=f"bump_{{index:02d}}")(value)
-'''
+FLOW = chain_source("chain20", STEPS)
 
 
 def _run_concurrently(root: Path, metadata_url: str) -> list[subprocess.CompletedProcess[str]]:

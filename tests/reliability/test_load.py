@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from zenml.testing.flows import chain_source
+
 if TYPE_CHECKING:
     from zenml.artifacts.store import StoredArtifact
     from zenml.metadata import SQLMetadataStore
@@ -34,26 +36,7 @@ RUNS = 5_000  # x 20 steps = 100,000 step runs
 WAIT_S = 540.0
 RUN_ID = re.compile(r"^(\d{8}-\d{6}-[0-9a-f]{8})\b", re.MULTILINE)
 
-FLOW = f"""
-from zenml import pipeline, step
-
-
-@step
-def start(seed: int = 0) -> float:
-    return float(seed)
-
-
-@step
-def bump(x: float, by: float = 1.0) -> float:
-    return x + by
-
-
-@pipeline
-def load20() -> None:
-    value = start()
-    for index in range(1, {STEPS}):
-        value = bump.configure(name=f"bump_{{index:02d}}")(value)
-"""
+FLOW = chain_source("load20", STEPS)
 
 ENGINES = [
     "sqlite",

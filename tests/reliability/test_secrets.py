@@ -15,10 +15,6 @@ import json
 import logging
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,35 +112,6 @@ def database() -> Iterator[Database]:
                 connection.exec_driver_sql(f"DROP USER IF EXISTS '{made.user}'@'{host}'")
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {made.name}")
         admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on a free loopback port."""
-    pytest.importorskip("s3fs", reason="S3 needs the s3 extra: pip install 'zenml[s3]'")
-    binary = Path(sys.executable).parent / "moto_server"
-    if not binary.exists():
-        _unavailable(f"moto's S3 server ({binary}) is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @dataclass(frozen=True)
