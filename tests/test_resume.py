@@ -126,3 +126,28 @@ def test_killed_run_is_detected_as_crashed_and_resumable(project: Path) -> None:
     assert resumed.status == "completed"
     assert [s.status for s in resumed.steps.values()] == ["completed"] * 4
     assert resumed.steps["last"].outputs["output"].read() == 25
+
+
+def test_resume_json_prints_one_document_for_success_failure_and_bad_input(project: Path) -> None:
+    import json
+
+    (project / "FAIL").write_text("1")
+    zen(project, "run", "flow_resume.py:resumable", expect=1)
+    run_id = _store(project).runs()[0].id
+
+    again = zen(project, "runs", "resume", run_id, "--json", expect=1)  # the flag is still set: fails again
+    failed = json.loads(again.stdout)
+    assert (failed["run_id"], failed["status"]) == (run_id, "failed")
+    assert failed["error"]["step"] == "flaky" and "FAIL flag" in failed["error"]["message"]
+    assert "Error:" in again.stderr  # the one-line error goes to stderr, never into the document
+
+    (project / "FAIL").unlink()
+    done = json.loads(zen(project, "runs", "resume", run_id, "--json").stdout)
+    assert (done["run_id"], done["status"]) == (run_id, "completed")
+    statuses = {step["name"]: step["status"] for step in done["steps"]}
+    assert statuses == {"first": "completed", "second": "completed", "flaky": "completed", "last": "completed"}
+    assert done["metrics"] == {"last": {"result": 20.0}}
+
+    unknown = zen(project, "runs", "resume", "no-such-run", "--json", expect=2)
+    assert json.loads(unknown.stdout)["status"] == "error"
+    assert zen(project, "runs", "resume", run_id, "--json", "-q", expect=2).stdout == ""

@@ -149,21 +149,15 @@ def _print_final_line(run: PipelineRun, summary: str) -> None:
 
 def _run_as_json(target: str, param: list[str], options: dict[str, Any]) -> None:
     """Run with no display and print the run as one JSON document, also when it fails (then re-raise)."""
-    from zenml.cli.output import print_json, stdout_to_stderr
-    from zenml.cli.progress import StepOutcomes
-    from zenml.cli.run_report import RunReport, error_document
+    from zenml.cli.run_report import report_as_json
 
-    outcomes = StepOutcomes()
-    ready: _Launch | None = None
-    try:
-        with stdout_to_stderr():
-            ready = _Launch(target, param, options)
-            result = ready.start(outcomes)
-    except ZenMLError as error:
-        failed = ready.recorded_run(error) if ready is not None else None
-        print_json(RunReport.of(failed, outcomes.outcomes).to_json() if failed else error_document(error))
-        raise  # the CLI prints the error to stderr and exits 1 (a step failed) or 2 (bad input)
-    print_json(RunReport.of(result, outcomes.outcomes).to_json())
+    launched: list[_Launch] = []
+
+    def start(listener: RunListener) -> PipelineRun:
+        launched.append(_Launch(target, param, options))
+        return launched[0].start(listener)
+
+    report_as_json(start, lambda error: launched[0].recorded_run(error) if launched else None)
 
 
 def _step_params(pipeline: Any, items: list[str]) -> dict[str, dict[str, Any]]:

@@ -194,16 +194,37 @@ def runs_resume(
     run_id: str = typer.Argument(..., help="The failed or crashed run to finish."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not serve the remaining steps from the cache."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
+    json_: bool = typer.Option(
+        False, "--json", help="Print only one JSON document describing the run (no live display; logs to stderr)."
+    ),
 ) -> None:
     """Finish a failed or killed run: completed steps are kept, the rest run."""
-    from zenml.cli.progress import ProgressDisplay
     from zenml.launch import resume_run
 
+    if quiet and json_:
+        raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
     repository = _repository()
+    if json_:
+        from zenml.cli.run_report import report_as_json
+
+        def start(listener: Any) -> Any:
+            record = repository.run(run_id)  # an unknown id is bad input, reported as the document's error
+            return resume_run(record.id, listener=listener, enable_cache=not no_cache, repository=repository)
+
+        report_as_json(start, lambda error: _resumed_run(repository, error))
+        return
+    from zenml.cli.progress import ProgressDisplay
+
     record = repository.run(run_id)
     with ProgressDisplay([s.name for s in record.steps.values()], quiet=quiet) as display:
         run = resume_run(record.id, listener=display, enable_cache=not no_cache, repository=repository)
     console.print(f"Run {run.id} {styled_status(run.status)} after resume")
+
+
+def _resumed_run(repository: Any, error: Exception) -> Any:
+    """The run ``error`` says was recorded (a step failed during the resume), else ``None`` (bad input)."""
+    run_id = getattr(error, "run_id", None)
+    return repository.run(run_id) if isinstance(run_id, str) else None
 
 
 @runs_app.command("compare")

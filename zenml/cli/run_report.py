@@ -1,9 +1,9 @@
-"""What ``zen run`` reports when a run ends: the summary line and the ``--json`` document."""
+"""What ``zen run`` and ``zen runs resume`` report when a run ends: the summary line and the ``--json`` document."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +12,7 @@ from zenml.exceptions import StepError, ZenMLError
 
 if TYPE_CHECKING:
     from zenml.metadata.records import StepRunRecord
-    from zenml.runtime.events import StepOutcome
+    from zenml.runtime.events import RunListener, StepOutcome
     from zenml.views import PipelineRun
 
 #: Bumped when a field of the ``--json`` document changes meaning or disappears (adding one does not).
@@ -134,3 +134,26 @@ def error_document(exc: ZenMLError) -> dict[str, Any]:
     if isinstance(exc, StepError):
         error = {"step": exc.step, "type": exc.error_type, "message": exc.error_message}
     return {"format_version": JSON_FORMAT_VERSION, "run_id": None, "status": "error", "error": error}
+
+
+def report_as_json(
+    start: Callable[[RunListener], PipelineRun], recorded_run: Callable[[ZenMLError], PipelineRun | None]
+) -> None:
+    """``--json``: run ``start`` with no display, then print the run as one JSON document; on failure too.
+
+    Everything the run prints goes to stderr. When ``start`` raises, the document describes the run
+    ``recorded_run`` finds for the error (a failed run) or, when nothing was recorded, the error;
+    then the error is re-raised for the CLI to print and exit 1 or 2.
+    """
+    from zenml.cli.output import print_json, stdout_to_stderr
+    from zenml.cli.progress import StepOutcomes
+
+    outcomes = StepOutcomes()
+    try:
+        with stdout_to_stderr():
+            result = start(outcomes)
+    except ZenMLError as error:
+        failed = recorded_run(error)
+        print_json(RunReport.of(failed, outcomes.outcomes).to_json() if failed else error_document(error))
+        raise
+    print_json(RunReport.of(result, outcomes.outcomes).to_json())
