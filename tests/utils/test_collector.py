@@ -44,3 +44,19 @@ def test_resume_without_a_pause_changes_nothing() -> None:
     collector.resume()
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+def test_freeze_at_exit_freezes_once_when_the_process_ends() -> None:
+    import subprocess
+    import sys
+
+    program = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"  # runs last (LIFO)
+        "from zenml.utils import collector\n"
+        "before = atexit._ncallbacks()\n"
+        "collector.freeze_at_exit(); collector.freeze_at_exit()\n"
+        "print('registered:', atexit._ncallbacks() - before)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split("\n")[:2] == ["registered: 1", "frozen at exit: True"]

@@ -19,6 +19,7 @@ from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import execute_step
 from zenml.runtime.stores import Stores, StoresRecipe, open_cached
+from zenml.utils import collector
 from zenml.utils.trust import trust_types
 
 
@@ -57,6 +58,7 @@ def warm_up(recipe: StoresRecipe) -> None:
     raise: opening the stores again there fails the same way, and that step's error names it
     (a failing pool initializer would only report a dead worker).
     """
+    collector.freeze_at_exit()  # the pool (or nanny) waits for this process to end: make that quick
     try:
         open_cached(recipe)
     except Exception:  # noqa: BLE001 -- re-raised by the first step's own open_cached(recipe)
