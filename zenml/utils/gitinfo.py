@@ -29,11 +29,12 @@ def read_git_info(root: Path, exclude: tuple[Path, ...] = ()) -> GitInfo | None:
     """
     if shutil.which("git") is None:
         return None
-    inside = _git(root, "rev-parse", "--is-inside-work-tree")
-    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+    # one process for both questions: prints "true"/"false", then HEAD's id (or "HEAD" and exit 128
+    # in a repository without commits); exit 128 with no output outside any repository
+    lines = _git(root, "rev-parse", "--is-inside-work-tree", "HEAD").stdout.decode().split()
+    if not lines or lines[0] != "true":
         return None
-    head = _git(root, "rev-parse", "HEAD")
-    commit = head.stdout.decode().strip() if head.returncode == 0 else None
+    commit = lines[1] if len(lines) > 1 and _is_object_id(lines[1]) else None
     # Untracked files count as dirty: they may be the very code a step runs.
     excluded = [f":(exclude){path.resolve().relative_to(root.resolve()).as_posix()}" for path in exclude
                 if path.resolve().is_relative_to(root.resolve())]
@@ -44,3 +45,8 @@ def read_git_info(root: Path, exclude: tuple[Path, ...] = ()) -> GitInfo | None:
     diff = _git(root, "diff", "HEAD", "--", ".", *excluded) if commit else _git(root, "diff", "--", ".", *excluded)
     digest = hashlib.sha256(diff.stdout + status.stdout).hexdigest()
     return GitInfo(commit=commit, dirty=True, diff_sha256=digest)
+
+
+def _is_object_id(text: str) -> bool:
+    """A full SHA-1 or SHA-256 object id in hex."""
+    return len(text) in (40, 64) and all(ch in "0123456789abcdef" for ch in text)
