@@ -41,9 +41,10 @@ def tiny() -> None:
 
 
 def test_report_without_its_spec_file_draws_the_recorded_steps(repo: Any, tmp_path: Path) -> None:
-    run = tiny.run()
-    spec = Path(run.record.spec_path)
+    launched = tiny.run()
+    spec = Path(launched.record.spec_path)
     (spec if spec.is_absolute() else tmp_path / spec).unlink()
+    run = repo.run(launched.id)  # read back: the launched run still holds the spec it was started from
     data = collect(run)
     assert data.spec is None and data.spec_problem is not None and "cannot be read" in data.spec_problem
     assert [(s.name, s.status, s.depth) for s in data.steps] == [("start", "completed", 0), ("double", "completed", 0)]
