@@ -58,6 +58,17 @@ def where() -> None:
     summed(a=pid_of(value), b=pid_of.configure(name="pid_again")(value))
 
 
+@step
+def four_pids(a: int, b: int, c: int, d: int) -> list[int]:
+    return [a, b, c, d]
+
+
+@pipeline
+def fan_of_pids() -> None:
+    value = start()
+    four_pids(*(pid_of.configure(name=f"pid_{index}")(value) for index in range(4)))
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -71,6 +82,14 @@ def test_local_cluster_runs_a_pipeline_in_worker_processes(repo: Repository) -> 
     pids = run.steps["summed"].output()
     assert os.getpid() not in pids
     assert run.spec.backends.orchestrator.name == "dask"
+
+
+@pytest.mark.timeout(120)
+def test_a_fan_out_spreads_over_the_workers_not_onto_the_one_holding_its_input(repo: Repository) -> None:
+    # left to itself the scheduler put every branch on the worker holding ``start``'s output
+    run = run_pipeline(fan_of_pids, orchestrator=DaskOrchestrator(n_workers=2), repository=repo, enable_cache=False)
+    assert run.status == "completed"
+    assert len(set(run.steps["four_pids"].output())) == 2
 
 
 @pytest.mark.timeout(30)

@@ -172,6 +172,53 @@ def resources_of(spec: RunSpec, name: str) -> dict[str, float] | None:
     return wanted or None
 
 
+class _Placement:
+    """Where this run's next step goes: a worker thread that none of its steps occupies.
+
+    Left to Dask, every branch of a fan-out was queued on the worker holding the (tiny) output they
+    depend on, and work stealing, guessing from duration estimates, rebalanced late or moved a
+    branch onto the busy worker, idling the other for up to a second per round. So a step is sent
+    only when a worker that declares what it asks for has a free thread, with that worker as a
+    loose preference (``allow_other_workers``: the scheduler still places it elsewhere if the
+    worker has gone). Dependencies are still passed to the scheduler as the upstream futures.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.threads: dict[str, int] = {}
+        self.resources: dict[str, dict[str, float]] = {}
+        self.running: dict[str, int] = {}
+
+    def refresh(self) -> None:
+        """Read the workers again (a cluster may grow or shrink during a run)."""
+        info: dict[str, dict[str, Any]] = self.client.scheduler_info()["workers"]
+        self.threads = {str(address): max(1, int(w.get("nthreads") or 1)) for address, w in info.items()}
+        self.resources = {str(address): dict(w.get("resources") or {}) for address, w in info.items()}
+        for address in self.threads:
+            self.running.setdefault(address, 0)
+
+    def take(self, wanted: dict[str, float] | None) -> tuple[bool, str | None]:
+        """Whether to send a step asking for ``wanted`` now, and the worker it should prefer.
+
+        A capable worker with a free thread: now, to it. No capable worker at all: now, anywhere (the
+        scheduler queues or refuses it). Every capable worker busy with this run: not yet.
+        """
+        able = [a for a in self.threads if all(self.resources[a].get(k, 0) >= v for k, v in (wanted or {}).items())]
+        if not able:
+            return True, None
+        free = [address for address in able if self.running[address] < self.threads[address]]
+        if not free:
+            return False, None
+        chosen = min(free, key=lambda address: self.running[address] / self.threads[address])
+        self.running[chosen] += 1
+        return True, chosen
+
+    def release(self, address: str | None) -> None:
+        """A step sent to ``address`` by ``take`` has finished."""
+        if address is not None and address in self.running:
+            self.running[address] -= 1
+
+
 def _import_distributed() -> Any:
     try:
         import dask.distributed
@@ -192,27 +239,35 @@ def _schedule(
     spec_yaml = spec.to_yaml()
     waiting = {name: upstream_of(spec, name, steps) for name in steps}
     futures: dict[str, Any] = {}
-    started: dict[Any, tuple[str, float]] = {}
+    started: dict[Any, tuple[str, float, str | None]] = {}
+    placement = _Placement(client)
     completed = distributed.as_completed()
     outcomes: list[StepOutcome] = []
     failure: BaseException | None = None
 
     def submit_ready() -> None:
+        placement.refresh()
         for name in [n for n, deps in waiting.items() if not deps]:
+            wanted = resources_of(spec, name)
+            send, worker = placement.take(wanted)
+            if not send:
+                continue  # every capable worker is busy with this run: sent when one finishes
             del waiting[name]
             upstream = [futures[source] for source in upstream_of(spec, name, steps)]
-            key = f"zenml-{spec.run_id}-{name}-{uuid.uuid4().hex[:8]}"
+            # The key's prefix (what Dask groups duration estimates by) is the step.
+            key = f"zenml.{name}-{spec.run_id}-{uuid.uuid4().hex[:8]}"
             futures[name] = client.submit(
                 run_step, spec_yaml, name, recipe, use_cache, *upstream, key=key, pure=False,
-                resources=resources_of(spec, name),
+                resources=wanted, workers=[worker] if worker else None, allow_other_workers=True,
             )  # fmt: skip
-            started[futures[name]] = (name, time.perf_counter())
+            started[futures[name]] = (name, time.perf_counter(), worker)
             completed.add(futures[name])
             listener.step_started(name)
 
     submit_ready()
     for future in completed:
-        name, began = started.pop(future)
+        name, began, worker = started.pop(future)
+        placement.release(worker)
         try:
             outcome: StepOutcome = future.result()
         except StepError as error:
