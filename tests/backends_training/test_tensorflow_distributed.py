@@ -297,3 +297,19 @@ def test_registered_as_tensorflow_and_round_trips() -> None:
     assert TensorflowDistributedTraining.from_config(backend.to_config()) == backend
     assert TensorflowDistributedTraining().backend_kind == "training"
     assert TensorflowDistributedTraining().get_params() == {"strategy": "multi_worker", "workers": 2, "timeout": 600}
+
+
+@pytest.mark.parametrize(
+    ("reported", "raised"),
+    [
+        ("zenml.exceptions.ConfigError", ConfigError),  # bad input stays bad input
+        ("builtins.ValueError", BackendError),
+        ("os.system", BackendError),  # a name from another process is looked up, never imported
+        ("not a type", BackendError),
+    ],
+)
+def test_a_worker_failure_keeps_only_zenml_error_classes(reported: str, raised: type[Exception]) -> None:
+    from zenml.backends.training.tensorflow import _worker_error
+
+    error = _worker_error(1, 2, reported, "it broke", "")
+    assert type(error) is raised and "worker 1 of 2 failed" in str(error) and "it broke" in str(error)

@@ -276,13 +276,14 @@ class _WorkerGroup:
 
 def _worker_error(rank: int, workers: int, error_type: str, text: str, trace: str) -> ZenMLError:
     """The exception for a worker's failure: the worker's own zenml error class, else ``BackendError``."""
-    from zenml.utils.importing import import_object
+    import zenml.exceptions
 
     message = f"TensorflowDistributedTraining worker {rank} of {workers} failed: {error_type}: {text}"
-    with contextlib.suppress(Exception):
-        error = import_object(error_type)
-        if isinstance(error, type) and issubclass(error, ZenMLError):
-            return error(message)  # bad input stays bad input (e.g. ConfigError) on any backend
+    module, _, name = error_type.rpartition(".")
+    # looked up among zenml's own errors, never imported by name: the type comes from another process
+    error = getattr(zenml.exceptions, name, None) if module == "zenml.exceptions" else None
+    if isinstance(error, type) and issubclass(error, ZenMLError):
+        return error(message)  # bad input stays bad input (e.g. ConfigError) on any backend
     where = [line.strip() for line in trace.strip().splitlines()[-3:-1]]
     return BackendError(message + (f" (at {' '.join(where)})" if where else ""))
 
