@@ -194,6 +194,10 @@ class BaseTrainerStep(BaseStep):
         """A task implied by the trainer's own parameters (e.g. a binary loss), or ``None``."""
         return None
 
+    def metric_names(self, task: str) -> list[str]:
+        """Metrics recorded per epoch (default: accuracy for classification, MAE for regression)."""
+        return ["mae"] if task == "regression" else ["accuracy"]
+
     def process(self, data: Dataset, transform: Transform, context: StepContext) -> TrainerOutput:
         """Run the training loop on the training backend; collect model, predictions and history."""
         mapping = self.split_mapping_or_default()

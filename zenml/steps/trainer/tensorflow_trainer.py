@@ -28,12 +28,10 @@ from zenml.steps.metrics import epoch_metrics
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
 from zenml.steps.trainer.torch_trainer import (
-    LAST_ACTIVATIONS,
     LOSSES,
     OPTIMIZERS,
-    check_feed_forward_params,
+    FeedForwardParams,
     check_training_params,
-    resolve_output_units,
 )
 
 __all__ = ["KerasModel", "TensorflowBaseTrainer", "TensorflowFeedForwardTrainer", "probabilities"]
@@ -271,10 +269,6 @@ class TensorflowBaseTrainer(BaseTrainerStep):
 
     # -- the loop --------------------------------------------------------------------------------
 
-    def metric_names(self, task: str) -> list[str]:
-        """Metrics recorded per epoch (default: accuracy for classification, MAE for regression)."""
-        return ["mae"] if task == "regression" else ["accuracy"]
-
     def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
         """Seeded custom-loop training under the context's strategy; the primary process saves the (best) model."""
         strategy = _strategy(context, type(self).__name__)  # first: multi-worker setup precedes other ops
@@ -502,7 +496,7 @@ def _append(history: dict[str, list[float]], epoch: int, logs: dict[str, float])
         history.setdefault(name, []).append(float(value))
 
 
-class TensorflowFeedForwardTrainer(TensorflowBaseTrainer):
+class TensorflowFeedForwardTrainer(FeedForwardParams, TensorflowBaseTrainer):
     """A fully connected Keras network: ``hidden_layers`` of ``activation`` units with ``dropout``.
 
     ``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``loss``, ``seed``,
@@ -558,28 +552,6 @@ class TensorflowFeedForwardTrainer(TensorflowBaseTrainer):
             split_mapping=split_mapping,
             label=label,
         )
-
-    def check_params(self, params: dict[str, object]) -> None:
-        """Also validate the network's shape parameters."""
-        super().check_params(params)
-        check_feed_forward_params(params, type(self).__name__)
-
-    def task_hint(self) -> str | None:
-        """From ``last_activation`` first, then from ``loss``."""
-        if self.last_activation is not None:
-            return LAST_ACTIVATIONS[self.last_activation]
-        return super().task_hint()
-
-    def metric_names(self, task: str) -> list[str]:
-        """The ``metrics`` parameter, else the task's default."""
-        return list(self.metrics) if self.metrics else super().metric_names(task)
-
-    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
-        """Resolve the output width, then train."""
-        self.output_units_ = resolve_output_units(
-            self.output_units, self.last_activation, training, type(self).__name__
-        )
-        return super().train(training, context, workdir)
 
     def model_fn(self, n_features: int, n_outputs: int) -> keras.Model:
         """Dense → dropout per hidden layer, then a linear output layer (logits)."""

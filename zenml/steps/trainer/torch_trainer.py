@@ -310,10 +310,6 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         logs.update({f"{prefix}{name}": value for name, value in metrics.items()})
         return logs
 
-    def metric_names(self, task: str) -> list[str]:
-        """Metrics recorded per epoch (default: accuracy for classification, MAE for regression)."""
-        return ["mae"] if task == "regression" else ["accuracy"]
-
     def _save(self, model: Any, training: TrainingData, workdir: str) -> None:
         torch = _torch()
         folder = os.path.join(workdir, "model")
@@ -447,7 +443,48 @@ def resolve_output_units(units: int | None, last_activation: str | None, trainin
     return units
 
 
-class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
+class FeedForwardParams(BaseTrainerStep):
+    """What both feed-forward trainers do with their network parameters (a base, not a step of its own).
+
+    The shape parameters are checked together, ``last_activation`` decides the task before
+    ``loss`` does, ``metrics`` replaces the task's default metrics, and the output width is
+    resolved against the label before training. Each trainer still declares every parameter in
+    its own ``__init__`` (the parameter contract reads them from there).
+    """
+
+    hidden_layers: list[int] | None
+    activation: str
+    last_activation: str | None
+    output_units: int | None
+    dropout: float
+    metrics: list[str] | None
+    output_units_: int
+
+    def check_params(self, params: dict[str, object]) -> None:
+        """Also validate the network's shape parameters."""
+        super().check_params(params)
+        check_feed_forward_params(params, type(self).__name__)
+
+    def task_hint(self) -> str | None:
+        """From ``last_activation`` first, then from ``loss``."""
+        if self.last_activation is not None:
+            return LAST_ACTIVATIONS[self.last_activation]
+        return super().task_hint()
+
+    def metric_names(self, task: str) -> list[str]:
+        """The ``metrics`` parameter, else the task's default."""
+        return list(self.metrics) if self.metrics else super().metric_names(task)
+
+    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
+        """Resolve the output width, then train."""
+        self.output_units_ = resolve_output_units(
+            self.output_units, self.last_activation, training, type(self).__name__
+        )
+        # the framework's base trainer, next in the method order, implements it
+        return super().train(training, context, workdir)  # type: ignore[safe-super]
+
+
+class PyTorchFeedForwardTrainer(FeedForwardParams, PyTorchBaseTrainer):
     """A fully connected network: ``hidden_layers`` of ``activation`` units with ``dropout``.
 
     ``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``loss``, ``seed``,
@@ -498,28 +535,6 @@ class PyTorchFeedForwardTrainer(PyTorchBaseTrainer):
             split_mapping=split_mapping,
             label=label,
         )
-
-    def check_params(self, params: dict[str, object]) -> None:
-        """Also validate the network's shape parameters."""
-        super().check_params(params)
-        check_feed_forward_params(params, type(self).__name__)
-
-    def task_hint(self) -> str | None:
-        """From ``last_activation`` first, then from ``loss``."""
-        if self.last_activation is not None:
-            return LAST_ACTIVATIONS[self.last_activation]
-        return super().task_hint()
-
-    def metric_names(self, task: str) -> list[str]:
-        """The ``metrics`` parameter, else the task's default."""
-        return list(self.metrics) if self.metrics else super().metric_names(task)
-
-    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
-        """Resolve the output width, then train."""
-        self.output_units_ = resolve_output_units(
-            self.output_units, self.last_activation, training, type(self).__name__
-        )
-        return super().train(training, context, workdir)
 
     def model_fn(self, n_features: int, n_outputs: int) -> torch.nn.Module:
         """Linear → activation → dropout per hidden layer, then the output layer (logits)."""
