@@ -206,7 +206,7 @@ class _Doctor:
             detail = f"{label} is recorded but missing (no published folder with a manifest)"
             self.findings.append(Finding("missing_artifact", relative, detail, advice))
             return
-        if self.verify_hashes and self._hash(relative) != record.content_hash:
+        if self.verify_hashes and self._hash(relative, record.content_hash) != record.content_hash:
             detail = f"{label} does not match its recorded content hash {record.content_hash[:20]}…"
             self.findings.append(Finding("corrupt_artifact", relative, detail, advice))
 
@@ -227,7 +227,7 @@ class _Doctor:
     def _check_unrecorded(self, folder: str) -> None:
         if self.verify_hashes:
             manifest = self._manifest_hash(folder)
-            if manifest is None or self._hash(folder) != manifest:
+            if manifest is None or self._hash(folder, manifest) != manifest:
                 detail = "published folder whose files do not match its manifest (a partial artifact)"
                 self._garbage("partial_artifact", folder, detail)
                 return
@@ -310,8 +310,9 @@ class _Doctor:
         root = self.storage.uri_of(self.storage.root).rstrip("/") + "/"
         return uri[len(root) :].strip("/") if uri.startswith(root) else None
 
-    def _hash(self, relative: str) -> str:
-        content_hash, size = self.artifacts.hash_folder(self.storage.join(self.storage.root, relative))
+    def _hash(self, relative: str, recorded: str) -> str:
+        """The folder's content hash, computed with the algorithm of the ``recorded`` one."""
+        content_hash, size = self.artifacts.hash_folder(self.storage.join(self.storage.root, relative), like=recorded)
         self.bytes_hashed += size
         return content_hash
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -83,7 +84,7 @@ def test_save_writes_folder_with_manifest_and_records_hash(store: ArtifactStore)
     }
     assert stored.format == "json"
     assert stored.size == (folder / "value.json").stat().st_size
-    assert stored.content_hash.startswith("blake3:") and len(stored.content_hash) == len("blake3:") + 64
+    assert stored.content_hash.startswith("xxh3-128:") and len(stored.content_hash) == len("xxh3-128:") + 32
     assert store.hash_folder(str(folder)) == (stored.content_hash, stored.size)
     assert _staging_entries(store) == []
 
@@ -230,6 +231,80 @@ def test_extra_file_in_artifact_folder_breaks_verification(store: ArtifactStore)
     (_local_folder(stored) / "intruder.txt").write_text("extra")
     with pytest.raises(ArtifactError, match="does not match its recorded content hash"):
         store.load(stored, "artifact 3")
+
+
+def test_artifacts_hashed_with_blake3_by_earlier_versions_are_still_verified(store: ArtifactStore) -> None:
+    stored = store.save({"label": "cat"}, ("run", "step", "output"))
+    folder = str(_local_folder(stored))
+    legacy_hash, size = store.hash_folder(folder, like="blake3:")
+    assert legacy_hash.startswith("blake3:") and len(legacy_hash) == len("blake3:") + 64
+    legacy = dataclasses.replace(stored, content_hash=legacy_hash)
+    assert store.load(legacy) == {"label": "cat"}
+    (_local_folder(stored) / "value.json").write_text(json.dumps({"label": "dog"}))
+    with pytest.raises(ArtifactError, match="does not match its recorded content hash"):
+        store.load(legacy)
+
+
+def test_a_hash_of_an_unknown_algorithm_is_refused_with_the_fix(store: ArtifactStore) -> None:
+    stored = dataclasses.replace(store.save(3, ("run", "step", "output")), content_hash="sha3-512:abc")
+    with pytest.raises(ArtifactError, match=r"unknown algorithm 'sha3-512'.*upgrade zenml"):
+        store.load(stored, "artifact 4")
+    with pytest.raises(ArtifactError, match=r"unknown algorithm 'sha3-512'"):
+        store.verify(stored)
+
+
+class AnnouncingMaterializer(Materializer):
+    """Announces its file's bytes (or ``announce_as`` instead), optionally writing a second file."""
+
+    format = "announcing"
+    type_names = ("builtins.bytes",)
+    announce_as: bytes | None = None
+    extra_file = False
+
+    def save(self, value: Any, folder: ArtifactFolder) -> None:
+        folder.announce("data.bin", self.announce_as if self.announce_as is not None else value)
+        with folder.open("data.bin", "wb") as handle:
+            handle.write(value)
+        if self.extra_file:
+            with folder.open("extra.bin", "wb") as handle:
+                handle.write(b"x")
+
+    def load(self, folder: ArtifactFolder) -> Any:
+        with folder.open("data.bin", "rb") as handle:
+            return handle.read()
+
+
+class ShortAnnouncement(AnnouncingMaterializer):
+    announce_as = b"short"
+
+
+class AnnouncementWithAnotherFile(AnnouncingMaterializer):
+    extra_file = True
+
+
+class FalseAnnouncement(AnnouncingMaterializer):
+    announce_as = b"the fake bytes"  # as long as b"the real bytes"
+
+
+@pytest.mark.parametrize("size", [10, 6 * 1024 * 1024], ids=["inline", "threaded"])
+def test_announced_bytes_give_the_hash_of_the_written_files(store: ArtifactStore, size: int) -> None:
+    value = os.urandom(size)
+    stored = store.save(value, ("run", "step", "output"), materializer=AnnouncingMaterializer)
+    assert store.hash_folder(str(_local_folder(stored))) == (stored.content_hash, stored.size)
+    assert store.load(stored) == value
+
+
+def test_announcements_that_do_not_describe_the_folder_fall_back_to_its_files(store: ArtifactStore) -> None:
+    for index, materializer in enumerate([ShortAnnouncement, AnnouncementWithAnotherFile]):
+        stored = store.save(b"the real bytes", ("run", f"step{index}", "output"), materializer=materializer)
+        assert store.hash_folder(str(_local_folder(stored))) == (stored.content_hash, stored.size)
+        assert store.load(stored) == b"the real bytes"
+
+
+def test_a_false_announcement_of_the_right_size_fails_every_read(store: ArtifactStore) -> None:
+    stored = store.save(b"the real bytes", ("run", "step", "output"), materializer=FalseAnnouncement)
+    with pytest.raises(ArtifactError, match="does not match its recorded content hash"):
+        store.load(stored)
 
 
 def test_missing_artifact_is_an_error(store: ArtifactStore) -> None:

@@ -7,6 +7,7 @@ until a value of that type is actually saved or loaded. Pickle is never chosen a
 from __future__ import annotations
 
 import abc
+import io
 import json
 from typing import IO, Any, ClassVar, Protocol
 
@@ -29,6 +30,16 @@ class ArtifactFolder(Protocol):
 
     def location(self) -> tuple[Any | None, str]:
         """``(fsspec filesystem or None for local, path)`` of the artifact's folder."""
+        ...
+
+    def announce(self, name: str, *parts: Any) -> None:
+        """Say that file ``name`` is about to be written with exactly the bytes of ``parts``, in order.
+
+        ``parts`` are C-contiguous buffers (bytes, arrays). Optional, for large files: the store
+        then hashes them from memory while the file is written instead of reading the file back
+        afterwards. The file must match exactly (the store checks its size; a wrong announcement
+        makes every later read fail its hash check).
+        """
         ...
 
 
@@ -88,12 +99,17 @@ class NumpyMaterializer(Materializer):
 
     def save(self, value: Any, folder: ArtifactFolder) -> None:
         """Write the value into the artifact folder."""
-        import numpy as np
-
         if value.dtype.hasobject:
             raise ArtifactError("object arrays would need pickling; convert to a numeric or string dtype")
+        header, data = _npy_parts(value)
+        folder.announce("array.npy", header, data)  # hashed from memory while it is written
         with folder.open("array.npy", "wb") as handle:
-            np.save(handle, value, allow_pickle=False)
+            handle.write(header)
+            if isinstance(handle, io.BufferedWriter | io.FileIO):  # a real file: NumPy's direct write
+                handle.flush()  # tofile writes to the file descriptor, past Python's buffer
+                data.tofile(handle)
+            elif data.nbytes:
+                handle.write(memoryview(data).cast("B"))
 
     def load(self, folder: ArtifactFolder) -> Any:
         """Read the value back from the artifact folder."""
@@ -101,6 +117,26 @@ class NumpyMaterializer(Materializer):
 
         with folder.open("array.npy", "rb") as handle:
             return np.load(handle, allow_pickle=False)
+
+
+def _npy_parts(value: Any) -> tuple[bytes, Any]:
+    """The ``.npy`` header of ``value`` and the array whose raw memory is the file's data section.
+
+    Exactly what ``np.save`` writes (version 1.0 header, 2.0 when it does not fit), laid out here so
+    the bytes are known before writing: a Fortran-ordered array's data is its transpose's memory,
+    any other non-contiguous array is copied to C order (``np.save`` copies it chunk by chunk).
+    """
+    import numpy as np
+
+    header_data = np.lib.format.header_data_from_array_1_0(value)
+    header = io.BytesIO()
+    try:
+        np.lib.format.write_array_header_1_0(header, header_data)
+    except ValueError:  # the header does not fit in version 1.0's 65,535 bytes
+        header = io.BytesIO()
+        np.lib.format.write_array_header_2_0(header, header_data)
+    data = value.T if header_data["fortran_order"] else np.ascontiguousarray(value)
+    return header.getvalue(), data
 
 
 class ArrowMaterializer(Materializer):
