@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from benchmarks import BENCHMARKS
-from benchmarks.measure import background_load
+from benchmarks.measure import background_load, host_speed
 from benchmarks.report import Figure, print_summary, write_json
 
 
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     load: dict[str, float | None] = {}
     for name in names:
         load[name] = background_load()
-        print(f"\n== {name}{_load_text(load[name])}")
+        loop = host_speed()
+        print(f"\n== {name}{_load_text(load[name])}; host: a 10 M-addition Python loop takes {loop:.2f} s")
+        figures.append(Figure("host", f"10 M-addition Python loop before {name}", loop, "s"))
         began = time.perf_counter()
         try:
             figures += importlib.import_module(BENCHMARKS[name]).run()

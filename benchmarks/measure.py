@@ -109,6 +109,26 @@ def interleaved(commands: dict[str, Callable[[], T]], runs: int, warmups: int) -
     return samples
 
 
+HOST_LOOP = 3_000_000
+
+
+def host_speed() -> float:
+    """Seconds this process takes for a pure-Python loop of 10 M additions (3 M, timed 3 times, scaled).
+
+    The VMs these figures come from differ by up to 2x between sessions (``zen --help`` took 80 ms
+    on one, 125-170 ms on another) and drift by 20-40 % within minutes; printing this beside each
+    benchmark says how fast the host was when it ran.
+    """
+    samples = []
+    for _ in range(3):
+        began = time.perf_counter()
+        total = 0
+        for number in range(HOST_LOOP):
+            total += number
+        samples.append(time.perf_counter() - began)
+    return statistics.median(samples) * 10_000_000 / HOST_LOOP
+
+
 def background_load(seconds: float = 1.0) -> float | None:
     """How many cores other processes kept busy during ``seconds`` while this one slept (Linux only).
 
