@@ -69,6 +69,18 @@ def fan_of_pids() -> None:
     four_pids(*(pid_of.configure(name=f"pid_{index}")(value) for index in range(4)))
 
 
+@step
+def worker_profiling(x: int) -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+@pipeline
+def profiling() -> None:
+    worker_profiling(start())
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -82,6 +94,14 @@ def test_local_cluster_runs_a_pipeline_in_worker_processes(repo: Repository) -> 
     pids = run.steps["summed"].output()
     assert os.getpid() not in pids
     assert run.spec.backends.orchestrator.name == "dask"
+
+
+@pytest.mark.timeout(120)
+def test_local_workers_do_not_sample_profiles_nobody_can_see(repo: Repository) -> None:
+    # the local cluster has no dashboard; the sampling cost CPU-bound steps 2 % of their wall time
+    run = run_pipeline(profiling, orchestrator=DaskOrchestrator(n_workers=1), repository=repo, enable_cache=False)
+    assert run.status == "completed"
+    assert run.steps["worker_profiling"].output() is False
 
 
 @pytest.mark.timeout(120)
