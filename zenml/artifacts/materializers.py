@@ -99,9 +99,16 @@ class NumpyMaterializer(Materializer):
 
     def save(self, value: Any, folder: ArtifactFolder) -> None:
         """Write the value into the artifact folder."""
+        import numpy as np
+
         if value.dtype.hasobject:
             raise ArtifactError("object arrays would need pickling; convert to a numeric or string dtype")
-        header, data = _npy_parts(value)
+        parts = _npy_parts(value)
+        if parts is None:  # a header only version 3.0 can hold: NumPy writes it, the store hashes the file
+            with folder.open("array.npy", "wb") as handle:
+                np.save(handle, value, allow_pickle=False)
+            return
+        header, data = parts
         folder.announce("array.npy", header, data)  # hashed from memory while it is written
         with folder.open("array.npy", "wb") as handle:
             handle.write(header)
@@ -119,22 +126,29 @@ class NumpyMaterializer(Materializer):
             return np.load(handle, allow_pickle=False)
 
 
-def _npy_parts(value: Any) -> tuple[bytes, Any]:
+def _npy_parts(value: Any) -> tuple[bytes, Any] | None:
     """The ``.npy`` header of ``value`` and the array whose raw memory is the file's data section.
 
     Exactly what ``np.save`` writes (version 1.0 header, 2.0 when it does not fit), laid out here so
     the bytes are known before writing: a Fortran-ordered array's data is its transpose's memory,
     any other non-contiguous array is copied to C order (``np.save`` copies it chunk by chunk).
+    ``None`` when the header needs version 3.0 (field names outside Latin-1), which NumPy offers
+    no public writer for.
     """
     import numpy as np
 
     header_data = np.lib.format.header_data_from_array_1_0(value)
-    header = io.BytesIO()
-    try:
-        np.lib.format.write_array_header_1_0(header, header_data)
-    except ValueError:  # the header does not fit in version 1.0's 65,535 bytes
+    for write_header in (np.lib.format.write_array_header_1_0, np.lib.format.write_array_header_2_0):
         header = io.BytesIO()
-        np.lib.format.write_array_header_2_0(header, header_data)
+        try:
+            write_header(header, header_data)
+            break
+        except UnicodeEncodeError:  # (a ValueError too) field names only version 3.0 can hold
+            return None
+        except ValueError:  # too long for version 1.0's 65,535 bytes: try 2.0
+            continue
+    else:
+        return None
     data = value.T if header_data["fortran_order"] else np.ascontiguousarray(value)
     return header.getvalue(), data
 
