@@ -44,7 +44,7 @@ def _fill(root: Path) -> None:
     store = SQLMetadataStore(f"sqlite:///{root / '.zen' / 'metadata.db'}")
     now = time.time()
     with store.engine.begin() as connection:
-        from zenml.metadata.models import pipeline_table, run_table, step_run_table
+        from zenml.metadata.tables import pipeline_table, run_table, step_run_table
 
         connection.execute(pipeline_table.insert(), [{"id": 1, "name": "history", "created_at": now}])
         connection.execute(run_table.insert(), [

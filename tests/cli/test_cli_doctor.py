@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from zenml import doctor
 from zenml.artifacts.store import MANIFEST
-from zenml.metadata.models import run_table
+from zenml.metadata.tables import run_table
 from zenml.repository import Repository
 
 Zen = Callable[..., Result]

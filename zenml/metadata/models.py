@@ -1,4 +1,4 @@
-"""The metadata schema: SQLAlchemy 2 typed models, identical on SQLite, MySQL/MariaDB and PostgreSQL.
+"""The metadata schema: SQLAlchemy 2 typed declarative models, identical on SQLite, MySQL/MariaDB and PostgreSQL.
 
 Times are stored as UTC epoch seconds in double precision: portable across the three databases,
 precise enough for step timings, and trivially sortable.
@@ -118,14 +118,9 @@ class MetricRow(Base):
 
 
 # The store queries these tables with Core statements on connections rather than through ORM
-# sessions: per step, the ORM's unit of work cost more than the database did (DESIGN §7 keeps the
-# typed declarative models above as the one definition of the schema; Alembic compares against it).
+# sessions: per step, the ORM's unit of work cost more than the database did. It imports them from
+# the generated ``zenml.metadata.tables`` (``python -m zenml.metadata.codegen`` after editing this
+# module), so no process pays for importing the ORM and building these classes' mappers.
 
-#: every metadata table
+#: every metadata table (Alembic's autogenerate compares against this)
 metadata = Base.metadata
-pipeline_table = metadata.tables[PipelineRow.__tablename__]
-run_table = metadata.tables[RunRow.__tablename__]
-step_run_table = metadata.tables[StepRunRow.__tablename__]
-artifact_table = metadata.tables[ArtifactRow.__tablename__]
-event_table = metadata.tables[EventRow.__tablename__]
-metric_table = metadata.tables[MetricRow.__tablename__]

@@ -29,7 +29,10 @@ from sqlalchemy.exc import (
 )
 
 from zenml.exceptions import ConfigError, MetadataStoreError
-from zenml.metadata.models import (
+from zenml.metadata.owner import RunOwner, this_process, why_dead
+from zenml.metadata.records import ArtifactRecord, EventRecord, PipelineRecord, RunRecord, StepRunRecord
+from zenml.metadata.schema import ensure_schema
+from zenml.metadata.tables import (
     artifact_table,
     event_table,
     metric_table,
@@ -37,9 +40,6 @@ from zenml.metadata.models import (
     run_table,
     step_run_table,
 )
-from zenml.metadata.owner import RunOwner, this_process, why_dead
-from zenml.metadata.records import ArtifactRecord, EventRecord, PipelineRecord, RunRecord, StepRunRecord
-from zenml.metadata.schema import ensure_schema
 from zenml.utils.hashing import canonical_json
 from zenml.utils.redact import redact_url
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from zenml.metadata.models import (
+from zenml.metadata.tables import (
     artifact_table,
     event_table,
     metric_table,
