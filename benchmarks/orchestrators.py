@@ -305,9 +305,7 @@ def measure_fan_out(repo: Any, factories: dict[str, Callable[[], Any]]) -> list[
     for name, factory in factories.items():
         rounds = FAN_ROUNDS if targets[name] is not None else 1
         try:
-            measured = []
-            for _ in range(rounds):
-                measured.append(timed_run(repo, fan_out, factory(), params))
+            measured = [timed_run(repo, fan_out, factory(), params) for _ in range(rounds)]
         except Exception as exc:  # report it and measure the others
             print(f"{name}: FAILED: {_error(exc)}")
             results.append(FanResult(name, targets[name], None, _error(exc)))

@@ -43,7 +43,7 @@ def test_generated_tables_emit_the_models_ddl(dialect: str) -> None:
 def test_each_model_has_its_table_under_the_models_name() -> None:
     for mapper in models.Base.registry.mappers:
         variable = codegen._variable(mapper.class_.__name__)
-        assert getattr(tables, variable) is tables.metadata.tables[mapper.local_table.name]  # type: ignore[union-attr]
+        assert getattr(tables, variable) is tables.metadata.tables[mapper.local_table.name]
 
 
 def test_a_cached_run_in_a_fresh_process_never_imports_the_orm(tmp_path: Path) -> None:
