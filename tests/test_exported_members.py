@@ -15,7 +15,7 @@ import pytest
 
 import zenml
 
-HEAVY = ["tensorflow", "torch", "apache_beam", "pandas", "airflow", "dask", "sqlalchemy", "plotly"]
+HEAVY = ["tensorflow", "torch", "apache_beam", "pyspark", "py4j", "pandas", "airflow", "dask", "sqlalchemy", "plotly"]
 
 
 def _packages() -> list[str]:
@@ -91,6 +91,6 @@ def test_import_zenml_stays_light() -> None:
     after_zenml, after_core = json.loads(result.stdout)
     loaded = {name.split(".")[0] for name in after_zenml}
     assert not loaded & set(HEAVY), f"import zenml loaded {sorted(loaded & set(HEAVY))}"
-    frameworks = {"tensorflow", "torch", "apache_beam", "pandas", "airflow", "dask"}
+    frameworks = {"tensorflow", "torch", "apache_beam", "pyspark", "pandas", "airflow", "dask"}
     core_loaded = {name.split(".")[0] for name in after_core}
     assert not core_loaded & frameworks, f"steps/pipelines/testing loaded {sorted(core_loaded & frameworks)}"

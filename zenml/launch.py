@@ -271,10 +271,7 @@ def _check_steps(spec: RunSpec, project_root: Path, source: str) -> None:
 
 def _check_backends(spec: RunSpec, source: str) -> None:
     """Rebuild every backend a stored spec keeps (run-wide and per step), so a bad type fails before recording."""
-    chosen = [(kind, getattr(spec.backends, kind)) for kind in BACKEND_KINDS]
-    for step_spec in spec.steps.values():
-        chosen += [(kind, backend) for kind in ("processing", "training") if (backend := getattr(step_spec, kind))]
-    for kind, backend in chosen:
+    for kind, backend in [("orchestrator", spec.backends.orchestrator), *_step_backends(spec)]:
         try:
             load_backend(kind, backend)
         except ConfigError as exc:
@@ -329,6 +326,26 @@ def _orchestrator_of(spec: RunSpec) -> BaseOrchestrator:
     return orchestrator
 
 
+def _preflight(spec: RunSpec, orchestrator: BaseOrchestrator, stores: Stores) -> None:
+    """Let every backend of the spec refuse these stores before the run is recorded (or resumed)."""
+    orchestrator.preflight(stores)
+    for kind, backend_spec in _step_backends(spec):
+        backend = load_backend(kind, backend_spec)
+        if isinstance(backend, BaseBackend):
+            backend.preflight(stores)
+
+
+def _step_backends(spec: RunSpec) -> list[tuple[str, BackendSpec]]:
+    """The processing and training backends a spec uses, run-wide and per step, each once."""
+    chosen = [("processing", spec.backends.processing), ("training", spec.backends.training)]
+    for step_spec in spec.steps.values():
+        chosen += [(kind, backend) for kind in ("processing", "training") if (backend := getattr(step_spec, kind))]
+    unique: dict[str, tuple[str, BackendSpec]] = {}
+    for kind, backend in chosen:
+        unique.setdefault(f"{kind}:{backend.model_dump_json()}", (kind, backend))
+    return list(unique.values())
+
+
 def execute_run(
     spec: RunSpec,
     repository: Repository,
@@ -340,7 +357,7 @@ def execute_run(
     """Record and orchestrate a compiled spec; finish the run ``completed`` or ``failed``."""
     orchestrator = _orchestrator_of(spec)
     stores = repository.stores(stack)  # an unreachable store fails here, before anything is written
-    orchestrator.preflight(stores)
+    _preflight(spec, orchestrator, stores)
     path = write_spec(spec, repository)
     stores.metadata.create_run(
         run_id=spec.run_id,
@@ -389,6 +406,7 @@ def resume_run(
     spec = load_spec(path if path.is_absolute() else repository.root / path)
     done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in ("completed", "cached"))
     orchestrator = _orchestrator_of(spec)
+    _preflight(spec, orchestrator, stores)
     stores.metadata.set_run_status(record.id, "running")
     _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=done)
     return repository.run(record.id)

@@ -24,6 +24,7 @@ BUILTIN_BACKENDS: dict[str, list[tuple[str, str]]] = {
     "processing": [
         ("local", "zenml.backends.processing.local.LocalProcessing"),
         ("beam", "zenml.backends.processing.beam.BeamProcessing"),
+        ("spark", "zenml.backends.processing.spark.SparkProcessing"),
     ],
     "training": [
         ("local", "zenml.backends.training.local.LocalTraining"),

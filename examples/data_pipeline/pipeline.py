@@ -1,7 +1,7 @@
-"""CSV → statistics → random split → standard preprocessing, on the local or the Beam backend.
+"""CSV → statistics → random split → standard preprocessing, on the local, Beam or Spark backend.
 
 Run from this folder: ``zen init``, then ``python pipeline.py`` (writes ``data/patients.csv``
-first), or ``zen run pipeline.py:patients --processing beam`` once the CSV exists.
+first), or ``zen run pipeline.py:patients --processing beam`` (or ``spark``) once the CSV exists.
 """
 
 from __future__ import annotations

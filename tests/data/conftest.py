@@ -20,7 +20,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 @pytest.fixture(params=[backend_param(name) for name in BACKENDS])
 def processing(request: pytest.FixtureRequest) -> ProcessingBackend:
-    """Each processing backend in turn: in-process, two worker processes, Apache Beam's DirectRunner."""
+    """Each processing backend in turn: in-process, two worker processes, Beam's DirectRunner, Spark local[2]."""
     return BACKENDS[request.param]()
 
 

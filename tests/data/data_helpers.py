@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from zenml.steps.context import StepContext
 HAVE_BEAM = importlib.util.find_spec("apache_beam") is not None
 NO_BEAM = "apache_beam is not installed (pip install 'zenml[beam]'); the Beam processing backend is not tested"
 BEAM_MARKS = [pytest.mark.beam, pytest.mark.skipif(not HAVE_BEAM, reason=NO_BEAM)]
+HAVE_SPARK = importlib.util.find_spec("pyspark") is not None and shutil.which("java") is not None
+NO_SPARK = "PySpark or Java is not installed (pip install 'zenml[spark]', a JDK 17+); SparkProcessing is not tested"
+SPARK_MARKS = [pytest.mark.spark, pytest.mark.skipif(not HAVE_SPARK, reason=NO_SPARK)]
 
 
 def _local() -> ProcessingBackend:
@@ -37,17 +41,25 @@ def _beam() -> ProcessingBackend:
     return BeamProcessing()
 
 
+def _spark() -> ProcessingBackend:
+    from zenml.backends.processing.spark import SparkProcessing
+
+    return SparkProcessing(master="local[2]")
+
+
 #: every processing backend the data-step tests run on, by test id
 BACKENDS: dict[str, Callable[[], ProcessingBackend]] = {
     "local": _local,
     "local-workers2": _local_workers,
     "beam": _beam,
+    "spark": _spark,
 }
+_MARKS = {"beam": BEAM_MARKS, "spark": SPARK_MARKS}
 
 
 def backend_param(name: str) -> Any:
-    """A ``pytest.param`` for backend ``name`` (the Beam one marked ``beam`` and skipped without Beam)."""
-    return pytest.param(name, id=name, marks=BEAM_MARKS if name == "beam" else [])
+    """A ``pytest.param`` for backend ``name`` (Beam and Spark marked, and skipped when not installed)."""
+    return pytest.param(name, id=name, marks=_MARKS.get(name, []))
 
 
 def cli_backend_args(backend: ProcessingBackend) -> list[str]:

@@ -41,6 +41,7 @@ EXTRAS = {
     "torch": "torch",
     "tensorflow": "tensorflow",
     "beam": "apache_beam",
+    "spark": "pyspark",
     "sklearn": "sklearn",
     "pandas": "pandas",
     "dask": "dask",

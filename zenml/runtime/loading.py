@@ -80,6 +80,10 @@ def load_backend(kind: str, spec: BackendSpec) -> Configurable:
     ):
         raise ConfigError(f"'{spec.type}' is not a {kind} backend class")
     try:
-        return target._build_from(target, spec.type, dict(spec.params))
+        backend = target._build_from(target, spec.type, dict(spec.params))
+        check_available = getattr(backend, "check_available", None)
+        if check_available is not None:
+            check_available()
     except ConfigError as exc:
         raise ConfigError(f"{kind} backend '{spec.name}': {exc}") from exc
+    return backend

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from zenml.backends.base import require_module
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.worker import recipe_of
 from zenml.exceptions import BackendError, ConfigError, MetadataStoreError, StepError
@@ -109,6 +110,10 @@ class AirflowOrchestrator(BaseOrchestrator):
         self.airflow_home = airflow_home
         self.pool = pool
         self.dags_test_timeout = dags_test_timeout
+
+    def check_available(self) -> None:
+        """Airflow must be installed (checked when the run is compiled)."""
+        require_module("airflow", "AirflowOrchestrator", "airflow")
 
     def home_path(self, project_root: Path) -> Path:
         """Airflow's home for runs of this project."""

@@ -52,12 +52,6 @@ class BaseOrchestrator(BaseBackend, abc.ABC):
         todo = [name for name in order if name not in done]
         return self._run(spec, todo, stores, listener or NullListener(), use_cache)
 
-    def preflight(self, stores: Stores) -> None:
-        """Refuse, before the run is recorded, what this orchestrator cannot do with these stores.
-
-        Default: nothing to check. Remote orchestrators check the stores are shared.
-        """
-
     def check_spec(self, spec: RunSpec) -> None:
         """Refuse, before the run is recorded, runtime settings this orchestrator cannot honour.
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from zenml.backends.base import require_module
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
 from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, upstream_of, warm_up
@@ -65,6 +66,10 @@ class DaskOrchestrator(BaseOrchestrator):
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.timeout = timeout
+
+    def check_available(self) -> None:
+        """Dask's distributed scheduler must be installed (checked when the run is compiled)."""
+        require_module("distributed", "DaskOrchestrator", "dask")
 
     def _run(
         self, spec: RunSpec, steps: list[str], stores: Stores, listener: RunListener, use_cache: bool

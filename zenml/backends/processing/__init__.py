@@ -1,7 +1,7 @@
-"""Processing backends: the abstract interface, in-process ``LocalProcessing`` and ``BeamProcessing``.
+"""Processing backends: the abstract interface, in-process ``LocalProcessing``, ``BeamProcessing``, ``SparkProcessing``.
 
-``BeamProcessing`` is exported lazily: importing this package never imports Apache Beam (the
-Beam module itself imports Beam only when a pipeline is built).
+``BeamProcessing`` and ``SparkProcessing`` are exported lazily: importing this package never imports
+Apache Beam or PySpark (their modules import them only when a pipeline or session is built).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from zenml.backends.processing.base import Combiner, ProcessingBackend
 from zenml.backends.processing.local import LocalProcessing
 
-__all__ = ["BeamProcessing", "Combiner", "LocalProcessing", "ProcessingBackend"]
+__all__ = ["BeamProcessing", "Combiner", "LocalProcessing", "ProcessingBackend", "SparkProcessing"]
 
 if TYPE_CHECKING:
     from zenml.backends.processing.beam import BeamProcessing
+    from zenml.backends.processing.spark import SparkProcessing
 
 
 def __getattr__(name: str) -> Any:
@@ -22,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from zenml.backends.processing.beam import BeamProcessing
 
         return BeamProcessing
+    if name == "SparkProcessing":
+        from zenml.backends.processing.spark import SparkProcessing
+
+        return SparkProcessing
     raise AttributeError(f"module 'zenml.backends.processing' has no attribute '{name}'")

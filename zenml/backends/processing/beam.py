@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zenml.artifacts.dataset import Dataset, finalize_dataset
+from zenml.backends.base import require_module
 from zenml.backends.processing.base import (
     BatchFn,
     Combiner,
@@ -102,6 +103,10 @@ class BeamProcessing(ProcessingBackend):
     def __init__(self, runner: str = "DirectRunner", options: dict[str, Any] | None = None) -> None:
         self.runner = runner
         self.options = options
+
+    def check_available(self) -> None:
+        """Apache Beam must be installed (checked when the run is compiled)."""
+        require_module("apache_beam", "BeamProcessing", "beam")
 
     def check_params(self, params: dict[str, object]) -> None:
         """Also require a runner Beam knows (checked before anything runs)."""

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from zenml.backends.base import require_module
 from zenml.backends.training.base import TrainingBackend, TrainingContext
 from zenml.exceptions import BackendError, ConfigError, ZenMLError
 
@@ -65,6 +66,10 @@ class TensorflowDistributedTraining(TrainingBackend):
         self.strategy = strategy
         self.workers = workers
         self.timeout = timeout
+
+    def check_available(self) -> None:
+        """TensorFlow must be installed (checked when the run is compiled)."""
+        require_module("tensorflow", "TensorflowDistributedTraining", "tensorflow")
 
     def check_params(self, params: dict[str, object]) -> None:
         """Also require a known strategy, 1 to 16 workers and a positive timeout."""
