@@ -4,10 +4,17 @@ zenml on ``LocalProcessing`` against a hand-written pandas script doing the same
 profile each split, hash-based random split, z-score / vocabulary encoding fitted on train,
 Parquet out), both as fresh processes; peak RSS of each; and the same pipeline on Beam's
 DirectRunner for reference. Set ``ZEN_BENCH_DATA_ROWS`` for a smaller run.
+
+Spark (``local[2]``): the pipeline as a fresh ``zen run`` process like the others, then, in one
+process, Spark's start-up (the session, then a first tiny job that warms the JVM and the Python
+workers) apart from the work: the pipeline runs twice on Spark and twice on ``LocalProcessing``,
+interleaved, and the second run of each is the steady state. Their ratio, for the whole pipeline
+and for the two steps that run on the backend (split and preprocessor), is held against 2.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +27,27 @@ from benchmarks.report import Figure, print_table
 
 ROWS = int(os.environ.get("ZEN_BENCH_DATA_ROWS", "1000000"))
 TARGET_RATIO = 1.5
+SPARK_TARGET_RATIO = 2.0
+
+STEADY = """
+import json, time
+from zenml.backends.processing import LocalProcessing, SparkProcessing
+from zenml.backends.processing.spark import spark_session
+from big_pipeline import big
+
+spark = SparkProcessing(master="local[2]")
+began = time.perf_counter(); session = spark_session(spark); started = time.perf_counter() - began
+began = time.perf_counter(); session.range(0, 2, 1, 2).mapInArrow(lambda b: b, "id long").collect()
+warmed = time.perf_counter() - began
+times = {"spark": [], "local": [], "spark_steps": [], "local_steps": []}
+for _ in range(2):
+    for name, backend in (("spark", spark), ("local", LocalProcessing())):
+        began = time.perf_counter()
+        run = big.run(processing=backend, enable_cache=False)
+        times[name].append(time.perf_counter() - began)
+        times[name + "_steps"].append(sum(run.steps[s].record.duration for s in ("split", "preprocessor")))
+print(json.dumps({"start": started, "warm": warmed, **times}))
+"""
 
 GENERATE = """
 import numpy as np, pandas as pd, sys
@@ -88,15 +116,29 @@ def run() -> list[Figure]:
         ours = min(_timed([zen, "run", "big_pipeline.py:big", "--no-cache", "-q"], root) for _ in range(2))
         pandas = min(_timed([sys.executable, "by_hand.py"], root) for _ in range(2))
         beam = _timed([zen, "run", "big_pipeline.py:big", "--no-cache", "-q", "--processing", "beam"], root)
+        spark = _timed([zen, "run", "big_pipeline.py:big", "--no-cache", "-q", "--processing", "spark",
+                        "--backend-opt", "processing.master=local[2]"], root)
+        steady = json.loads(subprocess.run([sys.executable, "-c", STEADY], cwd=root, env=clean_env(), check=True,
+                                           capture_output=True, text=True).stdout.strip().splitlines()[-1])
     figures = [
         Figure("data", "zenml local / pandas (wall)", ours[0] / pandas[0], "x", TARGET_RATIO),
         Figure("data", "zenml local peak memory / DataFrame size", ours[1] / frame_mb, "x", 2.0),
         Figure("data", "zenml local", ours[0], "s"),
         Figure("data", "pandas script", pandas[0], "s"),
         Figure("data", "zenml on Beam DirectRunner", beam[0], "s"),
+        Figure("data", "zenml on Spark local[2] (fresh process, start-up included)", spark[0], "s"),
+        Figure("data", "Spark start-up: session", steady["start"], "s"),
+        Figure("data", "Spark start-up: first job (JVM and Python workers warming up)", steady["warm"], "s"),
+        Figure("data", "steady state: Spark / local, whole pipeline", steady["spark"][1] / steady["local"][1], "x",
+               SPARK_TARGET_RATIO),
+        Figure("data", "steady state: Spark / local, split + preprocessor", steady["spark_steps"][1]
+               / steady["local_steps"][1], "x", SPARK_TARGET_RATIO),
+        Figure("data", "steady state: Spark, whole pipeline", steady["spark"][1], "s"),
+        Figure("data", "steady state: local, whole pipeline", steady["local"][1], "s"),
     ]
     print_table(["figure", "value", "target"], [[f.name, f"{f.value:.2f} {f.unit}", f"{f.target or '-'}"]
                                                  for f in figures])
-    print(f"peak RSS: zenml {ours[1]:.0f} MB, pandas {pandas[1]:.0f} MB, Beam {beam[1]:.0f} MB; "
+    print(f"peak RSS: zenml {ours[1]:.0f} MB, pandas {pandas[1]:.0f} MB, Beam {beam[1]:.0f} MB, "
+          f"Spark driver {spark[1]:.0f} MB (its JVM not included); "
           f"DataFrame in memory {frame_mb:.0f} MB; {ROWS:,} rows")
     return figures

@@ -83,7 +83,7 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
     "errors": [("broken.py", ["failed {'read_settings': 'failed'}", "did you mean 'path'?"])],
     "data_steps": [
         ("data_flow.py", ["rows per split: {'train': 300, 'eval': 100}"]),
-        ("custom_steps.py", ["same results on both backends: True"]),
+        ("custom_steps.py", ["same results on every backend: True"]),
     ],
     "trainers": [
         ("data.py", None),
