@@ -245,3 +245,34 @@ def test_a_master_without_workers_fails_the_step_instead_of_hanging(tmp_path: Pa
     assert "gave zenml no executor within 3 s" in result.stdout + result.stderr
     (run,) = _runs(project)
     assert run.status == "failed"
+
+
+def _small_dataset(folder: Path) -> object:
+    from zenml.artifacts.dataset import Dataset
+
+    return Dataset.from_tables(str(folder), {"all": pa.table({"id": list(range(100))})})
+
+
+def test_a_data_function_error_is_raised_as_itself_with_the_executor_traceback(tmp_path: Path) -> None:
+    from zenml.backends.processing.spark import SparkProcessing
+
+    def picky(batch: pa.RecordBatch) -> pa.RecordBatch:
+        if batch.num_rows and max(batch.column("id").to_pylist()) > 50:
+            raise ValueError("ids above 50 are not allowed")
+        return batch
+
+    with pytest.raises(ValueError, match="ids above 50 are not allowed") as raised:
+        SparkProcessing(master="local[2]").map_batches(_small_dataset(tmp_path / "in"), picky, str(tmp_path / "out"))
+    assert any("in a Spark executor" in note and "picky" in note for note in raised.value.__notes__)
+
+
+def test_lambdas_and_closures_run_on_executors(tmp_path: Path) -> None:
+    from zenml.backends.processing.spark import SparkProcessing
+
+    offset = 1000
+    result = SparkProcessing(master="local[2]").map_batches(
+        _small_dataset(tmp_path / "in"),
+        lambda batch: pa.RecordBatch.from_arrays([pa.compute.add(batch.column("id"), offset)], ["id"]),
+        str(tmp_path / "out"),
+    )
+    assert sorted(result.to_pandas()["id"]) == list(range(1000, 1100))

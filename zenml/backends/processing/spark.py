@@ -31,6 +31,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -187,6 +188,9 @@ class SparkProcessing(ProcessingBackend):
         runner = _TaskRunner(cloudpickle.dumps(work), _project_paths())
         try:
             outcomes = dict(context.parallelize(range(count), count).map(runner).collect())
+        except KeyboardInterrupt:
+            context.cancelAllJobs()
+            raise
         except Exception as exc:
             raise BackendError(f"Spark job on {self.master} failed: {_one_line(exc)} (Spark log: {_LOG.path})") from exc
         missing = sorted(set(range(count)) - set(outcomes))
@@ -484,12 +488,18 @@ def _start_session(backend: SparkProcessing, conf: dict[str, str]) -> Any:
 
     spark_conf = SparkConf(loadDefaults=False).setAll(list(conf.items()))
     started = time.perf_counter()
+    # SparkContext replaces the SIGINT handler with its own; Ctrl-C stays the CLI's to handle
+    # (``_run_tasks`` cancels Spark's jobs when it is interrupted).
+    sigint = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
     try:
         context = SparkContext(conf=spark_conf, gateway=_gateway(spark_conf))
     except Exception as exc:
         raise BackendError(
             f"cannot start Spark for master {backend.master}: {_one_line(exc)}; JVM log {_LOG.path}: {_LOG.tail()}"
         ) from exc
+    finally:
+        if sigint is not None:
+            signal.signal(signal.SIGINT, sigint)
     if not backend.master.startswith("local"):
         _wait_for_executor(context, backend)
     elapsed = time.perf_counter() - started
