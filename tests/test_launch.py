@@ -215,8 +215,8 @@ def _untouched(repository: Repository) -> None:
 def test_unknown_backend_name_lists_the_known_ones(repo: Repository) -> None:
     with pytest.raises(ConfigError, match=r"unknown orchestrator backend 'kubeflow'; known orchestrator backends: loc"):
         run_pipeline(numbers, orchestrator="kubeflow")
-    with pytest.raises(ConfigError, match=r"unknown processing backend 'spark'; known processing backends: local, b"):
-        run_pipeline(numbers, processing="spark")
+    with pytest.raises(ConfigError, match=r"unknown processing backend 'flink'; known processing backends: local, b"):
+        run_pipeline(numbers, processing="flink")
     repo.register_stack("typo", training="locale")
     with pytest.raises(ConfigError, match=r"unknown training backend 'locale'; known training backends: local"):
         run_pipeline(numbers, stack="typo")
