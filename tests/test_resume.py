@@ -103,7 +103,11 @@ def test_resume_refuses_completed_and_unknown_runs(project: Path) -> None:
     assert "no run 'no-such-run'" in missing.stderr
 
 
-def test_killed_run_is_detected_as_crashed_and_resumable(project: Path) -> None:
+@pytest.mark.services
+def test_killed_run_is_detected_as_crashed_and_resumable(
+    project: Path, metadata_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZEN_METADATA_STORE", metadata_url)  # each engine: SQLite, MariaDB, PostgreSQL
     (project / "SLOW").write_text("1")
     proc = subprocess.Popen([ZEN, "run", "flow_resume.py:resumable", "-q"], cwd=project,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,7 +122,11 @@ def test_killed_run_is_detected_as_crashed_and_resumable(project: Path) -> None:
     assert "crashed" in listing
     run = _store(project).runs()[0]
     assert run.status == "crashed"
-    assert run.steps["flaky"].status == "running"  # it was mid-step when killed
+    # it was mid-step when killed: that step died with it (not 'running' forever); finished ones stay
+    statuses = {name: step.status for name, step in run.steps.items()}
+    assert statuses == {"first": "completed", "second": "completed", "flaky": "crashed"}
+    assert run.steps["flaky"].error == "Crashed: the process running it died (killed, or its machine stopped)"
+    assert run.steps["flaky"].record.ended_at is not None
 
     (project / "SLOW").unlink()
     zen(project, "runs", "resume", run.id)

@@ -105,7 +105,7 @@ class StepView:
 
     @property
     def status(self) -> str:
-        """``running``, ``completed``, ``cached`` or ``failed``."""
+        """``running``, ``completed``, ``cached``, ``failed``, ``timed_out`` or ``crashed`` (its run's process died)."""
         return self.record.status
 
     @property
