@@ -502,6 +502,12 @@ class SQLMetadataStore:
             raise MetadataStoreError(f"no run '{run_id}' in the metadata store; list runs with 'zen runs list'")
         raise MetadataStoreError(f"run id prefix '{run_id}' matches several runs; give more characters")
 
+    def find_run(self, run_id: str) -> RunRecord | None:
+        """The run with exactly this id, or ``None`` (no prefix matching)."""
+        with self._transaction(readonly=True) as connection:
+            row = connection.execute(_RUNS.where(run_table.c.id == run_id)).first()
+        return RunRecord(*row) if row is not None else None
+
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """The step runs of a run, in the order they started."""
         query = _STEPS.where(step_run_table.c.run_id == run_id).order_by(step_run_table.c.id)
