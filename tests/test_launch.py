@@ -15,7 +15,7 @@ from zenml import BaseStep, pipeline, step
 from zenml.backends.processing.local import LocalProcessing
 from zenml.backends.training.local import LocalTraining
 from zenml.exceptions import ConfigError, MetadataStoreError, StepError
-from zenml.launch import compile_pipeline, exec_step, rerun_spec, run_pipeline, write_spec
+from zenml.launch import compile_pipeline, exec_step, plan_spec_file, rerun_spec, run_pipeline, write_spec
 from zenml.pipelines.spec import RunSpec
 from zenml.repository import Repository
 
@@ -201,6 +201,42 @@ def test_exec_step_refuses_a_stack_whose_stores_differ(repo: Repository, monkeyp
     monkeypatch.delenv("ZEN_METADATA_STORE")
     assert repo.stores().metadata.step_runs(spec.run_id) == [], "nothing ran"
     assert not (repo.root / "other.db").exists()
+
+
+def _edit_in_place(path: Path) -> None:
+    text = path.read_text()
+    assert text.count("      rows: 3\n") == 1
+    path.chmod(0o644)
+    path.write_text(text.replace("      rows: 3\n", "      rows: 30\n"))
+
+
+def test_readers_refuse_a_stored_spec_edited_since_launch(repo: Repository) -> None:
+    spec, path = _submitted(repo)
+    _edit_in_place(path)
+    changed = rf"spec file '{path}' was changed after run {spec.run_id} recorded it .*'zen doctor'"
+    with pytest.raises(ConfigError, match=changed):
+        exec_step(path, "load")  # the worker entry point
+    with pytest.raises(ConfigError, match=changed):
+        plan_spec_file(path)
+    with pytest.raises(ConfigError, match=changed):
+        rerun_spec(path)
+    with pytest.raises(ConfigError, match=changed):
+        _ = repo.run(spec.run_id).spec
+    assert repo.stores().metadata.step_runs(spec.run_id) == [], "nothing ran"
+    assert [run.id for run in repo.runs()] == [spec.run_id], "nothing new was recorded"
+
+    path.unlink()
+    with pytest.raises(ConfigError, match=rf"spec file '{path}' of run {spec.run_id} is missing; .*'zen doctor'"):
+        _ = repo.run(spec.run_id).spec
+
+
+def test_a_spec_no_recorded_run_was_launched_from_is_a_new_definition(repo: Repository) -> None:
+    first = run_pipeline(numbers)
+    for copy in (repo.root / "elsewhere.yaml", repo.pipelines_dir / "numbers" / "mine.yaml"):
+        copy.write_text((repo.root / first.record.spec_path).read_text())
+        _edit_in_place(copy)
+        again = rerun_spec(copy)
+        assert again.spec.steps["load"].params == {"rows": 30} and again.steps["summarize"].output() == 3 * 435
 
 
 # -- bad input fails before anything is written ----------------------------------------------------------

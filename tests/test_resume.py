@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from zenml.exceptions import ConfigError
+
 ZEN = str(Path(sys.executable).parent / "zen")
 
 FLOW = '''
@@ -22,8 +24,8 @@ from zenml import StepContext, pipeline, step
 
 
 @step
-def first() -> int:
-    return 1
+def first(start: int = 1) -> int:
+    return start
 
 
 @step
@@ -103,7 +105,11 @@ def test_resume_refuses_completed_and_unknown_runs(project: Path) -> None:
     assert "no run 'no-such-run'" in missing.stderr
 
 
-def test_killed_run_is_detected_as_crashed_and_resumable(project: Path) -> None:
+@pytest.mark.services
+def test_killed_run_is_detected_as_crashed_and_resumable(
+    project: Path, metadata_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZEN_METADATA_STORE", metadata_url)  # each engine: SQLite, MariaDB, PostgreSQL
     (project / "SLOW").write_text("1")
     proc = subprocess.Popen([ZEN, "run", "flow_resume.py:resumable", "-q"], cwd=project,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,7 +124,11 @@ def test_killed_run_is_detected_as_crashed_and_resumable(project: Path) -> None:
     assert "crashed" in listing
     run = _store(project).runs()[0]
     assert run.status == "crashed"
-    assert run.steps["flaky"].status == "running"  # it was mid-step when killed
+    # it was mid-step when killed: that step died with it (not 'running' forever); finished ones stay
+    statuses = {name: step.status for name, step in run.steps.items()}
+    assert statuses == {"first": "completed", "second": "completed", "flaky": "crashed"}
+    assert run.steps["flaky"].error == "Crashed: the process running it died (killed, or its machine stopped)"
+    assert run.steps["flaky"].record.ended_at is not None
 
     (project / "SLOW").unlink()
     zen(project, "runs", "resume", run.id)
@@ -151,3 +161,62 @@ def test_resume_json_prints_one_document_for_success_failure_and_bad_input(proje
     unknown = zen(project, "runs", "resume", "no-such-run", "--json", expect=2)
     assert json.loads(unknown.stdout)["status"] == "error"
     assert zen(project, "runs", "resume", run_id, "--json", "-q", expect=2).stdout == ""
+
+
+# -- a stored spec is what ran ---------------------------------------------------------------------
+
+
+def _edit_in_place(spec_file: Path, old: str, new: str) -> str:
+    """What a user does to a stored spec: make it writable and change a value; returns the original text."""
+    original = spec_file.read_text()
+    assert original.count(old) == 1, old
+    spec_file.chmod(0o644)  # chmod u+w
+    spec_file.write_text(original.replace(old, new))
+    return original
+
+
+def _refused(result: subprocess.CompletedProcess[str], spec_path: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # one line: the file, what is wrong, and where to look
+    assert spec_path in lines[0] and "was changed after run" in lines[0] and "zen doctor" in lines[0], lines[0]
+    assert "--param" in lines[0] and "outside the pipelines folder" in lines[0]
+
+
+def test_an_edited_stored_spec_is_refused_by_resume_replay_and_workers(project: Path) -> None:
+    (project / "FAIL").write_text("1")
+    zen(project, "run", "flow_resume.py:resumable", expect=1)
+    run = _store(project).runs()[0]
+    spec_path = run.record.spec_path
+    original = _edit_in_place(project / spec_path, "      start: 1\n", "      start: 5\n")
+    (project / "FAIL").unlink()
+
+    _refused(zen(project, "runs", "resume", run.id, expect=2), spec_path)
+    _refused(zen(project, "run", spec_path, expect=2), spec_path)
+    _refused(zen(project, "step", "exec", spec_path, "first", expect=2), spec_path)
+
+    repository = _store(project)
+    assert [r.id for r in repository.runs()] == [run.id], "nothing new was recorded"
+    kept = repository.run(run.id)
+    assert kept.status == "failed" and kept.steps["flaky"].status == "failed" and "last" not in kept.steps
+    assert kept.steps["first"].outputs["output"].read() == 1
+    with pytest.raises(ConfigError, match=r"spec file '.*\.yaml' was changed after run .*'zen doctor'"):
+        _ = kept.spec
+
+    (project / spec_path).write_text(original)  # restored, the run finishes as it was launched
+    zen(project, "runs", "resume", run.id)
+    resumed = _store(project).run(run.id)
+    assert resumed.status == "completed" and resumed.spec.steps["first"].params == {"start": 1}
+    assert resumed.steps["last"].outputs["output"].read() == 25
+
+
+def test_a_copied_spec_or_param_runs_a_changed_pipeline(project: Path) -> None:
+    zen(project, "run", "flow_resume.py:resumable")
+    first = _store(project).runs()[0]
+    copy = project / "changed.yaml"  # a copy outside the pipelines folder is a new pipeline definition
+    copy.write_text((project / first.record.spec_path).read_text().replace("      start: 1\n", "      start: 5\n"))
+    zen(project, "run", "changed.yaml")
+    by_param = zen(project, "run", "flow_resume.py:resumable", "--param", "first.start=6")
+    assert by_param.returncode == 0
+    runs = _store(project).runs()
+    assert [r.spec.steps["first"].params["start"] for r in runs] == [6, 5, 1]
+    assert [r.steps["last"].outputs["output"].read() for r in runs] == [(6 + 1) * 10 + 5, (5 + 1) * 10 + 5, 25]

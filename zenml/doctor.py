@@ -20,14 +20,14 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from zenml.artifacts.storage import Storage
 from zenml.artifacts.store import LOGS_FOLDER, MANIFEST
 from zenml.metadata.records import ArtifactRecord, RunRecord
 from zenml.runtime.stores import Stores
-from zenml.utils.hashing import sha256_text
+from zenml.utils.hashing import sha256_bytes
 
 STAGING = ".staging"
 #: kinds that make the stores unhealthy (exit code 1)
@@ -174,11 +174,10 @@ class _Doctor:
             self._check_spec(record)
 
     def _check_spec(self, record: RunRecord) -> None:
-        path = Path(record.spec_path)
-        path = path if path.is_absolute() else self.root / path
+        path = record.spec_file(self.root)
         if not path.is_file():
             detail = f"its spec file {record.spec_path} is missing; the run cannot be resumed or re-run"
-        elif sha256_text(path.read_text()) != record.spec_sha256:
+        elif sha256_bytes(path.read_bytes()) != record.spec_sha256:  # as every reader checks it
             detail = f"its spec file {record.spec_path} was changed after the run was recorded"
         else:
             return

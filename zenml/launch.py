@@ -30,6 +30,7 @@ from zenml.pipelines.spec import (
     RunSpec,
     StackSpec,
     check_run_id,
+    read_recorded_spec,
 )
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
@@ -220,7 +221,7 @@ def plan_pipeline(
 
 
 def load_spec(path: Path) -> RunSpec:
-    """Read a stored spec file.
+    """Read a spec file without checking it against a recorded run (see ``read_recorded_spec``).
 
     Raises:
         ConfigError: missing or invalid.
@@ -228,6 +229,19 @@ def load_spec(path: Path) -> RunSpec:
     if not path.is_file():
         raise ConfigError(f"spec file '{path}' does not exist")
     return RunSpec.from_yaml(path.read_text(), str(path))
+
+
+def _spec_to_replay(path: Path, repository: Repository, stores: Stores) -> RunSpec:
+    """A spec file to run again: a recorded run's stored spec must be unchanged; other files are new definitions.
+
+    A file is a run's stored spec when the metadata store records that run as launched from this
+    very file (``<pipelines>/<pipeline>/<run_id>.yaml``). A copy elsewhere, or a file no recorded
+    run was launched from, is a pipeline definition of its own and runs as it is.
+    """
+    record = stores.metadata.find_run(path.stem)
+    if record is None or record.spec_file(repository.root).resolve() != path.resolve():
+        return load_spec(path)
+    return read_recorded_spec(path, record.spec_sha256, record.id)
 
 
 def respec(
@@ -238,10 +252,16 @@ def respec(
     repository: Repository | None = None,
     failure_policy: str | None = None,
 ) -> tuple[RunSpec, Repository, Stack]:
-    """A stored spec as a new run: same steps and parameters; new id, time, git state; backends may change."""
-    old = load_spec(path)
+    """A stored spec as a new run: same steps and parameters; new id, time, git state; backends may change.
+
+    Raises:
+        ConfigError: the file is missing or invalid, or is a recorded run's spec edited since launch.
+    """
+    if not path.is_file():
+        raise ConfigError(f"spec file '{path}' does not exist")
     repository = repository or Repository(path.parent)
     chosen_stack = repository.stack(stack)
+    old = _spec_to_replay(path, repository, repository.stores(chosen_stack))
     new_backends = (backends or BackendChoices()).resolve(chosen_stack, previous=old.backends)
     spec = old.model_copy(
         update={
@@ -390,7 +410,8 @@ def resume_run(
 
     Raises:
         MetadataStoreError: no such run.
-        ConfigError: the run already completed, or is still running in a live process.
+        ConfigError: the run already completed, is still running in a live process, or its spec
+            file was edited since launch.
     """
     repository = repository or Repository()
     stores = repository.stores()
@@ -402,8 +423,7 @@ def resume_run(
         raise ConfigError(f"run {record.id} is still running (pid {record.pid} on {record.host}); wait or stop it")
     if record.status == "deployed":
         raise ConfigError(f"run {record.id} is a scheduled deployment, not an execution; resume one of its runs")
-    path = Path(record.spec_path)
-    spec = load_spec(path if path.is_absolute() else repository.root / path)
+    spec = read_recorded_spec(record.spec_file(repository.root), record.spec_sha256, record.id)
     done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in ("completed", "cached"))
     orchestrator = _orchestrator_of(spec)
     _preflight(spec, orchestrator, stores)
@@ -489,21 +509,14 @@ def exec_step(
     the execution begun by ``begin_scheduled_run``.
 
     Raises:
-        ConfigError: the spec is unreadable or the stack's stores differ from the spec's.
+        ConfigError: the spec is unreadable, not a recorded run's, edited since launch, or the
+            stack's stores differ from the spec's.
         StepError: the step failed (recorded failed).
     """
     if scheduled_run is not None:
-        template, repository, _ = _open_template(spec_path, stack)
+        template, repository, _ = _open_recorded(spec_path, stack)
         spec_path = _spec_path(repository, template.pipeline.name, scheduled_run_id(template.run_id, scheduled_run))
-    spec = load_spec(spec_path)
-    stores = _worker_stores(spec, Repository(spec_path.parent), stack)
-    try:
-        stores.metadata.get_run(spec.run_id)
-    except MetadataStoreError as exc:
-        raise ConfigError(
-            f"run {spec.run_id} of '{spec_path}' is not recorded in this metadata store; "
-            f"start the spec as a new run with 'zen run {spec_path}'"
-        ) from exc
+    spec, _, stores = _open_recorded(spec_path, stack)
     for record in stores.metadata.step_runs(spec.run_id):
         if record.name == step_name and record.status in ("completed", "cached"):
             # a retried worker: the step is already done, and redoing it would overwrite its record
@@ -531,10 +544,23 @@ def _spec_path(repository: Repository, pipeline: str, run_id: str) -> Path:
     return repository.pipelines_dir / pipeline / f"{check_run_id(run_id)}.yaml"
 
 
-def _open_template(path: Path, stack: str | None) -> tuple[RunSpec, Repository, Stack]:
-    template = load_spec(path)
+def _open_recorded(path: Path, stack: str | None) -> tuple[RunSpec, Repository, Stores]:
+    """A recorded run's stored spec (checked against the sha256 recorded at launch) and its stores.
+
+    Raises:
+        ConfigError: the file is invalid, its run is not recorded in the stack's metadata store,
+            the file was edited since launch, or the stack's stores differ from the spec's.
+    """
+    unchecked = load_spec(path)  # its run id and stack say where the record is
     repository = Repository(path.parent)
-    return template, repository, repository.stack(stack or template.stack.name)
+    stores = _worker_stores(unchecked, repository, stack)
+    record = stores.metadata.find_run(check_run_id(unchecked.run_id))
+    if record is None:
+        raise ConfigError(
+            f"run {unchecked.run_id} of '{path}' is not recorded in this metadata store; "
+            f"start the spec as a new run with 'zen run {path}'"
+        )
+    return read_recorded_spec(path, record.spec_sha256, record.id), repository, stores
 
 
 def begin_scheduled_run(template_path: Path, key: str, *, stack: str | None = None) -> RunSpec:
@@ -544,12 +570,13 @@ def begin_scheduled_run(template_path: Path, key: str, *, stack: str | None = No
     owning process (the scheduler drives it), so it is never reaped as crashed;
     ``end_scheduled_run`` gives it its final status.
     """
-    template, repository, _ = _open_template(template_path, stack)
-    stores = _worker_stores(template, repository, stack)
+    template, repository, stores = _open_recorded(template_path, stack)
     run_id = scheduled_run_id(template.run_id, key)
     path = _spec_path(repository, template.pipeline.name, run_id)
     if path.is_file():
-        return load_spec(path)
+        record = stores.metadata.find_run(run_id)
+        # no record: a scheduler retrying a task whose first try died between the two writes
+        return read_recorded_spec(path, record.spec_sha256, run_id) if record else load_spec(path)
     spec = RunSpec.model_validate(
         template.model_copy(update={"run_id": run_id, "created_at": dt.datetime.now(dt.UTC)}).model_dump()
     )
@@ -569,8 +596,7 @@ def begin_scheduled_run(template_path: Path, key: str, *, stack: str | None = No
 
 def end_scheduled_run(template_path: Path, key: str, *, stack: str | None = None) -> PipelineRun:
     """Finish a scheduled execution: ``completed`` when every step completed or was cached, else ``failed``."""
-    template, repository, _ = _open_template(template_path, stack)
-    stores = _worker_stores(template, repository, stack)
+    template, _, stores = _open_recorded(template_path, stack)
     run_id = scheduled_run_id(template.run_id, key)
     records = {record.name: record for record in stores.metadata.step_runs(run_id)}
     unfinished = [

@@ -12,7 +12,7 @@ from typing import Any
 from zenml.artifacts.store import StoredArtifact
 from zenml.exceptions import ArtifactError
 from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
-from zenml.pipelines.spec import RunSpec
+from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.runtime.stores import Stores
 
 
@@ -105,7 +105,7 @@ class StepView:
 
     @property
     def status(self) -> str:
-        """``running``, ``completed``, ``cached`` or ``failed``."""
+        """``running``, ``completed``, ``cached``, ``failed``, ``timed_out`` or ``crashed`` (its run's process died)."""
         return self.record.status
 
     @property
@@ -205,11 +205,14 @@ class PipelineRun:
 
     @cached_property
     def spec(self) -> RunSpec:
-        """The run spec it was launched from."""
-        path = Path(self.record.spec_path)
-        if not path.is_absolute():
-            path = self.stores.project_root / path
-        return RunSpec.from_yaml(path.read_text(), str(path))
+        """The run spec it was launched from.
+
+        Raises:
+            ConfigError: the spec file is missing, or was edited after the run recorded its sha256.
+        """
+        return read_recorded_spec(
+            self.record.spec_file(self.stores.project_root), self.record.spec_sha256, self.record.id
+        )
 
     @property
     def git(self) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +25,12 @@ def store(metadata_url: str) -> Iterator[SQLMetadataStore]:
     opened = SQLMetadataStore(metadata_url)
     yield opened
     opened.close()
+
+
+def _exited_pid() -> int:
+    probe = subprocess.Popen(["true"])
+    probe.wait()
+    return probe.pid
 
 
 def _artifact(name: str, content: str = "a", size: int = 10) -> StoredArtifact:
@@ -319,6 +326,30 @@ def test_dead_runs_are_reaped_as_crashed(store: SQLMetadataStore) -> None:
     assert (crashed.status, crashed.error_type) == ("crashed", "Crashed")
     assert crashed.ended_at is not None
     assert store.get_run("finished").status == "completed"
+
+
+def test_reaping_a_dead_run_crashes_its_unfinished_steps_only(store: SQLMetadataStore) -> None:
+    _run(store, "dead")
+    done = _step(store, "dead", "done")
+    store.finish_step(done, status="completed", inputs={}, outputs={"out": _artifact("done")}, metrics={})
+    failed = _step(store, "dead", "failed")
+    store.fail_step(failed, status="failed", error_type="ValueError", error_message="bad")
+    _step(store, "dead", "mid")  # the step the killed process was running
+    _run(store, "other")
+    _step(store, "other", "live")  # another run's running step is not touched
+
+    with store.engine.begin() as connection:  # "dead" was owned by a process that has exited
+        connection.execute(sa.text("UPDATE runs SET pid = :pid WHERE id = 'dead'"), {"pid": _exited_pid()})
+    assert store.reap_dead_runs() == ["dead"]
+    assert store.get_run("other").status == "running"
+    steps = {(s.run_id, s.name): s for run in ("dead", "other") for s in store.step_runs(run)}
+    assert steps["dead", "done"].status == "completed" and steps["dead", "done"].error_type is None
+    assert (steps["dead", "failed"].status, steps["dead", "failed"].error_type) == ("failed", "ValueError")
+    crashed = steps["dead", "mid"]
+    assert (crashed.status, crashed.error_type) == ("crashed", "Crashed")
+    assert crashed.error_message == "the process running it died (killed, or its machine stopped)"
+    assert crashed.ended_at is not None and crashed.ended_at == store.get_run("dead").ended_at
+    assert [s.status for s in store.step_runs("other")] == ["running"]
 
 
 def test_runs_by_metric_sorts_and_limits_in_the_database(store: SQLMetadataStore) -> None:

@@ -367,6 +367,39 @@ class ArtifactStore:
         recomputed = self.hash_folder(self.storage.path_of(stored.uri), like=stored.content_hash)[0]
         self._raise_if_mismatch({"hash": recomputed}, stored, name)
 
+    def damage(self, stored: StoredArtifact, *, hash_up_to: int) -> str | None:
+        """Why a recorded artifact is not intact, from cheap checks first; ``None`` when it is.
+
+        Always: the published folder and its manifest exist, and its files add up to the recorded
+        size (one listing; catches deleted, truncated and extended files). The content hash is
+        recomputed when the artifact is at most ``hash_up_to`` bytes, or when a file of a local
+        artifact was modified after its manifest was written (an edit in place, of any size).
+        A larger artifact that looks untouched is not read here; ``load`` still checks its hash.
+        """
+        if not self.is_present(stored.uri):
+            return "missing (no published folder with a manifest)"
+        folder = self.storage.path_of(stored.uri)
+        try:
+            files = [(relative, size) for relative, size in self.storage.files(folder) if relative != MANIFEST]
+            on_disk = sum(size for _relative, size in files)
+            if on_disk != stored.size:
+                return f"{on_disk} bytes on disk but {stored.size} recorded (truncated, extended or partly deleted)"
+            if stored.size > hash_up_to and not self._edited_in_place(folder, files):
+                return None
+            if self.hash_folder(folder, like=stored.content_hash)[0] != stored.content_hash:
+                return "changed on disk (its content hash differs from the recorded one)"
+        except (OSError, ArtifactError) as exc:
+            return f"unreadable ({type(exc).__name__}: {exc})"
+        return None
+
+    def _edited_in_place(self, folder: str, files: list[tuple[str, int]]) -> bool:
+        """Whether a local artifact's file is newer than its manifest (written last, before publishing)."""
+        local = self.storage.local_path(folder)
+        if local is None:  # remote stores: no modification time that every fsspec filesystem keeps
+            return False
+        published = os.stat(os.path.join(local, MANIFEST)).st_mtime_ns
+        return any(os.stat(os.path.join(local, relative)).st_mtime_ns > published for relative, _size in files)
+
     def is_present(self, uri: str) -> bool:
         """Whether a published artifact (folder with its manifest) exists at ``uri``."""
         return self.storage.exists(self.storage.join(self.storage.path_of(uri), MANIFEST))

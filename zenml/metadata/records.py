@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -47,6 +48,11 @@ class RunRecord:
         if self.started_at is None or self.ended_at is None:
             return None
         return self.ended_at - self.started_at
+
+    def spec_file(self, project_root: Path) -> Path:
+        """The spec file the run was launched from (recorded relative to the project root, or absolute)."""
+        path = Path(self.spec_path)
+        return path if path.is_absolute() else project_root / path
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,14 @@ def normalise_url(url: str, base_dir: Path | None = None) -> str:
     return f"{scheme}://{rest}"
 
 
+#: step statuses that a live process will still change; a crashed run's steps in them are crashed too
+UNFINISHED_STEP = ("running", "pending")
+_CRASHED = {
+    "error_type": "Crashed",
+    "error_message": "the process running it died (killed, or its machine stopped)",
+}
+
+
 def _now() -> float:
     return time.time()
 
@@ -314,7 +322,7 @@ class SQLMetadataStore:
         return dead
 
     def reap_dead_runs(self, stale_after: float = 6 * 10.0) -> list[str]:
-        """Mark ``running`` runs whose process is gone as ``crashed``; return their ids.
+        """Mark ``running`` runs whose process is gone, and their unfinished steps, ``crashed``; return their ids.
 
         A run is dead when its process is no longer alive on this host, or when its heartbeat
         is older than ``stale_after`` seconds (see ``dead_runs``).
@@ -329,17 +337,17 @@ class SQLMetadataStore:
                 run_table.c.heartbeat_at == record.heartbeat_at,
             )
             with self._transaction() as connection:
+                now = _now()
                 result = connection.execute(
-                    update(run_table)
-                    .where(*still_dead)
-                    .values(
-                        status="crashed",
-                        ended_at=_now(),
-                        error_type="Crashed",
-                        error_message="the process running it died (killed, or its machine stopped)",
-                    )
+                    update(run_table).where(*still_dead).values(status="crashed", ended_at=now, **_CRASHED)
                 )
                 if result.rowcount:
+                    # in the same transaction: the steps it was running died with it and will never finish
+                    connection.execute(
+                        update(step_run_table)
+                        .where(step_run_table.c.run_id == record.id, step_run_table.c.status.in_(UNFINISHED_STEP))
+                        .values(status="crashed", ended_at=now, **_CRASHED)
+                    )
                     reaped.append(record.id)
         return reaped
 
@@ -493,6 +501,12 @@ class SQLMetadataStore:
         if not matches:
             raise MetadataStoreError(f"no run '{run_id}' in the metadata store; list runs with 'zen runs list'")
         raise MetadataStoreError(f"run id prefix '{run_id}' matches several runs; give more characters")
+
+    def find_run(self, run_id: str) -> RunRecord | None:
+        """The run with exactly this id, or ``None`` (no prefix matching)."""
+        with self._transaction(readonly=True) as connection:
+            row = connection.execute(_RUNS.where(run_table.c.id == run_id)).first()
+        return RunRecord(*row) if row is not None else None
 
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """The step runs of a run, in the order they started."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from zenml.exceptions import ConfigError
 from zenml.steps.runtime import RuntimeSpec
-from zenml.utils.hashing import sha256_text
+from zenml.utils.hashing import sha256_bytes, sha256_text
 
 SPEC_VERSION = 1
 _REFERENCE = re.compile(r"^(run:[A-Za-z0-9_\-]+/)?[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -240,3 +241,31 @@ class RunSpec(_Model):
     def downstream_of(self, name: str) -> list[str]:
         """Steps that read an output of ``name``."""
         return [other for other, spec in self.steps.items() if name in spec.upstream()]
+
+
+def read_recorded_spec(path: Path, recorded_sha256: str, run_id: str) -> RunSpec:
+    """The spec file run ``run_id`` was launched from, refusing one that is missing or edited since.
+
+    The metadata store keeps the sha256 of the file as written at launch: a stored spec is the
+    record of what ran, so resuming, replaying or executing steps from an edited copy would record
+    something that never ran under the old run's name (or run a pipeline nobody wrote).
+
+    Raises:
+        ConfigError: the file is missing, unreadable or no longer matches ``recorded_sha256``.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"spec file '{path}' of run {run_id} is missing; restore it from a backup "
+            "('zen doctor' lists runs whose spec file is missing or changed)"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read spec file '{path}' of run {run_id}: {exc.strerror or exc}") from exc
+    if sha256_bytes(data) != recorded_sha256:
+        raise ConfigError(
+            f"spec file '{path}' was changed after run {run_id} recorded it (its sha256 differs); a stored spec "
+            "is what ran: restore it ('zen doctor' lists changed specs), and to run a changed pipeline copy the "
+            "spec outside the pipelines folder or use 'zen run FILE.py:PIPELINE --param STEP.KEY=VALUE'"
+        )
+    return RunSpec.from_yaml(data.decode("utf-8", errors="replace"), str(path))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zenml.artifacts.store import StoredArtifact
-from zenml.exceptions import ArtifactError, ConfigError, StepError, ZenMLError
+from zenml.exceptions import ConfigError, StepError, ZenMLError
 from zenml.metadata.records import ArtifactRecord
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key, code_hash
@@ -21,6 +21,7 @@ from zenml.runtime.deadline import StepTimeout, deadline
 from zenml.runtime.events import NullListener, ProgressListener, RunListener, StepOutcome
 from zenml.runtime.loading import add_code_paths, load_backend, load_step
 from zenml.runtime.logcapture import StepLog, capture_output
+from zenml.runtime.reuse import damaged_output, stored_artifact
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, ProgressSink, StepContext, running
@@ -113,6 +114,7 @@ class _Attempt:
         self.components, self.code_digest, self.use_cache = components, code_digest, use_cache
         self.step_spec = spec.steps[step_name]
         self.progress_sink: ProgressSink | None = None
+        self.warned: set[int] = set()  # damaged cached artifacts already reported by an earlier attempt
 
     def run(self, number: int) -> str:
         """Record, execute (or reuse) and finish the step once; return ``completed`` or ``cached``.
@@ -145,7 +147,7 @@ class _Attempt:
 
     def _execute(self, step_run_id: int, key: str) -> str:
         if self.use_cache and self.step_spec.enable_cache:
-            status = _reuse_cached(step_run_id, key, self.inputs, self.stores)
+            status = _reuse_cached(self.step_name, step_run_id, key, self.inputs, self.stores, self.warned)
             if status is not None:
                 return status
         return _run_and_record(
@@ -215,13 +217,17 @@ def resolve_inputs(spec: RunSpec, step_name: str, step_spec: StepSpec, stores: S
     return inputs
 
 
-def _reuse_cached(step_run_id: int, key: str, inputs: dict[str, ArtifactRecord], stores: Stores) -> str | None:
+def _reuse_cached(
+    step_name: str, step_run_id: int, key: str, inputs: dict[str, ArtifactRecord], stores: Stores, warned: set[int]
+) -> str | None:
+    damaged: list[tuple[str, str, ArtifactRecord, str]] = []  # (run id, output, artifact, why), newest first
     for earlier, outputs in stores.metadata.find_cached(key):
-        try:
-            for name, record in outputs.items():
-                stores.artifacts.check_present(_stored(record), f"cached output '{name}'")
-        except ArtifactError:
-            continue  # its artifacts were deleted: try an older execution, else run the step
+        # checked before it is served: see zenml.runtime.reuse for what is checked and what is left to reads
+        found = damaged_output(outputs, stores)
+        if found is not None:
+            damaged.append((earlier.run_id, *found))
+            continue
+        _report_damaged(step_name, damaged, f"using the outputs of run {earlier.run_id} instead", warned)
         stores.metadata.finish_step(
             step_run_id,
             status="cached",
@@ -231,7 +237,23 @@ def _reuse_cached(step_run_id: int, key: str, inputs: dict[str, ArtifactRecord],
             cached_from_id=earlier.id,
         )
         return "cached"
+    _report_damaged(step_name, damaged, "running the step again", warned)
     return None
+
+
+def _report_damaged(
+    step_name: str, damaged: list[tuple[str, str, ArtifactRecord, str]], outcome: str, warned: set[int]
+) -> None:
+    """One warning line per step execution that passed over damaged cached outputs (not again on a retry)."""
+    if not damaged or damaged[0][2].id in warned:
+        return
+    warned.add(damaged[0][2].id)
+    run_id, output, record, why = damaged[0]
+    more = f" ({len(damaged) - 1} older cached execution(s) are damaged too)" if len(damaged) > 1 else ""
+    logger.warning(
+        "step '%s': not using the cached output '%s' of run %s (artifact #%d at %s): it is %s; %s%s",
+        step_name, output, run_id, record.id, record.uri, why, outcome, more,
+    )  # fmt: skip
 
 
 def _run_and_record(
@@ -245,7 +267,7 @@ def _run_and_record(
 ) -> str:
     step_spec = spec.steps[step_name]
     values = {
-        name: stores.artifacts.load(_stored(record), f"input '{name}' of step '{step_name}'")
+        name: stores.artifacts.load(stored_artifact(record), f"input '{name}' of step '{step_name}'")
         for name, record in inputs.items()
     }
     context = StepContext(
@@ -304,17 +326,6 @@ def _save_output(
         # it; artifacts are immutable and may be read already, so this attempt writes beside it.
         segments = (spec.run_id, step_name, f"attempt-{uuid.uuid4().hex[:12]}", output)
     return stores.artifacts.save(value, segments, materializer)
-
-
-def _stored(record: ArtifactRecord) -> StoredArtifact:
-    return StoredArtifact(
-        uri=record.uri,
-        format=record.format,
-        materializer=record.materializer,
-        data_type=record.data_type,
-        content_hash=record.content_hash,
-        size=record.size,
-    )
 
 
 def _user_traceback(exc: BaseException) -> str:

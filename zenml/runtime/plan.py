@@ -16,6 +16,7 @@ from zenml.runtime.cache import cache_components, cache_key
 from zenml.runtime.codehash import code_fingerprint
 from zenml.runtime.executor import resolve_inputs, trainer_signature
 from zenml.runtime.loading import add_code_paths, load_step
+from zenml.runtime.reuse import damaged_output
 from zenml.runtime.stores import Stores
 
 _SHORT = 12
@@ -83,9 +84,14 @@ def _plan_step(
         return StepPlan(name, "run", "caching is off for this run (--no-cache)", key), None
     if not step_spec.enable_cache:
         return StepPlan(name, "run", "caching is disabled for this step (enable_cache=False)", key), None
+    damaged_reason = None
     for earlier, outputs in stores.metadata.find_cached(key):
-        if all(stores.artifacts.is_present(record.uri) for record in outputs.values()):
+        damaged = damaged_output(outputs, stores)  # the very check a run makes before a hit
+        if damaged is None:
             return StepPlan(name, "cached", f"same code, parameters and inputs as run {earlier.run_id}", key), outputs
+        damaged_reason = damaged_reason or f"the output '{damaged[0]}' cached by run {earlier.run_id} is {damaged[2]}"
+    if damaged_reason is not None:
+        return StepPlan(name, "run", damaged_reason, key), None
     closest = stores.metadata.closest_execution(spec.pipeline.name, name, step_spec.type)
     return StepPlan(name, "run", explain_miss(components, closest), key), None
 
