@@ -236,3 +236,55 @@ def test_a_step_reading_an_unhashable_value_runs_uncached_with_one_warning(tmp_p
     plan = zen_piped(tmp_path, "plan", "flow.py:handle_flow")
     assert plan.stdout.count("cannot be cached: flow.LOG holds a _io.TextIOWrapper") == 2, plan.stdout
     assert "0 of 2" not in plan.stdout and "2 of 2 steps would run" in plan.stdout
+
+
+IN_CODE_FLOW = """\
+import dataclasses
+import enum
+import logging
+
+from zenml import pipeline, step
+
+logger = logging.getLogger(__name__)  # "__main__" in code, "in_code" from the shell
+
+
+class Mode(enum.Enum):
+    FAST = 1
+
+
+@dataclasses.dataclass
+class Config:
+    scale: float = 2.0
+
+
+CONFIG = Config()
+MODE = Mode.FAST
+
+
+@step
+def configured() -> float:
+    logger.info("scaling")
+    return CONFIG.scale * MODE.value
+
+
+@pipeline
+def in_code() -> None:
+    configured()
+
+
+if __name__ == "__main__":
+    print({name: step.status for name, step in in_code.run().steps.items()})
+"""
+
+
+def test_a_run_started_in_code_is_reused_by_the_same_pipeline_from_the_shell(tmp_path: Path) -> None:
+    # ``python in_code.py`` runs the module as __main__; its values must be keyed as in_code's
+    (tmp_path / "in_code.py").write_text(IN_CODE_FLOW)
+    assert zen_piped(tmp_path, "init", ".").returncode == 0
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    in_code = subprocess.run(
+        [sys.executable, "in_code.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert in_code.returncode == 0 and "{'configured': 'completed'}" in in_code.stdout, in_code.stderr
+    shell = zen_piped(tmp_path, "run", "in_code.py:in_code", "-q")
+    assert "(1 cached)" in shell.stdout, shell.stdout + shell.stderr

@@ -215,7 +215,9 @@ class _Fingerprinter:
         self.add(obj)
         if isinstance(obj, types.ModuleType):
             return f"module {obj.__name__}"
-        token = f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', None)}"
+        # __main__ is named after its file: ``python flow.py`` and ``zen run flow.py:p`` share keys
+        module = getattr(obj, "__module__", None)
+        token = f"{module_name_of(obj) if isinstance(module, str) else module}.{getattr(obj, '__qualname__', None)}"
         if isinstance(obj, types.FunctionType) and not self._owned(obj) and "<" in obj.__qualname__:
             # a closure or lambda an installed package made at run time may carry the project's data
             cells = [cell.cell_contents for cell in obj.__closure__ or () if _filled(cell)]

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import copyreg
 import hashlib
+import logging
 import sys
 import types
 from collections.abc import Callable
 from typing import Any
+
+from zenml.utils.importing import module_name_of
 
 #: leaves written as their type and ``repr`` (exact types only: subclasses go through reduce)
 _SCALARS = (type(None), bool, int, float, complex, str)
@@ -81,6 +84,10 @@ class _ValueHasher:
             self._items("dict", [item for pair in value.items() for item in pair])
         elif kind in (set, frozenset):
             self._unordered(kind.__name__, value)
+        elif isinstance(value, (logging.Logger, logging.LoggerAdapter)):
+            # where messages go, not data a result depends on; its name differs between
+            # ``python flow.py`` (``__main__``) and ``zen run flow.py:p`` (``flow``)
+            self._write("logger")
         elif not self._array(value):
             self._reduced(value)
 
@@ -118,7 +125,9 @@ class _ValueHasher:
         except Exception as exc:  # any refusal means "no content to hash"; the reason is reported
             raise Unhashable(f"holds a {kind.__module__}.{kind.__qualname__} that cannot be hashed ({exc})") from exc
         if isinstance(reduced, str):  # a module-level singleton, pickled by its name
-            self._write("global", f"{getattr(value, '__module__', kind.__module__)}.{reduced}".encode())
+            module = getattr(value, "__module__", None)
+            module = module_name_of(value) if isinstance(module, str) else kind.__module__
+            self._write("global", f"{module}.{reduced}".encode())
             return
         parts = [list(part) if index in (3, 4) and part is not None else part for index, part in enumerate(reduced)]
         self._keep.append(parts)
