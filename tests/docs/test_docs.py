@@ -78,7 +78,11 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
             ],
         )
     ],
-    "caching": [("caching.py", ["second: {'load': 'cached', 'timestamp': 'completed', 'total': 'cached'}"])],
+    "caching": [
+        ("caching.py", ["second: {'load': 'cached', 'timestamp': 'completed', 'total': 'cached'}"]),
+        ("settings.py", None),
+        ("weighted.py", None),
+    ],
     "stacks": [("stacks.py", ["completed 42 memory://", "postgresql://zen:***@db.internal:5432/zen"])],
     "errors": [("broken.py", ["failed {'read_settings': 'failed'}", "did you mean 'path'?"])],
     "data_steps": [

@@ -11,8 +11,8 @@ from zenml import BaseStep, pipeline, step
 from zenml.launch import run_pipeline
 from zenml.pipelines.spec import StepSpec
 from zenml.repository import Repository
-from zenml.runtime.cache import CACHE_FORMAT_VERSION, cache_components, cache_key
-from zenml.runtime.codehash import code_fingerprint
+from zenml.runtime.cache import CACHE_FORMAT_VERSION, cache_components, cache_key, uncacheable_reason, warn_uncacheable
+from zenml.runtime.codehash import Fingerprint, step_fingerprint
 
 # -- steps and pipelines ------------------------------------------------------------------------------
 
@@ -169,9 +169,13 @@ def _spec(**changes: object) -> StepSpec:
     return StepSpec(**fields)  # type: ignore[arg-type]
 
 
+def _fingerprint(code: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Fingerprint:
+    return Fingerprint(code=code or {"flows:train": "c1"}, values=values or {"flows.LIMIT": "v1"}, unhashable={})
+
+
 def _key(spec: StepSpec, code: dict[str, str] | None = None, inputs: dict[str, str] | None = None,
-         source_version: str | None = None) -> str:
-    return cache_key(cache_components(spec, code or {"flows:train": "c1"}, inputs or {"data": "blake3:1"},
+         source_version: str | None = None, values: dict[str, str] | None = None) -> str:
+    return cache_key(cache_components(spec, _fingerprint(code, values), inputs or {"data": "blake3:1"},
                                       source_version))
 
 
@@ -180,6 +184,7 @@ def test_key_is_deterministic_and_ignores_dict_order() -> None:
     assert _key(_spec()) == _key(reordered)
     assert _key(_spec()).startswith(f"v{CACHE_FORMAT_VERSION}:")
     assert _key(_spec(), code={"b": "2", "a": "1"}) == _key(_spec(), code={"a": "1", "b": "2"})
+    assert _key(_spec(), values={"b": "2", "a": "1"}) == _key(_spec(), values={"a": "1", "b": "2"})
 
 
 @pytest.mark.parametrize(
@@ -193,12 +198,16 @@ def test_key_is_deterministic_and_ignores_dict_order() -> None:
         {"code": {"flows:train": "c1", "flows:helper": "h"}},
         {"inputs": {"data": "blake3:2"}},
         {"source_version": "sha256:data-v2"},
+        {"values": {"flows.LIMIT": "v2"}},
+        {"values": {"flows.LIMIT": "v1", "settings.WEIGHTS": "w"}},
     ],
-    ids=["param-value", "param-list-order", "type", "output-format", "code", "new-helper", "input", "source"],
+    ids=["param-value", "param-list-order", "type", "output-format", "code", "new-helper", "input", "source",
+         "value", "new-value"],
 )
 def test_each_component_changes_the_key(changed: dict[str, object]) -> None:
     spec = changed.get("spec", _spec())
-    assert _key(spec, changed.get("code"), changed.get("inputs"), changed.get("source_version")) != _key(_spec())
+    key = _key(spec, changed.get("code"), changed.get("inputs"), changed.get("source_version"), changed.get("values"))
+    assert key != _key(_spec())
 
 
 def test_backends_cache_flag_and_wiring_are_not_in_the_key() -> None:
@@ -208,14 +217,40 @@ def test_backends_cache_flag_and_wiring_are_not_in_the_key() -> None:
                              params={"workers": 8})
     assert _key(_spec(processing=processing, enable_cache=False)) == _key(_spec())
     assert _key(_spec(inputs={"data": "other_split.train"})) == _key(_spec()), "only input content counts"
-    components = cache_components(_spec(), {"flows:train": "c1"}, {"data": "blake3:1"})
-    assert set(components) == {"type", "code", "params", "inputs", "outputs", "version"}
+    components = cache_components(_spec(), _fingerprint(), {"data": "blake3:1"})
+    assert set(components) == {"type", "code", "values", "params", "inputs", "outputs", "version"}
 
 
 def test_fingerprint_of_a_step_outside_the_project_uses_its_own_source(tmp_path: Path) -> None:
-    fingerprint = code_fingerprint(source, tmp_path)
-    assert list(fingerprint) == [f"{source.func.__module__}:source"]
-    assert fingerprint == code_fingerprint(source.clone().set_params(size=10), tmp_path), "params are not code"
-    assert code_fingerprint(doubled, tmp_path) != fingerprint
-    class_print = code_fingerprint(Offset(offset=3), tmp_path)
-    assert list(class_print) == [f"{Offset.__module__}:Offset"]
+    fingerprint = step_fingerprint(source, tmp_path)
+    assert list(fingerprint.code) == [f"{source.func.__module__}:source"]
+    assert fingerprint == step_fingerprint(source.clone().set_params(size=10), tmp_path), "params are not code"
+    assert step_fingerprint(doubled, tmp_path) != fingerprint
+    class_print = step_fingerprint(Offset(offset=3), tmp_path)
+    assert list(class_print.code) == [f"{Offset.__module__}:Offset"]
+
+
+# -- values that cannot be hashed ------------------------------------------------------------------------
+
+
+def test_a_step_reading_an_unhashable_value_never_shares_a_key() -> None:
+    unhashable = Fingerprint(code={"flows:train": "c1"}, values={}, unhashable={"flows.LOG": "holds a file"})
+    first = cache_components(_spec(), unhashable, {"data": "blake3:1"})
+    again = cache_components(_spec(), unhashable, {"data": "blake3:1"})
+    assert cache_key(first) != cache_key(again), "no later execution may ever be served from this one"
+    assert uncacheable_reason(first) == "flows.LOG holds a file"
+    assert uncacheable_reason(cache_components(_spec(), _fingerprint(), {"data": "blake3:1"})) is None
+
+
+def test_the_uncacheable_warning_is_given_once_per_value(caplog: pytest.LogCaptureFixture) -> None:
+    reasons = {f"flows.LOG_{id(caplog)}": "holds a _io.TextIOWrapper that cannot be hashed (cannot pickle it)"}
+    fingerprint = Fingerprint(code={}, values={}, unhashable=reasons)
+    with caplog.at_level("WARNING", logger="zenml"):
+        warn_uncacheable("report", fingerprint)
+        warn_uncacheable("report", fingerprint)
+        warn_uncacheable("summary", fingerprint)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"step 'report' runs without the cache: it reads flows.LOG_{id(caplog)}, which holds a _io.TextIOWrapper "
+        "that cannot be hashed (cannot pickle it). Pass it as a parameter or an input, or create it inside the "
+        "step, to make the step cacheable (said once per value)"
+    ]

@@ -87,7 +87,7 @@ def test_editing_a_module_used_transitively_misses(project: Path) -> None:
 
 
 def test_fingerprint_leaves_out_installed_packages_and_zenml() -> None:
-    from zenml.runtime.codehash import code_fingerprint
+    from zenml.runtime.codehash import step_fingerprint
     from zenml.steps import step
 
     @step
@@ -96,5 +96,7 @@ def test_fingerprint_leaves_out_installed_packages_and_zenml() -> None:
 
         return float(numpy.sqrt(x))
 
-    prints = code_fingerprint(uses_numpy, Path(__file__).parent)
-    assert list(prints) == [f"{__name__}:test_fingerprint_leaves_out_installed_packages_and_zenml.<locals>.uses_numpy"]
+    prints = step_fingerprint(uses_numpy, Path(__file__).parent)
+    assert prints.values == {}
+    qualname = "test_fingerprint_leaves_out_installed_packages_and_zenml.<locals>.uses_numpy"
+    assert list(prints.code) == [f"{__name__}:{qualname}"]

@@ -18,6 +18,7 @@ from zenml.launch import compile_pipeline, run_pipeline, write_spec
 from zenml.pipelines.spec import RunSpec
 from zenml.repository import Repository
 from zenml.runtime import StepOutcome, Stores, execute_step
+from zenml.runtime.cache import CACHE_FORMAT_VERSION
 
 # -- steps and pipelines (module level, so they can be rebuilt from the spec) -------------------------
 
@@ -183,7 +184,8 @@ def test_execute_step_records_outputs_lineage_and_metrics(repo: Repository) -> N
     assert records["numbers"].params == {"count": 4}
     assert records["power"].params == {"exponent": 3}
     assert records["power"].type.endswith("Power")
-    assert all(r.cache_key and r.cache_key.startswith("v1:") and r.code_hash for r in records.values())
+    version = f"v{CACHE_FORMAT_VERSION}:"
+    assert all(r.cache_key and r.cache_key.startswith(version) and r.code_hash for r in records.values())
     assert records["power"].cache_components["outputs"] == {"output": "npy"}
 
     outputs = stores.metadata.run_outputs(spec.run_id)

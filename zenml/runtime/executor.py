@@ -15,8 +15,8 @@ from zenml.artifacts.store import StoredArtifact
 from zenml.exceptions import ConfigError, StepError, ZenMLError
 from zenml.metadata.records import ArtifactRecord
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec, parse_reference
-from zenml.runtime.cache import cache_components, cache_key, code_hash
-from zenml.runtime.codehash import code_fingerprint
+from zenml.runtime.cache import cache_components, cache_key, code_hash, warn_uncacheable
+from zenml.runtime.codehash import step_fingerprint
 from zenml.runtime.deadline import StepTimeout, deadline
 from zenml.runtime.events import NullListener, ProgressListener, RunListener, StepOutcome
 from zenml.runtime.loading import add_code_paths, load_backend, load_step
@@ -58,7 +58,9 @@ def execute_step(
     add_code_paths(spec, stores.project_root)
     step = load_step(step_name, step_spec)
     inputs = _input_artifacts(spec, step_name, step_spec, stores)
-    fingerprint = code_fingerprint(step, stores.project_root)
+    fingerprint = step_fingerprint(step, stores.project_root)
+    if fingerprint.unhashable and use_cache and step_spec.enable_cache:
+        warn_uncacheable(step_name, fingerprint)
     components = cache_components(
         step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()}, step.source_version()
     )
@@ -146,7 +148,7 @@ class _Attempt:
         return status
 
     def _execute(self, step_run_id: int, key: str) -> str:
-        if self.use_cache and self.step_spec.enable_cache:
+        if self.use_cache and self.step_spec.enable_cache and "uncacheable" not in self.components:
             status = _reuse_cached(self.step_name, step_run_id, key, self.inputs, self.stores, self.warned)
             if status is not None:
                 return status

@@ -2,7 +2,7 @@
 
 For a miss, the reason compares the step's cache-key components with the closest earlier
 execution (same step name in the same pipeline, else the same step type): which function's code,
-which parameter, which input, which output format changed.
+which project value (``settings.WEIGHTS``), which parameter, which input, which output format changed.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from zenml.metadata.records import ArtifactRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, parse_reference
-from zenml.runtime.cache import cache_components, cache_key
-from zenml.runtime.codehash import code_fingerprint
+from zenml.runtime.cache import cache_components, cache_key, uncacheable_reason
+from zenml.runtime.codehash import step_fingerprint
 from zenml.runtime.executor import resolve_inputs, trainer_signature
 from zenml.runtime.loading import add_code_paths, load_step
 from zenml.runtime.reuse import damaged_output
@@ -74,7 +74,7 @@ def _plan_step(
         input_hashes.update({inp: record.content_hash for inp, record in records.items()})
     step = load_step(name, step_spec)
     components = cache_components(
-        step_spec, code_fingerprint(step, stores.project_root), input_hashes, step.source_version()
+        step_spec, step_fingerprint(step, stores.project_root), input_hashes, step.source_version()
     )
     training = trainer_signature(spec, name, step)
     if training:
@@ -84,11 +84,15 @@ def _plan_step(
         return StepPlan(name, "run", "caching is off for this run (--no-cache)", key), None
     if not step_spec.enable_cache:
         return StepPlan(name, "run", "caching is disabled for this step (enable_cache=False)", key), None
+    unhashable = uncacheable_reason(components)
+    if unhashable:
+        return StepPlan(name, "run", f"cannot be cached: {unhashable}"), None
     damaged_reason = None
     for earlier, outputs in stores.metadata.find_cached(key):
         damaged = damaged_output(outputs, stores)  # the very check a run makes before a hit
         if damaged is None:
-            return StepPlan(name, "cached", f"same code, parameters and inputs as run {earlier.run_id}", key), outputs
+            reason = f"same code, values, parameters and inputs as run {earlier.run_id}"
+            return StepPlan(name, "cached", reason, key), outputs
         damaged_reason = damaged_reason or f"the output '{damaged[0]}' cached by run {earlier.run_id} is {damaged[2]}"
     if damaged_reason is not None:
         return StepPlan(name, "run", damaged_reason, key), None
@@ -105,6 +109,8 @@ def explain_miss(current: dict[str, Any], closest: StepRunRecord | None) -> str:
     if earlier.get("type") != current["type"]:
         reasons.append(f"step type changed: {earlier.get('type')} → {current['type']}")
     reasons += _diff_code(earlier.get("code", {}), current["code"])
+    if "values" in earlier:  # absent before cache format 2: the version line below says why
+        reasons += _diff_read(earlier["values"], current["values"])
     reasons += _diff_values("parameter", earlier.get("params", {}), current["params"], show=True)
     reasons += _diff_values("input", earlier.get("inputs", {}), current["inputs"], show=False)
     if earlier.get("outputs") != current["outputs"]:
@@ -113,6 +119,8 @@ def explain_miss(current: dict[str, Any], closest: StepRunRecord | None) -> str:
         reasons.append("the source data changed (new content hash)")
     if earlier.get("version") != current["version"]:
         reasons.append("zenml's cache format version changed")
+    if not reasons and uncacheable_reason(earlier):
+        return f"run {closest.run_id} could not cache it ({uncacheable_reason(earlier)})"
     if not reasons:
         if closest.status != "completed":
             return f"the same execution in run {closest.run_id} did not complete ({closest.status})"
@@ -124,6 +132,13 @@ def _diff_code(old: dict[str, str], new: dict[str, str]) -> list[str]:
     reasons = [f"code of {key} changed" for key in new if key in old and old[key] != new[key]]
     reasons += [f"now uses {key}" for key in new if key not in old]
     reasons += [f"no longer uses {key}" for key in old if key not in new]
+    return reasons
+
+
+def _diff_read(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    reasons = [f"{key} changed" for key in new if key in old and old[key] != new[key]]
+    reasons += [f"now reads {key}" for key in new if key not in old]
+    reasons += [f"no longer reads {key}" for key in old if key not in new]
     return reasons
 
 
