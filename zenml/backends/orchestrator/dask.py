@@ -9,10 +9,12 @@ while the stack points at a local SQLite file or a local folder is refused befor
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -135,10 +137,14 @@ class DaskOrchestrator(BaseOrchestrator):
                     processes=True,
                     dashboard_address=None,
                     resources=declared,
+                    preload=[__name__],  # dask_setup, below, in each worker process
                 )
             try:
                 with distributed.Client(cluster, timeout=self.timeout) as client:
                     yield client
+            except KeyboardInterrupt:
+                _end_workers(cluster)
+                raise
             finally:
                 cluster.close()
             return
@@ -151,6 +157,31 @@ class DaskOrchestrator(BaseOrchestrator):
             ) from exc
         with client:
             yield client
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook, run as each worker process of a local cluster starts: ignore Ctrl-C.
+
+    The terminal sends Ctrl-C to the workers too (they share its process group); a worker would stop
+    its event loop and log about the task it abandoned. The orchestrator decides: ``_end_workers``.
+    """
+    del worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _end_workers(cluster: Any) -> None:
+    """Ctrl-C: end the local cluster's worker processes now, with the steps they run.
+
+    A Dask worker runs a step in a thread, which nothing can interrupt: its nanny would wait 4 s for
+    it, then kill it and log a warning. Told it is closing, the nanny does not restart the killed
+    process; the engine records the steps that were running as interrupted.
+    """
+    for nanny in list(cluster.workers.values()):
+        nanny.close_gracefully(reason="zenml-interrupted")
+        pid = getattr(nanny, "pid", None)
+        if pid:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def check_worker_resources(spec: RunSpec, client: Any) -> None:
