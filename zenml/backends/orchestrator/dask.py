@@ -9,6 +9,7 @@ while the stack points at a local SQLite file or a local folder is refused befor
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -139,14 +140,20 @@ class DaskOrchestrator(BaseOrchestrator):
                     resources=declared,
                     preload=[__name__],  # dask_setup, below, in each worker process
                 )
+            quiet = _Quiet(logging.getLogger("distributed"))
             try:
                 with distributed.Client(cluster, timeout=self.timeout) as client:
-                    yield client
-            except KeyboardInterrupt:
-                _end_workers(cluster)
-                raise
+                    try:
+                        yield client
+                    except KeyboardInterrupt:
+                        # before the client cancels their tasks; the scheduler and nannies (in this
+                        # process) would log, with tracebacks, about the workers ended on purpose
+                        quiet.start()
+                        _end_workers(cluster)
+                        raise
             finally:
                 cluster.close()
+                quiet.stop()
             return
         try:
             client = distributed.Client(self.address, timeout=self.timeout)
@@ -157,6 +164,24 @@ class DaskOrchestrator(BaseOrchestrator):
             ) from exc
         with client:
             yield client
+
+
+class _Quiet:
+    """Silences a logger between ``start`` and ``stop`` (both may be called any number of times)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self.level: int | None = None
+
+    def start(self) -> None:
+        if self.level is None:
+            self.level = self.logger.level
+            self.logger.setLevel(logging.CRITICAL + 1)
+
+    def stop(self) -> None:
+        if self.level is not None:
+            self.logger.setLevel(self.level)
+            self.level = None
 
 
 def dask_setup(worker: Any) -> None:
