@@ -6,7 +6,11 @@ and Ctrl-C must stop a run within seconds on every orchestrator, cleanly (exit 1
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import re
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -212,6 +216,48 @@ def test_ctrl_c_stops_a_parallel_run_and_its_idle_workers(project: Path) -> None
     # ``quick`` finishes at once, so one worker is idle when Ctrl-C reaches it
     code, shown, elapsed = _interrupt_a_long_step(project, "parallel")
     _check_interrupted(project, "branches", code, shown, elapsed)
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_stops_a_resumed_run_too(project: Path) -> None:
+    assert _interrupt_a_long_step(project, "local", "training")[0] == 130
+    run_id = _only_run(project, "training").id  # type: ignore[attr-defined]
+    terminal = Terminal(ZEN, "runs", "resume", run_id, cwd=project)
+    try:
+        terminal.expect("Epoch 2/1000", timeout=30)
+        terminal.press_ctrl_c()
+        assert terminal.wait(timeout=20) == 130, terminal.output
+        shown = terminal.output
+    finally:
+        terminal.close()
+    assert f"Run {run_id} failed after resume" in shown
+    assert f"finish it with 'zen runs resume {run_id}'" in shown and "Traceback" not in shown
+    assert _only_run(project, "training").status == "failed"  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_of_a_json_run_prints_the_interrupted_run(project: Path) -> None:
+    # --json keeps stdout for the document, also when Ctrl-C (SIGINT to the process group) stops the run
+    errors = project / "stderr.txt"
+    args = ["run", "flow.py:training", "--json", "--param", "fit.epochs=1000"]
+    with errors.open("w") as stderr:
+        process = subprocess.Popen([ZEN, *args], cwd=project, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                   start_new_session=True)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while "Epoch 2/1000" not in errors.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            os.killpg(process.pid, signal.SIGINT)
+            out, _ = process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, errors.read_text()
+    document = json.loads(out)
+    assert document["status"] == "failed"
+    assert document["error"]["message"] == "interrupted (Ctrl-C)"
+    assert [(step["name"], step["status"]) for step in document["steps"]] == [("fit", "failed")]
+    assert "Error: interrupted (Ctrl-C); run" in errors.read_text()
 
 
 @pytest.mark.dask
