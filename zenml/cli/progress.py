@@ -92,14 +92,16 @@ class ProgressDisplay(StepOutcomes):
     ) -> None:
         if self.live is None:
             return
-        for stream in self.streams:
-            stream.finish()
-        self.live.stop()
-        # only undo our own stand-ins: whatever replaced them since stays
-        if sys.stdout is self.streams[0]:
-            sys.stdout = self.streams[0].original
-        if sys.stderr is self.streams[1]:
-            sys.stderr = self.streams[1].original
+        try:
+            for stream in self.streams:
+                stream.finish()
+        finally:  # a second Ctrl-C must not leave the streams replaced or the cursor hidden
+            self.live.stop()
+            # only undo our own stand-ins: whatever replaced them since stays
+            if sys.stdout is self.streams[0]:
+                sys.stdout = self.streams[0].original
+            if sys.stderr is self.streams[1]:
+                sys.stderr = self.streams[1].original
 
     def step_started(self, name: str) -> None:
         """Mark ``name`` running."""

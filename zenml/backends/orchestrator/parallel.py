@@ -127,7 +127,7 @@ def _stopped_on_interrupt(pool: ProcessPoolExecutor, running: Iterable[Future[St
             if process.is_alive():
                 process.kill()
         for process in processes:
-            process.join()
+            process.join(5)
         raise
 
 
