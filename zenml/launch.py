@@ -35,7 +35,7 @@ from zenml.pipelines.spec import (
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
 from zenml.runtime.events import RunListener, StepOutcome
-from zenml.runtime.executor import execute_step
+from zenml.runtime.executor import INTERRUPTED, execute_step
 from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_backend, remember_definition
 from zenml.runtime.plan import StepPlan, plan_spec
 from zenml.runtime.stores import Stores
@@ -477,6 +477,10 @@ def _orchestrate(
         )
         error.run_id = spec.run_id  # type: ignore[attr-defined]
         raise
+    except KeyboardInterrupt as interrupt:
+        _record_interrupted(stores, spec.run_id)
+        interrupt.run_id = spec.run_id  # type: ignore[attr-defined]  # the CLI names the run to resume
+        raise
     except BaseException as exc:
         stores.metadata.set_run_status(
             spec.run_id, "failed", error_type=type(exc).__name__, error_message=str(exc) or repr(exc)
@@ -484,6 +488,20 @@ def _orchestrate(
         raise
     stores.metadata.set_run_status(spec.run_id, "completed")
     return outcomes
+
+
+def _record_interrupted(stores: Stores, run_id: str) -> None:
+    """Record a run stopped by Ctrl-C (SIGINT) as failed, with every step it left ``running``.
+
+    The orchestrator has stopped its workers by now (a step running in this process has recorded
+    its own interruption); a step still ``running`` was cut short with its worker, which could not
+    record it.
+    """
+    record = {"error_type": "KeyboardInterrupt", "error_message": INTERRUPTED}
+    for step in stores.metadata.step_runs(run_id):
+        if step.status == "running":
+            stores.metadata.fail_step(step.id, status="failed", **record)
+    stores.metadata.set_run_status(run_id, "failed", **record)
 
 
 def _relative(path: Path, root: Path) -> str:

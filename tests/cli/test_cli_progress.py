@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from cli_helpers import Flow, Result, write_flow
 from rich.console import Console
 
 from zenml.cli import progress as progress_module
-from zenml.cli.progress import ProgressDisplay
+from zenml.cli.progress import AboveTable, ProgressDisplay
 from zenml.repository import Repository
 from zenml.runtime.events import StepOutcome, StepProgress
 
@@ -255,3 +256,37 @@ def test_zen_run_on_a_terminal_shows_a_steps_progress_bar(zen: Zen, progress_flo
     again = zen("run", progress_flow.target("counting"))
     assert again.code == 0, again.err
     assert any(line.startswith("count ") and "cached" in line for line in live.export_text().splitlines())
+
+
+# -- what steps print while the live display is up ---------------------------------------------------------
+
+
+def test_a_progress_line_rewritten_after_carriage_returns_is_printed_once_it_ends(live: Console) -> None:
+    stream = AboveTable(io.StringIO())
+    for batch in range(1, 4):
+        stream.write(f"\r{batch}/3 [{'=' * batch}>]")
+        stream.flush()  # Rich's own stand-in printed every flushed fragment as a line of its own
+    assert stream.current() == "3/3 [===>]"
+    assert live.export_text() == ""
+    stream.write(" - loss: 0.25\nEpoch 2/2\n1/3 [=>]")
+    assert live.export_text() == "3/3 [===>] - loss: 0.25\nEpoch 2/2\n"
+    assert stream.current() == "1/3 [=>]"
+    stream.write("\r")
+    assert stream.current() == "1/3 [=>]"  # a terminal still shows it until something overwrites it
+    stream.write("2/3 [==>]")
+    assert stream.current() == "2/3 [==>]"
+    stream.finish()
+    assert live.export_text().endswith("2/3 [==>]\n") and stream.current() == ""
+
+
+def test_the_display_shows_the_line_being_printed_under_the_table(live: Console) -> None:
+    stdout = sys.stdout
+    with ProgressDisplay(["trainer"]) as display:
+        assert sys.stdout is not stdout and getattr(sys.stdout, "rich_proxied_file", None) is stdout
+        display.step_started("trainer")
+        print("\r7/10 [======>...]", end="", flush=True)
+        terminal = _terminal()
+        terminal.print(display.render())
+        assert terminal.export_text().splitlines()[-1] == "7/10 [======>...]"
+    assert sys.stdout is stdout
+    assert "7/10 [======>...]" in live.export_text()  # printed above the final table as the display stopped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import threading
@@ -143,3 +144,25 @@ def test_a_nested_capture_leaves_the_outer_one_open() -> None:
     assert outer.text() == "before\ninner\nafter\n"
     assert inner.text() == "inner\n"
     assert not isinstance(sys.stdout, logcapture._Tee)
+
+
+@pytest.mark.timeout(10)  # it used to loop for ever
+def test_a_rich_live_display_and_a_capture_do_not_feed_each_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``zen run`` on a terminal: Rich's live display stands in for sys.stdout, the capture wraps it,
+    # and a console with no file of its own writes wherever sys.stdout leads (Rich unwraps its stand-in)
+    from rich.console import Console
+    from rich.live import Live
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    console = Console(force_terminal=True, width=80)
+    with Live("the table", console=console, auto_refresh=False), capture_output() as log:
+        print("printed by a step")
+    assert log.text() == "printed by a step\n"  # once, not the console's echo of it as well
+    assert "printed by a step" in terminal.getvalue()
+    assert sys.stdout is terminal
+
+
+def test_the_capture_is_no_stand_in_for_rich_on_a_plain_stream() -> None:
+    with capture_output():
+        assert not hasattr(sys.stdout, "rich_proxied_file")  # a console writes through it, and is captured

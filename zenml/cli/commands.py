@@ -12,7 +12,7 @@ from zenml.cli.app import app
 from zenml.cli.options import keep_strings, parse_assignments
 from zenml.cli.output import console, seconds, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
-from zenml.exceptions import ConfigError, StepError, ZenMLError
+from zenml.exceptions import ConfigError, StepError
 
 if TYPE_CHECKING:
     from zenml.runtime.events import RunListener
@@ -108,8 +108,8 @@ class _Launch:
             return launch.rerun_spec(Path(self.target), listener=listener, **self.common)
         return launch.run_pipeline(self.pipeline, params=self.params, listener=listener, **self.common)
 
-    def recorded_run(self, error: ZenMLError) -> PipelineRun | None:
-        """The failed run ``error`` names, read from the stores it ran on (``None``: nothing was recorded)."""
+    def recorded_run(self, error: BaseException) -> PipelineRun | None:
+        """The failed or interrupted run ``error`` names, from the stores it ran on (``None``: nothing recorded)."""
         from zenml.views import PipelineRun
 
         run_id = getattr(error, "run_id", None)
@@ -121,7 +121,7 @@ class _Launch:
 
 def _run_with_display(target: str, param: list[str], options: dict[str, Any], *, quiet: bool) -> None:
     from zenml.cli.progress import ProgressDisplay
-    from zenml.cli.run_report import RunReport
+    from zenml.cli.run_report import RunReport, report_interrupted
 
     ready = _Launch(target, param, options)
     display = ProgressDisplay(ready.names, quiet=quiet)
@@ -132,6 +132,12 @@ def _run_with_display(target: str, param: list[str], options: dict[str, Any], *,
         failed = ready.recorded_run(error)
         if failed is not None:  # the summary first; the CLI then prints the error itself and exits 1
             _print_final_line(failed, RunReport.of(failed, display.outcomes).summary())
+        raise
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: the summary and how to finish the run, then exit 130
+        stopped = ready.recorded_run(interrupt)
+        if stopped is not None:
+            _print_final_line(stopped, RunReport.of(stopped, display.outcomes).summary())
+        report_interrupted(stopped)
         raise
     if result.status == "deployed":
         orchestrator_spec = result.spec.backends.orchestrator

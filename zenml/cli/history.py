@@ -216,12 +216,21 @@ def runs_resume(
     from zenml.cli.progress import ProgressDisplay
 
     record = repository.run(run_id)
-    with ProgressDisplay([s.name for s in record.steps.values()], quiet=quiet) as display:
-        run = resume_run(record.id, listener=display, enable_cache=not no_cache, repository=repository)
+    try:
+        with ProgressDisplay([s.name for s in record.steps.values()], quiet=quiet) as display:
+            run = resume_run(record.id, listener=display, enable_cache=not no_cache, repository=repository)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: say so and how to go on, then exit 130
+        from zenml.cli.run_report import report_interrupted
+
+        stopped = _resumed_run(repository, interrupt)
+        if stopped is not None:
+            console.print(f"Run {stopped.id} {styled_status(stopped.status)} after resume")
+        report_interrupted(stopped)
+        raise
     console.print(f"Run {run.id} {styled_status(run.status)} after resume")
 
 
-def _resumed_run(repository: Any, error: Exception) -> Any:
+def _resumed_run(repository: Any, error: BaseException) -> Any:
     """The run ``error`` says was recorded (a step failed during the resume), else ``None`` (bad input)."""
     run_id = getattr(error, "run_id", None)
     return repository.run(run_id) if isinstance(run_id, str) else None

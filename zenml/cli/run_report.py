@@ -136,14 +136,25 @@ def error_document(exc: ZenMLError) -> dict[str, Any]:
     return {"format_version": JSON_FORMAT_VERSION, "run_id": None, "status": "error", "error": error}
 
 
+def report_interrupted(run: PipelineRun | None) -> None:
+    """Say that Ctrl-C stopped the run, and how to finish it (the CLI then exits 130)."""
+    from zenml.cli.output import error
+
+    if run is None:
+        error("interrupted (Ctrl-C)")
+        return
+    error(f"interrupted (Ctrl-C); run {run.id} was recorded as {run.status}; finish it with 'zen runs resume {run.id}'")
+
+
 def report_as_json(
-    start: Callable[[RunListener], PipelineRun], recorded_run: Callable[[ZenMLError], PipelineRun | None]
+    start: Callable[[RunListener], PipelineRun], recorded_run: Callable[[BaseException], PipelineRun | None]
 ) -> None:
     """``--json``: run ``start`` with no display, then print the run as one JSON document; on failure too.
 
     Everything the run prints goes to stderr. When ``start`` raises, the document describes the run
     ``recorded_run`` finds for the error (a failed run) or, when nothing was recorded, the error;
-    then the error is re-raised for the CLI to print and exit 1 or 2.
+    then the error is re-raised for the CLI to print and exit 1 or 2. After Ctrl-C, the document
+    describes the interrupted run (none when it had not started), and the CLI exits 130.
     """
     from zenml.cli.output import print_json, stdout_to_stderr
     from zenml.cli.progress import StepOutcomes
@@ -155,5 +166,11 @@ def report_as_json(
     except ZenMLError as error:
         failed = recorded_run(error)
         print_json(RunReport.of(failed, outcomes.outcomes).to_json() if failed else error_document(error))
+        raise
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: the run as recorded, if it started; then exit 130
+        stopped = recorded_run(interrupt)
+        if stopped is not None:
+            print_json(RunReport.of(stopped, outcomes.outcomes).to_json())
+        report_interrupted(stopped)
         raise
     print_json(RunReport.of(result, outcomes.outcomes).to_json())

@@ -29,6 +29,8 @@ from zenml.utils import collector
 
 logger = logging.getLogger("zenml")
 _ZENML_DIR = str(Path(__file__).resolve().parents[1])
+#: How a step or run stopped by Ctrl-C (SIGINT) is recorded (error type ``KeyboardInterrupt``).
+INTERRUPTED = "interrupted (Ctrl-C)"
 
 
 def execute_step(
@@ -350,6 +352,8 @@ def _as_step_error(step_name: str, exc: BaseException, timeout: float | None) ->
         )
     if isinstance(exc, ZenMLError):
         return StepError(step_name, type(exc).__name__, str(exc))
+    if isinstance(exc, KeyboardInterrupt):
+        return StepError(step_name, "KeyboardInterrupt", INTERRUPTED)
     return StepError(step_name, type(exc).__name__, str(exc) or repr(exc))
 
 

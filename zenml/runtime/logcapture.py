@@ -77,6 +77,16 @@ class _Tee(io.TextIOBase):
     def fileno(self) -> int:
         return self.original.fileno()
 
+    def __getattr__(self, name: str) -> object:
+        # Only called for what the tee lacks. ``rich_proxied_file`` is how Rich finds the real stream
+        # behind its own stand-in for ``sys.stdout`` (a live display's): a console writing to the tee
+        # would go back through that stand-in, which prints through the console again, for ever. So
+        # the tee is as transparent to Rich as the stand-in it wraps (and raises like any file when
+        # it wraps a plain stream).
+        if name == "rich_proxied_file":
+            return getattr(self.original, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 class _ThreadHandler(logging.Handler):
     """Sends each log record to the capture of the thread that emitted it."""

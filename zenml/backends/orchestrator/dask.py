@@ -9,10 +9,13 @@ while the stack points at a local SQLite file or a local folder is refused befor
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -140,12 +143,22 @@ class DaskOrchestrator(BaseOrchestrator):
                     processes=True,
                     dashboard_address=None,
                     resources=declared,
+                    preload=[__name__],  # dask_setup, below, in each worker process
                 )
+            quiet = _Quiet(logging.getLogger("distributed"))
             try:
                 with distributed.Client(cluster, timeout=self.timeout) as client:
-                    yield client
+                    try:
+                        yield client
+                    except KeyboardInterrupt:
+                        # before the client cancels their tasks; the scheduler and nannies (in this
+                        # process) would log, with tracebacks, about the workers ended on purpose
+                        quiet.start()
+                        _end_workers(cluster)
+                        raise
             finally:
                 cluster.close()
+                quiet.stop()
             return
         try:
             client = distributed.Client(self.address, timeout=self.timeout)
@@ -156,6 +169,49 @@ class DaskOrchestrator(BaseOrchestrator):
             ) from exc
         with client:
             yield client
+
+
+class _Quiet:
+    """Silences a logger between ``start`` and ``stop`` (both may be called any number of times)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self.level: int | None = None
+
+    def start(self) -> None:
+        if self.level is None:
+            self.level = self.logger.level
+            self.logger.setLevel(logging.CRITICAL + 1)
+
+    def stop(self) -> None:
+        if self.level is not None:
+            self.logger.setLevel(self.level)
+            self.level = None
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook, run as each worker process of a local cluster starts: ignore Ctrl-C.
+
+    The terminal sends Ctrl-C to the workers too (they share its process group); a worker would stop
+    its event loop and log about the task it abandoned. The orchestrator decides: ``_end_workers``.
+    """
+    del worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _end_workers(cluster: Any) -> None:
+    """Ctrl-C: end the local cluster's worker processes now, with the steps they run.
+
+    A Dask worker runs a step in a thread, which nothing can interrupt: its nanny would wait 4 s for
+    it, then kill it and log a warning. Told it is closing, the nanny does not restart the killed
+    process; the engine records the steps that were running as interrupted.
+    """
+    for nanny in list(cluster.workers.values()):
+        nanny.close_gracefully(reason="zenml-interrupted")
+        pid = getattr(nanny, "pid", None)
+        if pid:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def check_worker_resources(spec: RunSpec, client: Any) -> None:

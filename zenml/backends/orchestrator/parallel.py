@@ -6,17 +6,28 @@ import math
 import multiprocessing
 import os
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import ClassVar
 
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
-from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, start_pool_worker, upstream_of
+from zenml.backends.orchestrator.worker import (
+    recipe_of,
+    report_skipped,
+    run_pool_step,
+    start_pool_worker,
+    upstream_of,
+)
 from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores
+
+#: Seconds the steps running when Ctrl-C arrives get to record their interruption before their workers are killed.
+INTERRUPT_GRACE = 3.0
 
 
 class ParallelOrchestrator(BaseOrchestrator):
@@ -58,7 +69,10 @@ class ParallelOrchestrator(BaseOrchestrator):
         context = multiprocessing.get_context("spawn")
         size = min(self.workers, max(len(steps), 1))
         # Every worker warms up as it starts (not when its first step lands), in parallel with the first step.
-        with ProcessPoolExecutor(size, mp_context=context, initializer=start_pool_worker, initargs=(recipe,)) as pool:
+        with (
+            ProcessPoolExecutor(size, mp_context=context, initializer=start_pool_worker, initargs=(recipe,)) as pool,
+            _stopped_on_interrupt(pool, running),
+        ):
             # A spawn pool starts a worker per submit while none is idle: these no-op calls start them
             # all now, so the second worker is warm when the first fan-out arrives (not 0.4 s later).
             for _ in range(size - 1):
@@ -70,7 +84,8 @@ class ParallelOrchestrator(BaseOrchestrator):
                             continue
                         del waiting[name]
                         free_slots -= _slots(spec, name)
-                        running[pool.submit(run_step, spec_yaml, name, recipe, use_cache)] = (name, time.perf_counter())
+                        future = pool.submit(run_pool_step, spec_yaml, name, recipe, use_cache)
+                        running[future] = (name, time.perf_counter())
                         listener.step_started(name)
                 if not running:
                     break
@@ -90,6 +105,30 @@ class ParallelOrchestrator(BaseOrchestrator):
             report_skipped(waiting, listener)
             raise failure
         return outcomes
+
+
+@contextmanager
+def _stopped_on_interrupt(pool: ProcessPoolExecutor, running: Iterable[Future[StepOutcome]]) -> Iterator[None]:
+    """On Ctrl-C, stop the pool within ``INTERRUPT_GRACE`` seconds, then let the interrupt through.
+
+    No queued step starts. The running ones were interrupted by the same Ctrl-C (the terminal sends
+    it to the worker processes too) and return once they have recorded it; a worker still busy after
+    the grace (its step ignores the interrupt, or only this process was signalled) is killed, and the
+    engine records its step interrupted. Without this the pool's shutdown would wait for every step.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        # the stdlib keeps no public handle on its workers before Python 3.14 (``kill_workers``)
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        wait(running, timeout=INTERRUPT_GRACE)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        for process in processes:
+            process.join(5)
+        raise
 
 
 def _slots(spec: RunSpec, name: str) -> int:
