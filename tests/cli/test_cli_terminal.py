@@ -278,3 +278,71 @@ def test_ctrl_c_stops_an_airflow_run(project: Path) -> None:
     # Airflow's tasks write to its log, not the terminal: the live table says when the step runs
     code, shown, elapsed = _interrupt_a_long_step(project, "airflow", "training", started="fit  │ running")
     _check_interrupted(project, "training", code, shown, elapsed)
+
+
+SPARK_FLOW = '''\
+"""A data step whose Spark tasks take far longer than anyone waits."""
+
+import time
+from pathlib import Path
+
+import pyarrow as pa
+
+from zenml import pipeline, step
+from zenml.artifacts.dataset import Dataset
+from zenml.steps.context import StepContext
+
+STARTED = Path(__file__).with_name("task-started")
+
+
+def slow(batch: pa.RecordBatch) -> pa.RecordBatch:
+    if batch.num_rows:
+        STARTED.touch()  # the test presses Ctrl-C once an executor is inside this task
+        time.sleep(300)
+    return batch
+
+
+@step
+def crunch(context: StepContext) -> Dataset:
+    data = Dataset.from_tables(context.new_path("in"), {"all": pa.table({"x": list(range(10))})})
+    print("sending the job to Spark", flush=True)
+    return context.processing.map_batches(data, slow, context.new_path("out"))
+
+
+@pipeline
+def sparked() -> None:
+    crunch()
+'''
+
+
+@pytest.mark.spark
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="needs PySpark (pip install 'zenml[spark]')")
+def test_ctrl_c_stops_a_spark_job_and_its_jvm(tmp_path: Path) -> None:
+    (tmp_path / "spark_flow.py").write_text(SPARK_FLOW)
+    assert subprocess.run([ZEN, "init", "."], cwd=tmp_path, capture_output=True, check=False).returncode == 0
+    terminal = Terminal(ZEN, "run", "spark_flow.py:sparked", "--processing", "spark",
+                        "--backend-opt", "processing.master=local[2]", cwd=tmp_path)
+    try:
+        terminal.expect("sending the job to Spark", timeout=90)
+        deadline = time.monotonic() + 90
+        while not (tmp_path / "task-started").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (tmp_path / "task-started").exists(), terminal.output
+        pressed = time.monotonic()
+        terminal.press_ctrl_c()
+        code = terminal.wait(timeout=30)
+        elapsed = time.monotonic() - pressed
+        deadline = time.monotonic() + 10
+        while terminal.leftovers() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert terminal.leftovers() == [], "Spark's JVM or its Python workers outlived the run"
+        shown = terminal.output
+    finally:
+        terminal.close()
+    assert code == 130, shown
+    assert elapsed < 10, f"Ctrl-C took {elapsed:.1f} s to stop the Spark job"
+    assert "Traceback" not in shown and "py4j" not in shown.lower(), shown
+    (run,) = Repository(tmp_path).runs(pipeline="sparked")
+    assert run.status == "failed"
+    assert "zen runs resume" in shown
