@@ -9,6 +9,7 @@ while the stack points at a local SQLite file or a local folder is refused befor
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -30,6 +31,7 @@ from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores, StoresRecipe
 
+logger = logging.getLogger("zenml")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: zenml resource names → the Dask worker resource names (``dask worker --resources "CPU=4,GPU=1"``).
 DASK_RESOURCES = {"cpu": "CPU", "memory": "MEMORY", "gpu": "GPU"}
@@ -40,7 +42,8 @@ EXIT_CODE_WAIT_SECONDS = 3.0
 #: A worker ended to stop a step past its timeout exits with this code, this long after being asked.
 STOPPED_EXIT_CODE = 75
 END_DELAY_SECONDS = 0.1
-STOPPED_HINT = " (it was stopped to end step '{step}', which ran past its timeout)"
+#: A step whose worker died before the step began (it was queued there) is sent again at most this often.
+MAX_RESENDS = 2
 
 
 class DaskOrchestrator(BaseOrchestrator):
@@ -188,6 +191,9 @@ class DaskOrchestrator(BaseOrchestrator):
                 threads_per_worker=self.threads_per_worker,
                 processes=True,
                 dashboard_address=None,
+                # the scheduler's HTTP server (health, metrics) still starts without a dashboard: on any
+                # free port, not on 8787, which another cluster on this machine may hold (Dask warns then)
+                scheduler_kwargs={"dashboard_address": ":0"},
                 resources=declared,
                 worker_class=_exit_noting_nanny(exits),
             )
@@ -318,19 +324,34 @@ class _DaskRun:
         self.placement = _Placement(client)
         self.overtime = Overtime(spec, stores)
         self.held = False  # a ready step waits for a free worker thread
-        self.stopped: dict[str, str] = {}  # worker address → the step it was ended for
+        self.stopped: set[str] = set()  # addresses of workers ended to stop a step past its timeout
+        self.resent: dict[str, int] = {}  # step → times it was sent again after its worker died
 
     def run(self, spec_yaml: str, recipe: StoresRecipe, use_cache: bool) -> list[StepOutcome]:
         """Execute the steps; return their outcomes, or raise the first failure once the running ones ended."""
         task = (spec_yaml, recipe, use_cache)
-        self.submit_ready(task)
-        while self.running:
-            for future in self.wait():
-                self.collect(future)
-            for name in self.overtime.overdue():
-                self.stop(name)
+        try:
             self.submit_ready(task)
+            while self.running:
+                for future in self.wait():
+                    self.collect(future)
+                for name in self.overtime.overdue():
+                    self.stop(name)
+                self.submit_ready(task)
+        except BaseException as exc:  # e.g. KeyboardInterrupt: no step is left recorded as running
+            self.abandon(exc)
+            raise
         return self.ledger.close()
+
+    def abandon(self, reason: BaseException) -> None:
+        """Cancel the steps still running and record them failed with ``reason`` (their workers go with the cluster)."""
+        for future, (name, _) in list(self.running.items()):
+            why = f"its task was cancelled because the run was stopped ({type(reason).__name__})"
+            try:
+                future.cancel()
+                record_lost(self.stores, self.spec, name, StepError(name, type(reason).__name__, why))
+            except Exception as exc:  # noqa: BLE001 -- the reason the run stops is what must surface
+                logger.warning("could not record step '%s' as stopped: %s", name, exc)
 
     def wait(self) -> set[Any]:
         timeout = self.overtime.wait_seconds()
@@ -372,8 +393,10 @@ class _DaskRun:
         except StepError as error:
             outcome = StepOutcome(name, error.status, self.ledger.elapsed(name), error)
         except self.distributed.KilledWorker as killed:
-            lost = record_lost(self.stores, self.spec, name, self.death_of(name, killed.last_worker))
-            outcome = StepOutcome(name, lost.status, self.ledger.elapsed(name), lost)
+            lost = self.lost(name, killed.last_worker)
+            if lost is None:
+                return
+            outcome = lost
         except Exception as exc:  # noqa: BLE001 -- a bad spec or store: re-raised after the rest finish
             self.ledger.fail(exc)
             return
@@ -388,12 +411,36 @@ class _DaskRun:
         self.overtime.finished(name)
         return name
 
-    def death_of(self, name: str, worker: Any) -> StepError:
-        """The error of step ``name``, whose worker (a ``WorkerState``) died while running it."""
-        stopped_for = self.stopped.get(str(worker.address))
-        if stopped_for is not None:
-            return worker_died(name, None, STOPPED_HINT.format(step=stopped_for))
-        return worker_died(name, _exit_code(self.client, worker, self.exits))
+    def lost(self, name: str, worker: Any) -> StepOutcome | None:
+        """Step ``name``'s worker (a ``WorkerState``) died: record the step failed, or (``None``) send it again.
+
+        It goes again when it was not to blame: its worker was ended to stop another step, or the
+        step had not begun there (the scheduler had queued it on that worker; its row is not
+        ``running``), the latter at most ``MAX_RESENDS`` times.
+        """
+        rows = self.stores.metadata.step_runs(self.spec.run_id)
+        begun = any(row.name == name and row.status == "running" for row in rows)
+        if str(worker.address) in self.stopped or (not begun and self.resent.get(name, 0) < MAX_RESENDS):
+            self.resent[name] = self.resent.get(name, 0) + 1
+            self.ledger.requeue(name)
+            return None
+        error = record_lost(self.stores, self.spec, name, worker_died(name, self.exit_code(worker)))
+        return StepOutcome(name, error.status, self.ledger.elapsed(name), error)
+
+    def exit_code(self, worker: Any) -> int | None:
+        """The exit code of a dead worker's process (negative: the signal), if its nanny says it soon enough.
+
+        The local cluster's nannies note it in ``exits``; a remote nanny logs it (at INFO, its default).
+        """
+        deadline = time.monotonic() + EXIT_CODE_WAIT_SECONDS
+        while True:
+            if self.exits is not None:
+                code = self.exits.get(str(worker.address))
+            else:
+                code = _logged_exit_code(self.client, worker.pid)
+            if code is not None or time.monotonic() > deadline:
+                return code
+            time.sleep(0.05 if self.exits is not None else 0.25)
 
     def stop(self, name: str) -> None:
         """End step ``name``, running past its timeout: cancel its task, then end the worker running it."""
@@ -403,7 +450,7 @@ class _DaskRun:
             return  # it has just ended (collected next), or is on no worker: looked at again later
         future.cancel()  # first: the scheduler must not run it again elsewhere once its worker is gone
         self.forget(future)
-        self.stopped[address] = name
+        self.stopped.add(address)
         self.client.run(end_this_worker, workers=[address], on_error="ignore")
         timeout = self.spec.steps[name].runtime.timeout or 0.0
         error = record_lost(self.stores, self.spec, name, stopped_after_timeout(name, timeout))
@@ -416,19 +463,6 @@ def end_this_worker() -> None:
     The only way to stop a step blocked in a C call in one of the worker's threads.
     """
     threading.Timer(END_DELAY_SECONDS, os._exit, args=(STOPPED_EXIT_CODE,)).start()
-
-
-def _exit_code(client: Any, worker: Any, exits: dict[str, int] | None) -> int | None:
-    """The exit code of a dead worker's process (negative: the signal), if its nanny says it soon enough.
-
-    The local cluster's nannies note it in ``exits``; a remote nanny logs it (at INFO, its default).
-    """
-    deadline = time.monotonic() + EXIT_CODE_WAIT_SECONDS
-    while True:
-        code = exits.get(str(worker.address)) if exits is not None else _logged_exit_code(client, worker.pid)
-        if code is not None or time.monotonic() > deadline:
-            return code
-        time.sleep(0.05 if exits is not None else 0.25)
 
 
 def _logged_exit_code(client: Any, pid: int | None) -> int | None:

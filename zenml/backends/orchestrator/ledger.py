@@ -36,6 +36,10 @@ class Ledger:
         self.began[name] = time.perf_counter()
         self.listener.step_started(name)
 
+    def requeue(self, name: str) -> None:
+        """``name`` was lost through no fault of its own (its worker was ended for another step): send it again."""
+        self.waiting[name] = set()
+
     def elapsed(self, name: str) -> float:
         """Seconds since ``name`` was sent."""
         return time.perf_counter() - self.began[name]
