@@ -324,6 +324,7 @@ class _DaskRun:
         self.placement = _Placement(client)
         self.overtime = Overtime(spec, stores)
         self.held = False  # a ready step waits for a free worker thread
+        self.read: list[Any] = []  # futures whose outcome is in, to release
         self.stopped: set[str] = set()  # addresses of workers ended to stop a step past its timeout
         self.resent: dict[str, int] = {}  # step → times it was sent again after its worker died
 
@@ -338,6 +339,7 @@ class _DaskRun:
                 for name in self.overtime.overdue():
                     self.stop(name)
                 self.submit_ready(task)
+                self.release_read()
         except BaseException as exc:  # e.g. KeyboardInterrupt: no step is left recorded as running
             self.abandon(exc)
             raise
@@ -401,8 +403,19 @@ class _DaskRun:
             self.ledger.fail(exc)
             return
         finally:
-            future.release()  # the scheduler forgets it: a later worker death cannot make it run again
+            self.read.append(future)  # released once the next steps are sent (see release_read)
         self.ledger.finish(outcome)
+
+    def release_read(self) -> None:
+        """Release the futures whose outcome was read: the scheduler forgets their results.
+
+        A result the client still wants is recomputed (the step run again) when the worker
+        holding it dies. Released after the next steps are sent, not before: a release just
+        ahead of a submission delayed that step's start by ~7 ms on a local cluster.
+        """
+        for future in self.read:
+            future.release()
+        self.read.clear()
 
     def forget(self, future: Any) -> str:
         """Stop tracking ``future``; return its step."""

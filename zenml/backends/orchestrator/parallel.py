@@ -34,6 +34,12 @@ class ParallelOrchestrator(BaseOrchestrator):
     running finish, then the first failing step's ``StepError`` is raised. Steps must be
     importable by module name (the spec's code paths are added on workers), and a script that
     starts a run needs an ``if __name__ == "__main__":`` guard (workers are spawned).
+
+    A worker process that dies (``os._exit``, a crash in native code, the out-of-memory killer)
+    fails only the step it ran, recorded ``WorkerDied`` with its exit code or signal; the other
+    steps go on. A step still running ``STOP_GRACE_SECONDS`` past its timeout (its ``SIGALRM``
+    masked, or stuck in C code that never returns to Python) is killed with its worker and
+    recorded ``timed_out``.
     """
 
     supported_resources: ClassVar[frozenset[str]] = frozenset({"cpu", "memory", "gpu"})

@@ -73,7 +73,7 @@ class _Worker:
             self.connection.send(None)
 
     def end(self, kill: bool) -> int | None:
-        """Stop the process (politely unless ``kill``: it was asked to exit); return its exit code."""
+        """Wait for the process to end (killed first if ``kill``, and anyway after ``JOIN_SECONDS``); its exit code."""
         if kill:
             self.process.kill()
         self.process.join(JOIN_SECONDS)
@@ -147,7 +147,8 @@ class StepPool:
         if worker.process.is_alive():
             return None
         del self.busy[name]
-        return Finished(name, died=True, exitcode=worker.end(kill=True), before_ready=not worker.ready)
+        # not killed: its pipe may close a moment before it has exited, and the exit code must be its own
+        return Finished(name, died=True, exitcode=worker.end(kill=False), before_ready=not worker.ready)
 
     def stop(self, name: str) -> None:
         """Kill the worker running step ``name`` (it is replaced when a worker is needed again)."""
