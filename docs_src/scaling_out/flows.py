@@ -1,6 +1,8 @@
 """Scaling out: the same pipeline on the parallel and Dask orchestrators, with runtime settings."""
 
 import logging
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -70,6 +72,23 @@ def nightly() -> None:
     report(flaky_source())
     housekeeping()
 # --8<-- [end:policy]
+
+
+# --8<-- [start:dying]
+@step
+def memory_hog(marker: str = "more-memory") -> int:
+    """Killed like the out-of-memory killer kills (SIGKILL) until a file exists."""
+    if not Path(marker).exists():
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 2
+
+
+@pipeline
+def overnight() -> None:
+    """The report now reads from a step whose process dies."""
+    report(memory_hog())
+    housekeeping()
+# --8<-- [end:dying]
 
 
 def statuses(run) -> dict[str, str]:

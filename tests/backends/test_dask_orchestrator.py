@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from zenml import pipeline, step
 from zenml.backends.orchestrator.dask import DaskOrchestrator
-from zenml.exceptions import BackendError, ConfigError
+from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.launch import run_pipeline
 from zenml.repository import Repository
 from zenml.runtime.stores import StoresRecipe
@@ -226,3 +228,153 @@ def test_existing_cluster_honours_declared_resources(
     metadata = repo.stores(repo.stack("cluster")).metadata
     (refused,) = metadata.runs(pipeline="needs_gpu")
     assert refused.status == "failed" and metadata.step_runs(refused.id) == [], "a step was sent anyway"
+
+
+# -- workers that die, steps that exit or ignore their timeout ------------------------------------------
+
+
+@step
+def dies(how: str = "exit") -> int:
+    """Ends its worker's process: ``os._exit(3)``, SIGKILL, a segfault; or calls ``sys.exit(4)``."""
+    if how == "exit":
+        os._exit(3)
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how == "segv":
+        ctypes.string_at(0)
+    sys.exit(4)
+
+
+@step
+def counted(marker_dir: str = "", seconds: float = 1.0) -> int:
+    """Leaves a file per execution (so a re-execution shows), then naps."""
+    Path(marker_dir, f"ran-{uuid.uuid4().hex}").touch()
+    time.sleep(seconds)
+    return 1
+
+
+@pipeline
+def deaths() -> None:
+    for how in ("exit", "kill", "segv", "sys_exit"):
+        dies.configure(name=f"dies_{how}")(how=how)
+    double(counted())
+
+
+@pytest.mark.timeout(120)
+def test_dead_workers_fail_their_steps_at_once_and_nothing_completed_runs_again(
+    repo: Repository, tmp_path: Path
+) -> None:
+    # today: the nanny restarts each worker, the scheduler retries the task on the other worker
+    # (killing it too), recomputes what the dead workers held, and the run never returns
+    began = time.monotonic()
+    with pytest.raises(StepError) as caught:
+        run_pipeline(
+            deaths,
+            orchestrator=DaskOrchestrator(n_workers=2),
+            repository=repo,
+            params={"counted": {"marker_dir": str(tmp_path)}},
+            enable_cache=False,
+            failure_policy="continue",
+        )
+    assert time.monotonic() - began < 60
+    records = {r.name: r for r in repo.stores().metadata.step_runs(caught.value.run_id)}  # type: ignore[attr-defined]
+    assert {name: r.status for name, r in records.items()} == {
+        "dies_exit": "failed",
+        "dies_kill": "failed",
+        "dies_segv": "failed",
+        "dies_sys_exit": "failed",
+        "counted": "completed",
+        "double": "completed",
+    }
+    assert records["dies_exit"].error_message == "the worker running step 'dies_exit' died (exit code 3)"
+    assert records["dies_kill"].error_message.startswith("the worker running step 'dies_kill' died (signal 9, SIGKILL")
+    assert "died (signal 11, SIGSEGV" in str(records["dies_segv"].error_message)
+    assert {records[name].error_type for name in ("dies_exit", "dies_kill", "dies_segv")} == {"WorkerDied"}
+    # sys.exit is the step's own failure: its worker lives on
+    assert records["dies_sys_exit"].error_type == "SystemExit", records["dies_sys_exit"]
+    assert len(list(tmp_path.glob("ran-*"))) == 1, "a completed step was executed again"
+
+
+FLOW = """
+import os
+from pathlib import Path
+
+from zenml import pipeline, step
+
+
+@step
+def die() -> int:
+    if not Path("released").exists():
+        os._exit(3)
+    return 1
+
+
+@step
+def fine() -> int:
+    return 2
+
+
+@pipeline
+def p() -> None:
+    die()
+    fine()
+"""
+
+
+@pytest.mark.timeout(180)
+def test_zen_run_returns_when_a_worker_dies_and_resume_finishes_the_run(tmp_path: Path) -> None:
+    zen = str(Path(sys.executable).parent / "zen")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603
+            [zen, *args], cwd=tmp_path, capture_output=True, text=True, timeout=150, stdin=subprocess.DEVNULL
+        )
+
+    (tmp_path / "flow.py").write_text(FLOW)
+    assert run("init").returncode == 0
+    failed = run("run", "flow.py:p", "--orchestrator", "dask", "--no-cache")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "step 'die' failed: WorkerDied: the worker running step 'die' died (exit code 3)" in failed.stderr
+    run_id = Repository(tmp_path).runs()[0].id
+    assert {s.name: s.status for s in Repository(tmp_path).stores().metadata.step_runs(run_id)} == {
+        "die": "failed",
+        "fine": "completed",
+    }
+    (tmp_path / "released").touch()
+    resumed = run("runs", "resume", run_id)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert Repository(tmp_path).run(run_id).status == "completed"
+
+
+@step
+def stuck(seconds: float = 60.0) -> int:
+    time.sleep(seconds)  # one C call: the timeout raised in the worker thread cannot land
+    return 1
+
+
+@pipeline
+def stuck_beside_a_counted_nap() -> None:
+    stuck.configure(timeout=0.5)()
+    counted()
+
+
+@pytest.mark.timeout(120)
+def test_a_step_past_its_timeout_in_a_c_call_is_stopped_with_its_worker_and_its_neighbour_runs_again(
+    repo: Repository, tmp_path: Path
+) -> None:
+    # one worker, two threads: the nap shares the process that has to be ended to stop the stuck step
+    began = time.monotonic()
+    with pytest.raises(StepError, match="step 'stuck' timed out: StepTimeout: .*without returning to Python") as caught:
+        run_pipeline(
+            stuck_beside_a_counted_nap,
+            orchestrator=DaskOrchestrator(n_workers=1, threads_per_worker=2),
+            repository=repo,
+            params={"counted": {"marker_dir": str(tmp_path), "seconds": 6.0}},
+            enable_cache=False,
+            failure_policy="continue",
+        )
+    assert time.monotonic() - began < 45
+    records = {r.name: r for r in repo.stores().metadata.step_runs(caught.value.run_id)}  # type: ignore[attr-defined]
+    assert records["stuck"].status == "timed_out"
+    assert records["counted"].status == "completed"
+    assert len(list(tmp_path.glob("ran-*"))) == 2, "the step on the ended worker was not run again"

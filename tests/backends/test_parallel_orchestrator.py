@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +119,118 @@ def test_workers_must_be_positive() -> None:
         "type": "zenml.backends.orchestrator.parallel.ParallelOrchestrator",
         "params": {"workers": 3},
     }
+
+
+# -- workers that die, exit or ignore their timeout: only their own step fails -------------------------
+
+
+@step
+def dies(x: int, how: str = "exit") -> int:
+    if how == "exit":
+        os._exit(3)
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    sys.exit(4)
+
+
+@step
+def deaf(x: int, seconds: float = 30.0) -> int:
+    """Sleeps with SIGALRM blocked, as C code that masks signals does: the in-process timeout cannot fire."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(seconds)
+    return x
+
+
+@pipeline
+def dies_beside_a_nap() -> None:
+    value = origin()
+    combine(a=dies(value), b=nap(value, seconds=1.5))
+    nap.configure(name="after_nap")(nap.configure(name="first_nap")(value, seconds=0.1))
+
+
+@pipeline
+def deaf_beside_a_nap() -> None:
+    value = origin()
+    combine(a=deaf.configure(timeout=1.0)(value), b=nap(value, seconds=0.5))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("exit", "the worker running step 'dies' died (exit code 3)"),
+        ("kill", "the worker running step 'dies' died (signal 9, SIGKILL: killed, e.g. by the out-of-memory killer)"),
+    ],
+)
+def test_a_dead_worker_fails_only_its_own_step(repo: Repository, how: str, message: str) -> None:
+    # today one death breaks the whole pool: the nap running beside it is killed too and stays 'running'
+    with pytest.raises(StepError, match=r"step 'dies' failed: WorkerDied: ") as caught:
+        run_pipeline(
+            dies_beside_a_nap,
+            orchestrator=ParallelOrchestrator(workers=2),
+            repository=repo,
+            params={"dies": {"how": how}},
+            enable_cache=False,
+            failure_policy="continue",
+        )
+    assert caught.value.error_message == message
+    records = {r.name: r for r in repo.stores().metadata.step_runs(caught.value.run_id)}  # type: ignore[attr-defined]
+    statuses = {name: record.status for name, record in records.items()}
+    assert statuses == {
+        "origin": "completed",
+        "dies": "failed",
+        "nap": "completed",
+        "first_nap": "completed",
+        "after_nap": "completed",
+    }
+    assert (records["dies"].error_type, records["dies"].error_message) == ("WorkerDied", message)
+
+
+@pytest.mark.timeout(120)
+def test_sys_exit_in_a_step_is_that_steps_failure(repo: Repository) -> None:
+    # today the SystemExit travels back from the pool and ends the orchestrating process
+    with pytest.raises(StepError, match=r"step 'dies' failed: SystemExit") as caught:
+        run_pipeline(dies_beside_a_nap, orchestrator="parallel", repository=repo, params={"dies": {"how": "sys.exit"}})
+    statuses = {r.name: r.status for r in repo.stores().metadata.step_runs(caught.value.run_id)}  # type: ignore[attr-defined]
+    assert statuses["dies"] == "failed" and "combine" not in statuses
+
+
+@pytest.mark.timeout(120)
+def test_a_step_that_masks_its_timeout_is_stopped_with_its_worker(repo: Repository) -> None:
+    began = time.monotonic()
+    with pytest.raises(StepError, match=r"step 'deaf' timed out: StepTimeout: .*without returning to Python") as caught:
+        run_pipeline(deaf_beside_a_nap, orchestrator=ParallelOrchestrator(workers=2), repository=repo)
+    assert time.monotonic() - began < 20, "the step ran on past its timeout"
+    statuses = {r.name: r.status for r in repo.stores().metadata.step_runs(caught.value.run_id)}  # type: ignore[attr-defined]
+    assert statuses == {"origin": "completed", "deaf": "timed_out", "nap": "completed"}
+
+
+UNGUARDED = """
+from zenml import pipeline, step
+
+
+@step
+def hello() -> int:
+    return 1
+
+
+@pipeline
+def p() -> None:
+    hello()
+
+
+p.run(orchestrator="parallel")  # no __main__ guard: each spawned worker runs this again and fails
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_script_without_a_main_guard_is_told_to_add_one(repo: Repository, tmp_path: Path) -> None:
+    (tmp_path / "unguarded.py").write_text(UNGUARDED)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "unguarded.py"], cwd=tmp_path, capture_output=True, text=True, timeout=100
+    )
+    assert done.returncode != 0
+    assert "step 'hello' failed: WorkerDied: the worker running step 'hello' died (exit code 1) before it could" in (
+        done.stderr
+    )
+    assert 'guard it with `if __name__ == "__main__":`' in done.stderr

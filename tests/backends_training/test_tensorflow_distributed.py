@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from zenml import pipeline, step
 from zenml.backends.training import TensorflowDistributedTraining, TrainingContext
 from zenml.exceptions import BackendError, ConfigError
 from zenml.registry import resolve_backend
+from zenml.steps import StepContext
 from zenml.steps.trainer.data import TrainingData
 from zenml.steps.trainer.tensorflow_trainer import KerasModel, TensorflowFeedForwardTrainer
 
@@ -287,6 +289,11 @@ def test_bad_settings_are_config_errors_before_anything_starts(
         backend.launch(_never_called)
 
 
+def test_a_training_function_that_cannot_be_pickled_is_a_config_error(no_leftover_processes: None) -> None:
+    with pytest.raises(ConfigError, match="must be picklable"):
+        TensorflowDistributedTraining(workers=2, timeout=30).launch(lambda context: context.rank)
+
+
 def test_registered_as_tensorflow_and_round_trips() -> None:
     assert resolve_backend("training", "tensorflow") == BACKEND_TYPE
     backend = TensorflowDistributedTraining(strategy="mirrored", workers=4, timeout=30)
@@ -313,3 +320,67 @@ def test_a_worker_failure_keeps_only_zenml_error_classes(reported: str, raised: 
 
     error = _worker_error(1, 2, reported, "it broke", "")
     assert type(error) is raised and "worker 1 of 2 failed" in str(error) and "it broke" in str(error)
+
+
+# -- under the Dask orchestrator: the launching process is a daemon -----------------------------------
+
+
+@step
+def launch_probe(context: StepContext, folder: str = "") -> dict[str, int]:
+    """Start the run's training backend from a step (as a trainer step does) with a cheap job."""
+    described = context.training.launch(ProbeJob("describe", folder))
+    return {"step_pid": os.getpid(), "chief_pid": described["pid"], "world_size": described["world_size"]}
+
+
+@pipeline
+def probe_cluster() -> None:
+    launch_probe()
+
+
+@pytest.mark.dask
+@pytest.mark.timeout(180)
+def test_workers_start_from_a_dask_worker(repo: object, tmp_path: Path) -> None:
+    # a Dask worker process is daemonic: multiprocessing refused it children ("daemonic processes
+    # are not allowed to have children"); the workers are plain subprocesses now
+    pytest.importorskip("dask.distributed")
+    from zenml.backends.orchestrator.dask import DaskOrchestrator
+
+    run = probe_cluster.run(
+        orchestrator=DaskOrchestrator(n_workers=1),
+        training=TensorflowDistributedTraining(workers=2, timeout=120),
+        params={"launch_probe": {"folder": str(tmp_path)}},
+        enable_cache=False,
+    )
+    assert run.status == "completed"
+    result = run.steps["launch_probe"].output()
+    assert result["world_size"] == 2
+    assert len({result["step_pid"], result["chief_pid"], os.getpid()}) == 3
+    assert sorted(path.name for path in tmp_path.glob("rank-*.json")) == ["rank-0.json", "rank-1.json"]
+
+
+@pytest.mark.dask
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_a_tensorflow_trainer_trains_on_two_workers_under_dask(
+    repo: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("dask.distributed")
+    from zenml.backends.orchestrator.dask import DaskOrchestrator
+    from zenml.datasources import CSVDatasource
+    from zenml.pipelines import SimplePipeline
+    from zenml.steps.preprocessor import StandardPreprocessor
+    from zenml.steps.split import RandomSplit
+
+    monkeypatch.setenv("ZEN_TEST_CHECKSUMS", str(tmp_path))  # the Dask workers and their TF workers inherit it
+    pipeline = SimplePipeline(name="tf-on-dask")
+    pipeline.add_datasource(CSVDatasource(path=str(_write_csv(tmp_path / "data.csv"))))
+    pipeline.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.3}, seed=5))
+    pipeline.add_preprocessor(StandardPreprocessor(labels=["answer"]))
+    pipeline.add_trainer(ChecksumTrainer(hidden_layers=[8], epochs=2, lr=0.02, batch_size=32, seed=1))
+    run = pipeline.run(
+        orchestrator=DaskOrchestrator(n_workers=1),
+        training=TensorflowDistributedTraining(strategy="multi_worker", workers=2, timeout=300),
+    )
+    assert run.status == "completed"
+    assert sorted(path.name for path in tmp_path.glob("rank-*.sha256")) == ["rank-0-of-2.sha256", "rank-1-of-2.sha256"]
+    assert run.steps["trainer"].outputs["history"].read()["epoch"] == [1.0, 2.0]

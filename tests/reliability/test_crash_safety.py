@@ -16,8 +16,8 @@ random time after launch or a random time after a chosen step has started. Then:
 Killing the orchestrating process kills its whole process group right after it: the parallel
 orchestrator's pool workers outlive their orchestrator (they finish their current step, then wait
 forever), so leaving them would race the resume; a stopped container or a lost machine kills
-them too. Killing a worker leaves the orchestrator alive: the parallel orchestrator fails the run
-(the pool is broken), the Dask scheduler reruns the task on a restarted worker.
+them too. Killing a worker leaves the orchestrator alive: it records the worker's step failed
+(``WorkerDied``) and fails the run once the running steps end, on parallel and Dask alike.
 
 ``zen`` commands run in processes forked from a launcher that has already imported zenml (the
 console script's own entry point, ``zenml.cli.app.main``), which keeps a trial to about a second

@@ -26,7 +26,8 @@ def deadline(seconds: float | None) -> Iterator[None]:
     interrupts even a blocking ``time.sleep`` or socket read. Elsewhere (a Dask worker thread, a
     pipeline started from a thread) or while another timer owns ``SIGALRM``, the exception is
     injected into the thread and raised at its next Python instruction: a step blocked inside one
-    long C call stops when that call returns.
+    long C call stops when that call returns. (The ``parallel`` and ``dask`` orchestrators stop
+    such a step from outside, with its worker process: ``zenml.backends.orchestrator.lost``.)
     """
     if seconds is None:
         yield

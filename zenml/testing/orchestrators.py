@@ -14,6 +14,8 @@ Examples:
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +26,10 @@ from zenml.backends.base import BaseBackend
 from zenml.exceptions import StepError
 from zenml.launch import resume_run, run_pipeline
 from zenml.pipelines.decorator import pipeline
+from zenml.registry import resolve_backend
 from zenml.repository import Repository
 from zenml.steps.function import step
+from zenml.utils.importing import import_object
 from zenml.views import PipelineRun
 
 Orchestrator = str | BaseBackend
@@ -92,6 +96,23 @@ def sleeper(x: int, seconds: float = 60.0) -> int:
 
 
 @step
+def blocked(x: int, seconds: float = 60.0) -> int:
+    """Sleeps in one C call (``time.sleep``): a thread is only reached again when it returns."""
+    time.sleep(seconds)
+    return x
+
+
+@step
+def perish(x: int, release_file: str = "", signum: int = 0) -> int:
+    """Ends its own process (``os._exit(3)``, or signal ``signum``) until ``release_file`` exists."""
+    if release_file and Path(release_file).exists():
+        return x * 10
+    if signum:
+        os.kill(os.getpid(), signum)
+    os._exit(3)
+
+
+@step
 def chatty(x: int, marker: str = "hello") -> int:
     """Prints and logs ``marker``."""
     print(f"printed {marker}")
@@ -137,6 +158,19 @@ def retry_flow() -> None:
 def timeout_flow() -> None:
     """A seed, a sleeper with a 1 s timeout, then add."""
     add(sleeper.configure(timeout=1.0)(seed()))
+
+
+@pipeline
+def blocked_flow() -> None:
+    """A seed, a step blocked in a C call with a 1 s timeout, then add."""
+    add(blocked.configure(timeout=1.0)(seed()))
+
+
+@pipeline
+def perilous_flow() -> None:
+    """A diamond whose ``perish`` branch kills its own process."""
+    value = seed()
+    join(a=perish(value), b=add.configure(name="right")(value, amount=100))
 
 
 def _statuses(run: PipelineRun) -> dict[str, str]:
@@ -226,6 +260,54 @@ def check_timeout(orchestrator: Orchestrator, repository: Repository) -> None:
     assert statuses["sleeper"] == "timed_out" and "add" not in statuses, statuses
 
 
+def check_timeout_in_c_call(orchestrator: Orchestrator, repository: Repository) -> None:
+    """A step blocked in one long C call is stopped at its timeout too (recorded ``timed_out``), not when it returns."""
+    started = time.monotonic()
+    try:
+        run_pipeline(blocked_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
+    except StepError as error:
+        assert error.step == "blocked" and error.status == "timed_out", error
+        run_id: str = error.run_id  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("a step blocked in time.sleep(60) with a 1 s timeout was not stopped")
+    assert time.monotonic() - started < 40, "the step was stopped only when its C call returned"
+    statuses = _statuses(repository.run(run_id))
+    assert statuses["blocked"] == "timed_out" and "add" not in statuses, statuses
+
+
+def check_worker_death(orchestrator: Orchestrator, repository: Repository) -> None:
+    """A step whose process is killed is recorded failed; its independent branch completes, then resume finishes.
+
+    Under the failure policy ``continue`` the branch that does not depend on the dead step completes
+    and its dependents never start; ``resume_run`` finishes the run once the step stops dying.
+    """
+    release = Path(tempfile.mkdtemp(prefix="zenml-death-")) / "open"
+    params = {"perish": {"release_file": str(release), "signum": int(signal.SIGKILL)}}
+    try:
+        run_pipeline(
+            perilous_flow,
+            orchestrator=orchestrator,
+            repository=repository,
+            params=params,
+            enable_cache=False,
+            failure_policy="continue",
+        )
+    except StepError as error:
+        assert error.step == "perish" and error.status == "failed", error
+        run_id: str = error.run_id  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("a run whose step killed its own process did not raise StepError")
+    run = repository.run(run_id)
+    statuses = _statuses(run)
+    assert run.status == "failed", run.status
+    assert statuses["perish"] == "failed" and statuses["right"] == "completed", statuses
+    assert "join" not in statuses, "a step whose input died was started"
+    release.touch()
+    resumed = resume_run(run_id, repository=repository, enable_cache=False)
+    assert resumed.status == "completed", resumed.error
+    assert resumed.steps["join"].output() == 3 * 10 + 3 + 100
+
+
 def check_logs(orchestrator: Orchestrator, repository: Repository) -> None:
     """What a step prints and logs is stored and readable, whichever process ran it."""
     markers = tempfile.mkdtemp(prefix="zenml-logs-")
@@ -285,6 +367,7 @@ ORCHESTRATOR_CHECKS: tuple[OrchestratorCheck, ...] = (
     check_continue_after_failure,
     check_retries,
     check_timeout,
+    check_timeout_in_c_call,
     check_logs,
     check_cache_from_local_run,
     check_resume_after_failure,
@@ -292,9 +375,22 @@ ORCHESTRATOR_CHECKS: tuple[OrchestratorCheck, ...] = (
 )
 
 
+#: Checks for orchestrators that run steps in other processes (``isolates_steps``).
+ISOLATION_CHECKS: tuple[OrchestratorCheck, ...] = (check_worker_death,)
+
+
+def checks_for(orchestrator: Orchestrator) -> tuple[OrchestratorCheck, ...]:
+    """The conformance checks that apply to ``orchestrator``."""
+    if isinstance(orchestrator, str):
+        cls = import_object(resolve_backend("orchestrator", orchestrator))
+    else:
+        cls = type(orchestrator)
+    return ORCHESTRATOR_CHECKS + (ISOLATION_CHECKS if getattr(cls, "isolates_steps", True) else ())
+
+
 def check_orchestrator(orchestrator: Orchestrator, repository: Repository) -> None:
-    """Run every conformance check against ``orchestrator`` in ``repository``."""
-    for check in ORCHESTRATOR_CHECKS:
+    """Run every conformance check that applies to ``orchestrator`` in ``repository``."""
+    for check in checks_for(orchestrator):
         check(orchestrator, repository)
 
 
@@ -308,6 +404,6 @@ def parametrize_orchestrator_checks(orchestrators: Sequence[Any]) -> Any:
         values, marks = (entry.values[0], entry.marks) if is_param else (entry, ())
         label = values if isinstance(values, str) else type(values).__name__
         pairs += [
-            pytest.param(values, check, marks=marks, id=f"{label}-{check.__name__}") for check in ORCHESTRATOR_CHECKS
+            pytest.param(values, check, marks=marks, id=f"{label}-{check.__name__}") for check in checks_for(values)
         ]
     return pytest.mark.parametrize(("orchestrator", "check"), pairs)

@@ -31,6 +31,10 @@ class BaseOrchestrator(BaseBackend, abc.ABC):
     backend_kind: ClassVar[str] = "orchestrator"
     #: The resources (``cpu``, ``memory``, ``gpu``) this orchestrator can honour; others are refused.
     supported_resources: ClassVar[frozenset[str]] = frozenset()
+    #: Steps run in processes other than the orchestrator's, so a step whose process dies is recorded
+    #: as that step's failure and the run goes on by its failure policy. (An in-process orchestrator
+    #: dies with such a step; the run is then recorded ``crashed``.)
+    isolates_steps: ClassVar[bool] = True
 
     @final
     def run(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,20 +23,32 @@ from urllib.parse import urlsplit
 
 from zenml.backends.base import require_module
 from zenml.backends.orchestrator.base import BaseOrchestrator
+from zenml.backends.orchestrator.ledger import Ledger
+from zenml.backends.orchestrator.lost import Overtime, record_lost, run_contained, stopped_after_timeout, worker_died
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
-from zenml.backends.orchestrator.worker import recipe_of, report_skipped, run_step, upstream_of, warm_up
+from zenml.backends.orchestrator.worker import recipe_of, warm_up
 from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores, StoresRecipe
 
+logger = logging.getLogger("zenml")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: zenml resource names → the Dask worker resource names (``dask worker --resources "CPU=4,GPU=1"``).
 DASK_RESOURCES = {"cpu": "CPU", "memory": "MEMORY", "gpu": "GPU"}
+#: While a ready step waits for a free worker thread, how often the workers are looked at again.
+HELD_RECHECK_SECONDS = 1.0
+#: How long a dead worker's nanny gets to tell its exit code before the step's error says it is unknown.
+EXIT_CODE_WAIT_SECONDS = 3.0
+#: A worker ended to stop a step past its timeout exits with this code, this long after being asked.
+STOPPED_EXIT_CODE = 75
+END_DELAY_SECONDS = 0.1
+#: A step whose worker died before the step began (it was queued there) is sent again at most this often.
+MAX_RESENDS = 2
 
 
 class DaskOrchestrator(BaseOrchestrator):
-    """Steps as Dask tasks; each task depends on its upstream steps' tasks and calls ``execute_step``.
+    """Steps as Dask tasks; each task calls ``execute_step`` on a worker once its upstream steps are done.
 
     Args:
         address: a scheduler address (``tcp://host:8786``); ``None`` starts a ``LocalCluster`` of
@@ -43,10 +57,19 @@ class DaskOrchestrator(BaseOrchestrator):
         threads_per_worker: threads per local worker (steps running at once per worker).
         timeout: seconds to wait for the scheduler before failing.
 
-    A step is submitted once its upstream steps are done (their futures are its arguments, so
-    the scheduler knows the dependency). On the first failure nothing new is submitted (failure
-    policy ``stop``) or only steps independent of it are (``continue``); running steps finish,
-    and the first failing step's ``StepError`` is raised.
+    A step is submitted once its upstream steps are done; its task reads their outputs from the
+    stores (no upstream futures are its arguments, and each future is released once read, so a
+    worker's death never makes Dask recompute a step that completed). On the first failure
+    nothing new is submitted (failure policy ``stop``) or only steps independent of it are
+    (``continue``); running steps finish, and the first failing step's ``StepError`` is raised.
+
+    A worker process that dies while running a step (``os._exit``, a crash in native code, the
+    out-of-memory killer) fails that step at once, recorded ``WorkerDied`` with the exit code or
+    signal: the local cluster sets ``distributed.scheduler.allowed-failures`` to 0, so Dask does
+    not run the task again on another worker (a remote scheduler retries it as its own setting
+    says, then fails it). A step still running ``STOP_GRACE_SECONDS`` past its timeout (blocked
+    in a C call, where the timeout raised in its thread cannot land) is cancelled and its worker
+    process ended (its nanny starts a fresh one); the step is recorded ``timed_out``.
 
     Resource requests become Dask worker resources (``CPU``, ``MEMORY`` in bytes, ``GPU``), so
     the scheduler only places a step on a worker that declares enough. The local cluster's
@@ -80,13 +103,14 @@ class DaskOrchestrator(BaseOrchestrator):
         recipe = recipe_of(stores, "dask")
         self.check_shared_stores(recipe)
         distributed = _import_distributed()
-        with self._client(distributed) as client:
+        with self._client(distributed) as (client, exits):
             if self.address is not None:
                 check_worker_resources(spec, client)
             # Each worker imports zenml and opens the stores now, not when its first step lands; a
             # failure here resurfaces, with its message, when a step opens the stores.
             client.run(warm_up, recipe)
-            return _schedule(client, distributed, spec, steps, recipe, listener, use_cache)
+            run = _DaskRun(client, spec, steps, stores, listener, exits)
+            return run.run(spec.to_yaml(), recipe, use_cache)
 
     def check_spec(self, spec: RunSpec) -> None:
         """With a local cluster, refuse requests its workers cannot satisfy (remote: checked on connect)."""
@@ -129,27 +153,17 @@ class DaskOrchestrator(BaseOrchestrator):
             )
 
     @contextmanager
-    def _client(self, distributed: Any) -> Iterator[Any]:
+    def _client(self, distributed: Any) -> Iterator[tuple[Any, dict[str, int] | None]]:
+        """A client of the local cluster (with the exit codes its workers die with) or of ``address`` (``None``)."""
         if self.address is None:
-            import dask
-
-            declared = {DASK_RESOURCES[name]: amount for name, amount in self.local_worker_capacity().items() if amount}
-            # Without a dashboard nobody sees the workers' statistical profiles, and sampling every
-            # step's stack each 10 ms cost a CPU-bound pure-Python step 2 % of its wall time here.
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
-                cluster = distributed.LocalCluster(
-                    n_workers=self.n_workers,
-                    threads_per_worker=self.threads_per_worker,
-                    processes=True,
-                    dashboard_address=None,
-                    resources=declared,
-                    preload=[__name__],  # dask_setup, below, in each worker process
-                )
             quiet = _Quiet(logging.getLogger("distributed"))
             try:
-                with distributed.Client(cluster, timeout=self.timeout) as client:
+                with (
+                    self._local_cluster(distributed) as (cluster, exits),
+                    distributed.Client(cluster, timeout=self.timeout) as client,
+                ):
                     try:
-                        yield client
+                        yield client, exits
                     except KeyboardInterrupt:
                         # before the client cancels their tasks; the scheduler and nannies (in this
                         # process) would log, with tracebacks, about the workers ended on purpose
@@ -157,7 +171,6 @@ class DaskOrchestrator(BaseOrchestrator):
                         _end_workers(cluster)
                         raise
             finally:
-                cluster.close()
                 quiet.stop()
             return
         try:
@@ -168,7 +181,56 @@ class DaskOrchestrator(BaseOrchestrator):
                 f"({type(exc).__name__}: {exc}); start it with 'dask scheduler' or fix the address"
             ) from exc
         with client:
-            yield client
+            yield client, None
+
+    @contextmanager
+    def _local_cluster(self, distributed: Any) -> Iterator[tuple[Any, dict[str, int]]]:
+        import dask
+
+        declared = {DASK_RESOURCES[name]: amount for name, amount in self.local_worker_capacity().items() if amount}
+        exits: dict[str, int] = {}
+        settings = {
+            # Without a dashboard nobody sees the workers' statistical profiles, and sampling every
+            # step's stack each 10 ms cost a CPU-bound pure-Python step 2 % of its wall time here.
+            "distributed.worker.profile.enabled": False,
+            # A task whose worker dies fails at once (KilledWorker), recorded as its step's failure;
+            # by default Dask would run it on up to 3 more workers, killing each in turn.
+            "distributed.scheduler.allowed-failures": 0,
+        }
+        with dask.config.set(settings):
+            cluster = distributed.LocalCluster(
+                n_workers=self.n_workers,
+                threads_per_worker=self.threads_per_worker,
+                processes=True,
+                dashboard_address=None,
+                # the scheduler's HTTP server (health, metrics) still starts without a dashboard: on any
+                # free port, not on 8787, which another cluster on this machine may hold (Dask warns then)
+                scheduler_kwargs={"dashboard_address": ":0"},
+                resources=declared,
+                worker_class=_exit_noting_nanny(exits),
+                preload=[__name__],  # dask_setup, below, in each worker process
+            )
+        try:
+            yield cluster, exits
+        finally:
+            cluster.close()
+
+
+def _exit_noting_nanny(exits: dict[str, int]) -> type[Any]:
+    """A ``Nanny`` that notes in ``exits`` the exit code of its worker process, by worker address.
+
+    The scheduler only tells a client that a worker died; its nanny (in this process, for the
+    local cluster) is what knows the exit code or signal.
+    """
+    from distributed import Nanny
+
+    class ExitNotingNanny(Nanny):
+        def _on_worker_exit_sync(self, exitcode: int) -> None:
+            if self.worker_address:
+                exits[str(self.worker_address)] = exitcode
+            super()._on_worker_exit_sync(exitcode)  # type: ignore[no-untyped-call]
+
+    return ExitNotingNanny
 
 
 class _Quiet:
@@ -246,7 +308,7 @@ class _Placement:
     branch onto the busy worker, idling the other for up to a second per round. So a step is sent
     only when a worker that declares what it asks for has a free thread, with that worker as a
     loose preference (``allow_other_workers``: the scheduler still places it elsewhere if the
-    worker has gone). Dependencies are still passed to the scheduler as the upstream futures.
+    worker has gone).
     """
 
     def __init__(self, client: Any) -> None:
@@ -293,63 +355,197 @@ def _import_distributed() -> Any:
     return dask.distributed
 
 
-def _schedule(
-    client: Any,
-    distributed: Any,
-    spec: RunSpec,
-    steps: list[str],
-    recipe: StoresRecipe,
-    listener: RunListener,
-    use_cache: bool,
-) -> list[StepOutcome]:
-    spec_yaml = spec.to_yaml()
-    waiting = {name: upstream_of(spec, name, steps) for name in steps}
-    futures: dict[str, Any] = {}
-    started: dict[Any, tuple[str, float, str | None]] = {}
-    placement = _Placement(client)
-    completed = distributed.as_completed()
-    outcomes: list[StepOutcome] = []
-    failure: BaseException | None = None
+class _DaskRun:
+    """One run on the cluster: sends steps as their inputs complete, collects them, stops overdue ones.
 
-    def submit_ready() -> None:
-        placement.refresh()
-        for name in [n for n, deps in waiting.items() if not deps]:
-            wanted = resources_of(spec, name)
-            send, worker = placement.take(wanted)
+    A step's task gets no upstream futures as arguments (it reads its inputs from the stores, and is
+    sent only once they are recorded), and each future is released once its outcome is read: the
+    scheduler then holds no finished step, so a worker that dies never makes it recompute (re-run)
+    a step that already completed.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        spec: RunSpec,
+        steps: list[str],
+        stores: Stores,
+        listener: RunListener,
+        exits: dict[str, int] | None,
+    ) -> None:
+        self.client, self.spec, self.stores, self.exits = client, spec, stores, exits
+        self.distributed = _import_distributed()
+        self.ledger = Ledger(spec, steps, listener)
+        self.running: dict[Any, tuple[str, str | None]] = {}  # future → (step, the worker it was sent to)
+        self.placement = _Placement(client)
+        self.overtime = Overtime(spec, stores)
+        self.held = False  # a ready step waits for a free worker thread
+        self.read: list[Any] = []  # futures whose outcome is in, to release
+        self.stopped: set[str] = set()  # addresses of workers ended to stop a step past its timeout
+        self.resent: dict[str, int] = {}  # step → times it was sent again after its worker died
+
+    def run(self, spec_yaml: str, recipe: StoresRecipe, use_cache: bool) -> list[StepOutcome]:
+        """Execute the steps; return their outcomes, or raise the first failure once the running ones ended."""
+        task = (spec_yaml, recipe, use_cache)
+        try:
+            self.submit_ready(task)
+            while self.running:
+                for future in self.wait():
+                    self.collect(future)
+                for name in self.overtime.overdue():
+                    self.stop(name)
+                self.submit_ready(task)
+                self.release_read()
+        except BaseException as exc:  # e.g. KeyboardInterrupt: no step is left recorded as running
+            self.abandon(exc)
+            raise
+        return self.ledger.close()
+
+    def abandon(self, reason: BaseException) -> None:
+        """Cancel the steps still running and record them failed with ``reason`` (their workers go with the cluster)."""
+        for future, (name, _) in list(self.running.items()):
+            why = f"its task was cancelled because the run was stopped ({type(reason).__name__})"
+            try:
+                future.cancel()
+                record_lost(self.stores, self.spec, name, StepError(name, type(reason).__name__, why))
+            except Exception as exc:  # noqa: BLE001 -- the reason the run stops is what must surface
+                logger.warning("could not record step '%s' as stopped: %s", name, exc)
+
+    def wait(self) -> set[Any]:
+        timeout = self.overtime.wait_seconds()
+        if self.held:  # a worker may come (back) or free up elsewhere: look again soon
+            timeout = min(timeout if timeout is not None else HELD_RECHECK_SECONDS, HELD_RECHECK_SECONDS)
+        try:
+            finished = self.distributed.wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return set()
+        done: set[Any] = finished.done
+        return done
+
+    def submit_ready(self, task: tuple[str, StoresRecipe, bool]) -> None:
+        ready = self.ledger.ready()
+        self.held = False
+        if ready:
+            self.placement.refresh()
+        for name in ready:
+            wanted = resources_of(self.spec, name)
+            send, worker = self.placement.take(wanted)
             if not send:
-                continue  # every capable worker is busy with this run: sent when one finishes
-            del waiting[name]
-            upstream = [futures[source] for source in upstream_of(spec, name, steps)]
+                self.held = True  # every capable worker is busy with this run
+                continue
+            spec_yaml, recipe, use_cache = task
             # The key's prefix (what Dask groups duration estimates by) is the step.
-            key = f"zenml.{name}-{spec.run_id}-{uuid.uuid4().hex[:8]}"
-            futures[name] = client.submit(
-                run_step, spec_yaml, name, recipe, use_cache, *upstream, key=key, pure=False,
-                resources=wanted, workers=[worker] if worker else None, allow_other_workers=True,
+            key = f"zenml.{name}-{self.spec.run_id}-{uuid.uuid4().hex[:8]}"
+            future = self.client.submit(
+                run_contained, spec_yaml, name, recipe, use_cache, key=key, pure=False,
+                resources=wanted, workers=[worker] if worker else None, allow_other_workers=worker is not None,
             )  # fmt: skip
-            started[futures[name]] = (name, time.perf_counter(), worker)
-            completed.add(futures[name])
-            listener.step_started(name)
+            self.running[future] = (name, worker)
+            self.overtime.started(name)
+            self.ledger.start(name)
 
-    submit_ready()
-    for future in completed:
-        name, began, worker = started.pop(future)
-        placement.release(worker)
+    def collect(self, future: Any) -> None:
+        name = self.forget(future)
         try:
             outcome: StepOutcome = future.result()
         except StepError as error:
-            outcome = StepOutcome(name, error.status, time.perf_counter() - began, error)
-            failure = failure or error
-        except Exception as exc:  # noqa: BLE001 -- a bad spec or a lost worker: re-raised after the rest finish
-            failure = failure or exc
-            continue
-        listener.step_finished(outcome)
-        outcomes.append(outcome)
-        if outcome.status not in ("failed", "timed_out"):
-            for deps in waiting.values():
-                deps.discard(name)
-        if failure is None or spec.failure_policy == "continue":
-            submit_ready()
-    if failure is not None:
-        report_skipped(waiting, listener)
-        raise failure
-    return outcomes
+            outcome = StepOutcome(name, error.status, self.ledger.elapsed(name), error)
+        except self.distributed.KilledWorker as killed:
+            lost = self.lost(name, killed.last_worker)
+            if lost is None:
+                return
+            outcome = lost
+        except Exception as exc:  # noqa: BLE001 -- a bad spec or store: re-raised after the rest finish
+            self.ledger.fail(exc)
+            return
+        finally:
+            self.read.append(future)  # released once the next steps are sent (see release_read)
+        self.ledger.finish(outcome)
+
+    def release_read(self) -> None:
+        """Release the futures whose outcome was read: the scheduler forgets their results.
+
+        A result the client still wants is recomputed (the step run again) when the worker
+        holding it dies. Released after the next steps are sent, not before: a release just
+        ahead of a submission delayed that step's start by ~7 ms on a local cluster.
+        """
+        for future in self.read:
+            future.release()
+        self.read.clear()
+
+    def forget(self, future: Any) -> str:
+        """Stop tracking ``future``; return its step."""
+        name, worker = self.running.pop(future)
+        self.placement.release(worker)
+        self.overtime.finished(name)
+        return name
+
+    def lost(self, name: str, worker: Any) -> StepOutcome | None:
+        """Step ``name``'s worker (a ``WorkerState``) died: record the step failed, or (``None``) send it again.
+
+        It goes again when it was not to blame: its worker was ended to stop another step, or the
+        step had not begun there (the scheduler had queued it on that worker; its row is not
+        ``running``), the latter at most ``MAX_RESENDS`` times.
+        """
+        rows = self.stores.metadata.step_runs(self.spec.run_id)
+        begun = any(row.name == name and row.status == "running" for row in rows)
+        if str(worker.address) in self.stopped or (not begun and self.resent.get(name, 0) < MAX_RESENDS):
+            self.resent[name] = self.resent.get(name, 0) + 1
+            self.ledger.requeue(name)
+            return None
+        error = record_lost(self.stores, self.spec, name, worker_died(name, self.exit_code(worker)))
+        return StepOutcome(name, error.status, self.ledger.elapsed(name), error)
+
+    def exit_code(self, worker: Any) -> int | None:
+        """The exit code of a dead worker's process (negative: the signal), if its nanny says it soon enough.
+
+        The local cluster's nannies note it in ``exits``; a remote nanny logs it (at INFO, its default).
+        """
+        deadline = time.monotonic() + EXIT_CODE_WAIT_SECONDS
+        while True:
+            if self.exits is not None:
+                code = self.exits.get(str(worker.address))
+            else:
+                code = _logged_exit_code(self.client, worker.pid)
+            if code is not None or time.monotonic() > deadline:
+                return code
+            time.sleep(0.05 if self.exits is not None else 0.25)
+
+    def stop(self, name: str) -> None:
+        """End step ``name``, running past its timeout: cancel its task, then end the worker running it."""
+        future = next(future for future, (step, _) in self.running.items() if step == name)
+        address = next((str(a) for a, keys in self.client.processing().items() if future.key in keys), None)
+        if future.done() or address is None:
+            return  # it has just ended (collected next), or is on no worker: looked at again later
+        future.cancel()  # first: the scheduler must not run it again elsewhere once its worker is gone
+        self.forget(future)
+        self.stopped.add(address)
+        self.client.run(end_this_worker, workers=[address], on_error="ignore")
+        timeout = self.spec.steps[name].runtime.timeout or 0.0
+        error = record_lost(self.stores, self.spec, name, stopped_after_timeout(name, timeout))
+        self.ledger.finish(StepOutcome(name, error.status, self.ledger.elapsed(name), error))
+
+
+def end_this_worker() -> None:
+    """Run on a Dask worker: end its process right after replying (its nanny starts a fresh one).
+
+    The only way to stop a step blocked in a C call in one of the worker's threads.
+    """
+    threading.Timer(END_DELAY_SECONDS, os._exit, args=(STOPPED_EXIT_CODE,)).start()
+
+
+def _logged_exit_code(client: Any, pid: int | None) -> int | None:
+    """The exit code in a nanny's log line ``Worker process PID exited with status N`` (or ``killed by signal N``)."""
+    if pid is None:
+        return None
+    try:
+        logs = client.get_worker_logs(n=200, nanny=True)
+    except Exception:  # noqa: BLE001 -- a nanny gone too: the message says the exit status is unknown
+        return None
+    pattern = re.compile(rf"Worker process {pid} (?:exited with status (\d+)|was killed by signal (\d+))")
+    for records in logs.values():
+        for _level, message in records:
+            match = pattern.search(str(message))
+            if match:
+                return int(match[1]) if match[1] else -int(match[2])
+    return None

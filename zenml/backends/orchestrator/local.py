@@ -22,6 +22,7 @@ class LocalOrchestrator(BaseOrchestrator):
     """
 
     supported_resources: ClassVar[frozenset[str]] = frozenset({"cpu", "memory", "gpu"})
+    isolates_steps: ClassVar[bool] = False
 
     def check_spec(self, spec: RunSpec) -> None:
         """Refuse a step asking for more CPUs, memory or GPUs than this machine has."""

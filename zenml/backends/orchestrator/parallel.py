@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import math
-import multiprocessing
-import os
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from zenml.backends.orchestrator.base import BaseOrchestrator
+from zenml.backends.orchestrator.ledger import Ledger
+from zenml.backends.orchestrator.lost import Overtime, record_lost, stopped_after_timeout, worker_died
+from zenml.backends.orchestrator.pool import Finished, StepPool
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
-from zenml.backends.orchestrator.worker import (
-    recipe_of,
-    report_skipped,
-    run_pool_step,
-    start_pool_worker,
-    upstream_of,
-)
-from zenml.exceptions import BackendError, ConfigError, StepError
+from zenml.backends.orchestrator.worker import recipe_of
+from zenml.exceptions import ConfigError, MetadataStoreError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
+from zenml.runtime.executor import INTERRUPTED
 from zenml.runtime.stores import Stores
 
+logger = logging.getLogger("zenml")
 #: Seconds the steps running when Ctrl-C arrives get to record their interruption before their workers are killed.
 INTERRUPT_GRACE = 3.0
+SPAWN_HINT = (
+    ' before it could start the step; if a script starts this run, guard it with `if __name__ == "__main__":` '
+    "(workers are spawned and import the main module)"
+)
 
 
 class ParallelOrchestrator(BaseOrchestrator):
@@ -40,6 +38,12 @@ class ParallelOrchestrator(BaseOrchestrator):
     running finish, then the first failing step's ``StepError`` is raised. Steps must be
     importable by module name (the spec's code paths are added on workers), and a script that
     starts a run needs an ``if __name__ == "__main__":`` guard (workers are spawned).
+
+    A worker process that dies (``os._exit``, a crash in native code, the out-of-memory killer)
+    fails only the step it ran, recorded ``WorkerDied`` with its exit code or signal; the other
+    steps go on. A step still running ``STOP_GRACE_SECONDS`` past its timeout (its ``SIGALRM``
+    masked, or stuck in C code that never returns to Python) is killed with its worker and
+    recorded ``timed_out``.
     """
 
     supported_resources: ClassVar[frozenset[str]] = frozenset({"cpu", "memory", "gpu"})
@@ -60,93 +64,107 @@ class ParallelOrchestrator(BaseOrchestrator):
         self, spec: RunSpec, steps: list[str], stores: Stores, listener: RunListener, use_cache: bool
     ) -> list[StepOutcome]:
         recipe = recipe_of(stores, "parallel")
-        spec_yaml = spec.to_yaml()
-        waiting = {name: upstream_of(spec, name, steps) for name in steps}
-        outcomes: list[StepOutcome] = []
-        failure: BaseException | None = None
-        running: dict[Future[StepOutcome], tuple[str, float]] = {}
-        free_slots = self.workers
-        context = multiprocessing.get_context("spawn")
-        size = min(self.workers, max(len(steps), 1))
-        # Every worker warms up as it starts (not when its first step lands), in parallel with the first step.
-        with (
-            ProcessPoolExecutor(size, mp_context=context, initializer=start_pool_worker, initargs=(recipe,)) as pool,
-            _stopped_on_interrupt(pool, running),
-        ):
-            # A spawn pool starts a worker per submit while none is idle: these no-op calls start them
-            # all now, so the second worker is warm when the first fan-out arrives (not 0.4 s later).
-            for _ in range(size - 1):
-                pool.submit(os.getpid)
-            while True:
-                if failure is None or spec.failure_policy == "continue":
-                    for name in [n for n, deps in waiting.items() if not deps]:
-                        if _slots(spec, name) > free_slots:
-                            continue
-                        del waiting[name]
-                        free_slots -= _slots(spec, name)
-                        future = pool.submit(run_pool_step, spec_yaml, name, recipe, use_cache)
-                        running[future] = (name, time.perf_counter())
-                        listener.step_started(name)
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    name, started = running.pop(future)
-                    free_slots += _slots(spec, name)
-                    outcome, error = _outcome(future, name, started)
-                    failure = failure or error
-                    if outcome is not None:
-                        listener.step_finished(outcome)
-                        outcomes.append(outcome)
-                    if error is None:
-                        for deps in waiting.values():
-                            deps.discard(name)
-        if failure is not None:
-            report_skipped(waiting, listener)
-            raise failure
-        return outcomes
+        ledger = Ledger(spec, steps, listener)
+        # Every worker starts (and opens the stores) now, in parallel with the first step.
+        with StepPool(min(self.workers, max(len(steps), 1)), recipe) as pool:
+            slots = _Slots(self, spec, stores, ledger, pool, (spec.to_yaml(), recipe, use_cache))
+            try:
+                slots.run()
+            except KeyboardInterrupt as exc:
+                # the terminal sent Ctrl-C to the workers too: their steps record it and return, unless
+                # they ignore it; only those still busy after the grace are killed
+                slots.wind_down(INTERRUPT_GRACE)
+                slots.abandon(exc)
+                raise
+            except BaseException as exc:  # no step is left recorded as running
+                slots.abandon(exc)
+                raise
+        return ledger.close()
 
 
-@contextmanager
-def _stopped_on_interrupt(pool: ProcessPoolExecutor, running: Iterable[Future[StepOutcome]]) -> Iterator[None]:
-    """On Ctrl-C, stop the pool within ``INTERRUPT_GRACE`` seconds, then let the interrupt through.
+class _Slots:
+    """One run on the pool: sends steps while worker slots are free, collects them, stops overdue ones."""
 
-    No queued step starts. The running ones were interrupted by the same Ctrl-C (the terminal sends
-    it to the worker processes too) and return once they have recorded it; a worker still busy after
-    the grace (its step ignores the interrupt, or only this process was signalled) is killed, and the
-    engine records its step interrupted. Without this the pool's shutdown would wait for every step.
-    """
-    try:
-        yield
-    except KeyboardInterrupt:
-        # the stdlib keeps no public handle on its workers before Python 3.14 (``kill_workers``)
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        wait(running, timeout=INTERRUPT_GRACE)
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-        for process in processes:
-            process.join(5)
-        raise
+    def __init__(
+        self,
+        orchestrator: ParallelOrchestrator,
+        spec: RunSpec,
+        stores: Stores,
+        ledger: Ledger,
+        pool: StepPool,
+        task: tuple[str, Any, bool],
+    ) -> None:
+        self.spec, self.stores, self.ledger, self.pool = spec, stores, ledger, pool
+        self.spec_yaml, self.recipe, self.use_cache = task
+        self.free = orchestrator.workers
+        self.overtime = Overtime(spec, stores)
+
+    def run(self) -> None:
+        while True:
+            self.submit_ready()
+            if not self.pool.busy:
+                return
+            for finished in self.pool.wait(self.overtime.wait_seconds()):
+                self.release(finished.name)
+                self.collect(finished)
+            for name in self.overtime.overdue():
+                self.pool.stop(name)
+                self.release(name)
+                timeout = self.spec.steps[name].runtime.timeout or 0.0
+                error = record_lost(self.stores, self.spec, name, stopped_after_timeout(name, timeout))
+                self.ledger.finish(StepOutcome(name, error.status, self.ledger.elapsed(name), error))
+
+    def wind_down(self, seconds: float) -> None:
+        """Collect the running steps that end within ``seconds``; send no new one."""
+        deadline = time.monotonic() + seconds
+        while self.pool.busy and (left := deadline - time.monotonic()) > 0:
+            for finished in self.pool.wait(left):
+                self.release(finished.name)
+                self.collect(finished)
+
+    def abandon(self, reason: BaseException) -> None:
+        """Stop the steps still running and record them failed with ``reason``."""
+        for name in list(self.pool.busy):
+            self.pool.stop(name)
+            why = (
+                INTERRUPTED
+                if isinstance(reason, KeyboardInterrupt)
+                else f"its worker was stopped because the run was stopped ({type(reason).__name__})"
+            )
+            try:
+                record_lost(self.stores, self.spec, name, StepError(name, type(reason).__name__, why))
+            except MetadataStoreError as exc:  # the reason the run stops is what must surface
+                logger.warning("could not record step '%s' as stopped: %s", name, exc)
+
+    def submit_ready(self) -> None:
+        for name in self.ledger.ready():
+            if _slots(self.spec, name) > self.free:
+                continue
+            self.free -= _slots(self.spec, name)
+            self.pool.submit(name, (self.spec_yaml, name, self.recipe, self.use_cache))
+            self.overtime.started(name)
+            self.ledger.start(name)
+
+    def release(self, name: str) -> None:
+        self.free += _slots(self.spec, name)
+        self.overtime.finished(name)
+
+    def collect(self, finished: Finished) -> None:
+        name = finished.name
+        if finished.died:
+            hint = SPAWN_HINT if finished.before_ready else ""
+            error = record_lost(self.stores, self.spec, name, worker_died(name, finished.exitcode, hint))
+            self.ledger.finish(StepOutcome(name, error.status, self.ledger.elapsed(name), error))
+        elif isinstance(finished.error, StepError):
+            error = finished.error
+            self.ledger.finish(StepOutcome(name, error.status, self.ledger.elapsed(name), error))
+        elif finished.error is not None:  # a bad spec or store: raised after the running steps end
+            self.ledger.fail(finished.error)
+        elif finished.outcome is not None:
+            self.ledger.finish(finished.outcome)
 
 
 def _slots(spec: RunSpec, name: str) -> int:
     """Worker slots a step takes: its CPU request rounded up, at least one."""
     cpu = spec.steps[name].runtime.resources.cpu
     return max(1, math.ceil(cpu)) if cpu else 1
-
-
-def _outcome(future: Future[StepOutcome], name: str, started: float) -> tuple[StepOutcome | None, BaseException | None]:
-    """The outcome of a finished future and the error to raise for it (``None`` when it succeeded)."""
-    try:
-        return future.result(), None
-    except StepError as error:
-        return StepOutcome(name, error.status, time.perf_counter() - started, error), error
-    except BrokenProcessPool as exc:
-        return None, BackendError(
-            f"the worker process running step '{name}' died ({exc}); if a script starts this run, guard it "
-            'with `if __name__ == "__main__":` (workers are spawned and import the main module)'
-        )
-    except Exception as exc:  # noqa: BLE001 -- a bad spec or a dead worker: re-raised after the rest finish
-        return None, exc

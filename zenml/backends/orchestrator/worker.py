@@ -75,25 +75,11 @@ def start_pool_worker(recipe: StoresRecipe) -> None:
 
     Ctrl-C in a terminal reaches every process of its foreground group, this worker too. Between
     steps it is ignored (it would end the worker with a traceback; the orchestrator stops its pool
-    itself); ``run_pool_step`` lets it interrupt a running step, which then records its interruption.
+    itself); the pool's serving loop lets it interrupt a running step, which then records its interruption.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     warm_up(recipe)
-
-
-def run_pool_step(spec_yaml: str, step_name: str, recipe: StoresRecipe, use_cache: bool) -> StepOutcome:
-    """``run_step`` in a process-pool worker, interruptible by Ctrl-C while the step runs.
-
-    Raises:
-        StepError: the step failed (recorded failed by ``execute_step``).
-        KeyboardInterrupt: Ctrl-C stopped the step (recorded failed, as interrupted).
-    """
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return run_step(spec_yaml, step_name, recipe, use_cache)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _exit_with_parent() -> None:

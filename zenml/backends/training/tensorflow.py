@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
-import queue as queue_module
+import pickle
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -28,6 +31,7 @@ STRATEGIES = ("mirrored", "multi_worker")
 MAX_WORKERS = 16  # local worker processes this backend will start on one machine
 POLL_SECONDS = 0.2
 EXIT_GRACE_SECONDS = 20.0  # how long finished workers get to exit before they are terminated
+_SETTINGS, _JOB, _REPORT = "settings.json", "job.pkl", "report-{rank}.pkl"
 
 
 class TensorflowDistributedTraining(TrainingBackend):
@@ -183,26 +187,30 @@ def _claim_gpu(local_rank: int) -> str:
     return "cuda:0"
 
 
-def _worker_main(
-    train_fn: Callable[[TrainingContext], Any], config: dict[str, Any], results: Any, release: Any, wait: float
-) -> None:
-    """A worker process: set ``TF_CONFIG``, train, report ``("ok", rank, result)`` or the error, exit.
+def worker_main(folder: str, rank: int) -> None:
+    """Entry point of a worker process (``python -c``): train as worker ``rank``, write its report, exit.
 
-    Workers other than the chief stay until the launcher has the chief's result (``release``),
-    so the chief never sees its peers vanish while it writes the artifacts.
+    The report (``("ok", rank, result)`` or the error) goes to ``folder`` under a name that appears
+    only once it is complete. Workers other than the chief then wait until the launcher closes
+    their stdin (it has the chief's result, or is gone), so the chief never sees its peers vanish
+    while it writes the artifacts.
     """
-    rank = int(config["task"]["index"])
-    os.environ["TF_CONFIG"] = json.dumps(config)
+    with open(os.path.join(folder, _SETTINGS)) as handle:
+        settings = json.load(handle)
+    sys.path[:] = settings["sys_path"]  # import what the launching process could
+    _exit_with_parent(settings["parent_pid"])
+    os.environ["TF_CONFIG"] = json.dumps(tf_config(settings["addresses"], rank))
     try:
+        with open(os.path.join(folder, _JOB), "rb") as handle:
+            train_fn = pickle.load(handle)  # written by the launching process in its private folder
         result = run_cluster_worker(train_fn, local_rank=rank)
-        results.put(("ok", rank, result if rank == 0 else None))
+        report: tuple[Any, ...] = ("ok", rank, result if rank == 0 else None)
     except BaseException as exc:  # noqa: BLE001 -- every failure must reach the launcher, as text
         error = type(exc)
-        results.put(("error", rank, f"{error.__module__}.{error.__qualname__}", str(exc), traceback.format_exc()))
-    results.close()
-    results.join_thread()  # the report is in the pipe
+        report = ("error", rank, f"{error.__module__}.{error.__qualname__}", str(exc), traceback.format_exc())
+    _write_report(folder, rank, report)
     if rank:
-        release.wait(wait)
+        sys.stdin.buffer.read()  # until the launcher closes it
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -211,72 +219,125 @@ def _worker_main(
     os._exit(0)
 
 
+def _write_report(folder: str, rank: int, report: tuple[Any, ...]) -> None:
+    try:
+        data = pickle.dumps(report)
+    except Exception as exc:  # noqa: BLE001 -- an unpicklable result is this worker's failure
+        data = pickle.dumps(("error", rank, "builtins.TypeError", f"its result cannot be sent back: {exc}", ""))
+    path = os.path.join(folder, _REPORT.format(rank=rank))
+    with open(path + ".partial", "wb") as handle:
+        handle.write(data)
+    os.replace(path + ".partial", path)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker if the process that launched it disappears (it cannot stop its workers then)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="zenml-parent-watch", daemon=True).start()
+
+
 class _WorkerGroup:
-    """``workers`` spawned processes training together; all stopped on success, failure, timeout or interrupt."""
+    """``workers`` processes training together; all stopped on success, failure, timeout or interrupt.
+
+    They are started as new Python processes (``subprocess``), not with ``multiprocessing``: the
+    process launching them may be a daemon (a Dask worker is one), and daemons may not have
+    ``multiprocessing`` children.
+    """
 
     def __init__(self, workers: int, timeout: float) -> None:
         self.workers = workers
         self.timeout = timeout
 
     def run(self, train_fn: Callable[[TrainingContext], T]) -> T:
-        context = multiprocessing.get_context("spawn")
-        results = context.Queue()
-        release = context.Event()
-        addresses = [f"127.0.0.1:{port}" for port in free_loopback_ports(self.workers)]
-        processes = [
-            context.Process(
-                target=_worker_main,
-                args=(train_fn, tf_config(addresses, rank), results, release, self.timeout),
-                name=f"zenml-tf-worker-{rank}",
-                daemon=True,  # never outlive the launcher
-            )
-            for rank in range(self.workers)
-        ]
+        folder = tempfile.mkdtemp(prefix="zenml-tf-workers-")
+        processes: list[subprocess.Popen[bytes]] = []
         finished = False
         try:
-            for process in processes:
-                process.start()
-            result: T = self._collect(processes, results)
+            self._write_request(folder, train_fn)
+            for rank in range(self.workers):
+                processes.append(_start_worker(folder, rank))
+            result: T = self._collect(folder, processes)
             finished = True
             return result
         finally:
-            release.set()
+            for process in processes:  # releases the waiting workers
+                with contextlib.suppress(OSError):
+                    process.stdin.close()  # type: ignore[union-attr]
             _stop(processes, EXIT_GRACE_SECONDS if finished else 0.0)
-            results.close()
+            shutil.rmtree(folder, ignore_errors=True)
 
-    def _collect(self, processes: list[Any], results: Any) -> Any:
+    def _write_request(self, folder: str, train_fn: Callable[[TrainingContext], Any]) -> None:
+        settings = {
+            "addresses": [f"127.0.0.1:{port}" for port in free_loopback_ports(self.workers)],
+            "sys_path": list(sys.path),
+            "parent_pid": os.getpid(),
+        }
+        with open(os.path.join(folder, _SETTINGS), "w") as handle:
+            json.dump(settings, handle)
+        try:
+            with open(os.path.join(folder, _JOB), "wb") as handle:
+                pickle.dump(train_fn, handle)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise ConfigError(
+                "TensorflowDistributedTraining runs the training function in other processes, so it must be "
+                f"picklable (a module-level function or object): {exc}"
+            ) from exc
+
+    def _collect(self, folder: str, processes: list[subprocess.Popen[bytes]]) -> Any:
         """Wait for the chief's result; raise on any worker's error, silent death, or the timeout."""
         deadline = time.monotonic() + self.timeout
-        silent: set[int] = set()  # ranks seen dead without a report (it may still be in the pipe)
         reported: set[int] = set()
         while True:
-            try:
-                message = results.get(timeout=POLL_SECONDS)
-            except queue_module.Empty:
-                self._check(processes, reported, silent, deadline)
-                continue
-            if message[0] == "error":
-                _, rank, error_type, text, trace = message
-                raise _worker_error(rank, self.workers, error_type, text, trace)
-            if message[1] == 0:
-                return message[2]
-            reported.add(message[1])
-
-    def _check(self, processes: list[Any], reported: set[int], silent: set[int], deadline: float) -> None:
-        for rank, process in enumerate(processes):
-            if rank in reported or process.is_alive():
-                continue
-            if rank in silent:
+            for rank, process in enumerate(processes):
+                if rank in reported:
+                    continue
+                exited = process.poll() is not None  # before reading: a report is written before exiting
+                message = _read_report(folder, rank)
+                if message is None and exited:
+                    raise BackendError(
+                        f"TensorflowDistributedTraining worker {rank} of {self.workers} exited with code "
+                        f"{process.returncode} without a result"
+                    )
+                if message is None:
+                    continue
+                if message[0] == "error":
+                    _, _, error_type, text, trace = message
+                    raise _worker_error(rank, self.workers, error_type, text, trace)
+                if rank == 0:
+                    return message[2]
+                reported.add(rank)
+            if time.monotonic() > deadline:
                 raise BackendError(
-                    f"TensorflowDistributedTraining worker {rank} of {self.workers} exited with code "
-                    f"{process.exitcode} without a result"
+                    f"TensorflowDistributedTraining workers did not finish within timeout={self.timeout}s; "
+                    "they were stopped (raise timeout for longer training)"
                 )
-            silent.add(rank)
-        if time.monotonic() > deadline:
-            raise BackendError(
-                f"TensorflowDistributedTraining workers did not finish within timeout={self.timeout}s; "
-                "they were stopped (raise timeout for longer training)"
-            )
+            time.sleep(POLL_SECONDS)
+
+
+def _start_worker(folder: str, rank: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    # the worker must import zenml before it restores the launching process's sys.path
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    code = (
+        "import sys; from zenml.backends.training.tensorflow import worker_main; "
+        "worker_main(sys.argv[1], int(sys.argv[2]))"
+    )
+    return subprocess.Popen([sys.executable, "-c", code, folder, str(rank)], env=env, stdin=subprocess.PIPE)
+
+
+def _read_report(folder: str, rank: int) -> tuple[Any, ...] | None:
+    path = os.path.join(folder, _REPORT.format(rank=rank))
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as handle:
+        report: tuple[Any, ...] = pickle.load(handle)  # written by our own worker in a private folder
+    return report
 
 
 def _worker_error(rank: int, workers: int, error_type: str, text: str, trace: str) -> ZenMLError:
@@ -293,16 +354,17 @@ def _worker_error(rank: int, workers: int, error_type: str, text: str, trace: st
     return BackendError(message + (f" (at {' '.join(where)})" if where else ""))
 
 
-def _stop(processes: list[Any], grace: float) -> None:
-    """Join every started process within ``grace`` seconds; terminate, then kill, what is left."""
+def _stop(processes: list[subprocess.Popen[bytes]], grace: float) -> None:
+    """Wait for every process within ``grace`` seconds; terminate, then kill, what is left."""
     deadline = time.monotonic() + grace
     for process in processes:
-        if process.pid is not None:
-            process.join(max(0.0, deadline - time.monotonic()))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(max(0.0, deadline - time.monotonic()))
     for process in processes:
-        if process.pid is not None and process.is_alive():
+        if process.poll() is None:
             process.terminate()
-            process.join(5)
-        if process.pid is not None and process.is_alive():
-            process.kill()
-            process.join()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
