@@ -24,7 +24,14 @@ from urllib.parse import urlsplit
 from zenml.backends.base import require_module
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.ledger import Ledger
-from zenml.backends.orchestrator.lost import Overtime, record_lost, run_contained, stopped_after_timeout, worker_died
+from zenml.backends.orchestrator.lost import (
+    Overtime,
+    record_lost,
+    run_contained,
+    stopped_after_timeout,
+    stopped_with_the_run,
+    worker_died,
+)
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
 from zenml.backends.orchestrator.worker import recipe_of, warm_up
 from zenml.exceptions import BackendError, ConfigError, StepError
@@ -404,10 +411,9 @@ class _DaskRun:
     def abandon(self, reason: BaseException) -> None:
         """Cancel the steps still running and record them failed with ``reason`` (their workers go with the cluster)."""
         for future, (name, _) in list(self.running.items()):
-            why = f"its task was cancelled because the run was stopped ({type(reason).__name__})"
             try:
                 future.cancel()
-                record_lost(self.stores, self.spec, name, StepError(name, type(reason).__name__, why))
+                record_lost(self.stores, self.spec, name, stopped_with_the_run(name, reason, "its task was cancelled"))
             except Exception as exc:  # noqa: BLE001 -- the reason the run stops is what must surface
                 logger.warning("could not record step '%s' as stopped: %s", name, exc)
 

@@ -88,6 +88,13 @@ def stopped_after_timeout(step: str, timeout: float) -> StepError:
     )
 
 
+def stopped_with_the_run(step: str, reason: BaseException, what: str) -> StepError:
+    """The error of a step stopped because its run stopped: Ctrl-C (``interrupted``) or ``reason``."""
+    if isinstance(reason, KeyboardInterrupt):
+        return StepError(step, "KeyboardInterrupt", INTERRUPTED)
+    return StepError(step, type(reason).__name__, f"{what} because the run was stopped ({type(reason).__name__})")
+
+
 def record_lost(stores: Stores, spec: RunSpec, step: str, error: StepError) -> StepError:
     """Record ``error`` as the outcome of ``step`` in this run (a row is created if it never got one); return it.
 

@@ -9,14 +9,19 @@ from typing import Any, ClassVar
 
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.ledger import Ledger
-from zenml.backends.orchestrator.lost import Overtime, record_lost, stopped_after_timeout, worker_died
+from zenml.backends.orchestrator.lost import (
+    Overtime,
+    record_lost,
+    stopped_after_timeout,
+    stopped_with_the_run,
+    worker_died,
+)
 from zenml.backends.orchestrator.pool import Finished, StepPool
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
 from zenml.backends.orchestrator.worker import recipe_of
 from zenml.exceptions import ConfigError, MetadataStoreError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
-from zenml.runtime.executor import INTERRUPTED
 from zenml.runtime.stores import Stores
 
 logger = logging.getLogger("zenml")
@@ -126,13 +131,8 @@ class _Slots:
         """Stop the steps still running and record them failed with ``reason``."""
         for name in list(self.pool.busy):
             self.pool.stop(name)
-            why = (
-                INTERRUPTED
-                if isinstance(reason, KeyboardInterrupt)
-                else f"its worker was stopped because the run was stopped ({type(reason).__name__})"
-            )
             try:
-                record_lost(self.stores, self.spec, name, StepError(name, type(reason).__name__, why))
+                record_lost(self.stores, self.spec, name, stopped_with_the_run(name, reason, "its worker was stopped"))
             except MetadataStoreError as exc:  # the reason the run stops is what must surface
                 logger.warning("could not record step '%s' as stopped: %s", name, exc)
 
