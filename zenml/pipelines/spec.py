@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from zenml.exceptions import ConfigError
+from zenml.exceptions import ConfigError, excerpt
 from zenml.steps.runtime import RuntimeSpec
 from zenml.utils.hashing import sha256_text
 
@@ -28,13 +28,13 @@ def check_run_id(run_id: str) -> str:
         ConfigError: the id holds anything but letters, digits, '_' and '-'.
     """
     if not _RUN_ID.match(run_id):
-        raise ConfigError(f"run id {run_id!r} is not allowed in a file name; use letters, digits, '_' or '-'")
+        raise ConfigError(f"run id {excerpt(run_id)} is not allowed in a file name; use letters, digits, '_' or '-'")
     return run_id
 
 
 def _safe_name(value: str, what: str, pattern: re.Pattern[str] = _NAME) -> str:
     if not pattern.match(value):
-        raise ValueError(f"{what} {value!r} is not allowed; use letters, digits, '_' or '-'")
+        raise ValueError(f"{what} {excerpt(value)} is not allowed; use letters, digits, '_' or '-'")
     return value
 
 
@@ -115,7 +115,7 @@ class StepSpec(_Model):
         for name, reference in value.items():
             if not _REFERENCE.match(reference):
                 raise ValueError(
-                    f"input '{name}' must reference 'step.output' or 'run:RUN/step.output', got {reference!r}"
+                    f"input '{name}' must reference 'step.output' or 'run:RUN/step.output', got {excerpt(reference)}"
                 )
         return value
 
