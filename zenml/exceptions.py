@@ -68,7 +68,14 @@ class ZenMLError(Exception):
     Passwords inside URLs (``scheme://user:password@host``) are removed from every message, so
     no error printed, logged or stored by zenml can leak a database or store credential, and a
     message longer than ``MESSAGE_LIMIT`` characters loses its middle.
+
+    ``run_id`` names the run recorded before the error (``None``: nothing was recorded, the error
+    is bad input); ``run_status`` is that run's status once the error was recorded (``failed``),
+    ``None`` when the metadata store could not take it. The CLI exits 1 when ``run_id`` is set.
     """
+
+    run_id: str | None = None
+    run_status: str | None = None
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(_shorten(redact_urls_in_text(arg)) if isinstance(arg, str) else arg for arg in args))

@@ -12,7 +12,7 @@ from zenml.cli.app import app
 from zenml.cli.options import keep_strings, parse_assignments
 from zenml.cli.output import console, seconds, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
-from zenml.exceptions import ConfigError, StepError, ZenMLError
+from zenml.exceptions import ConfigError, ZenMLError
 
 if TYPE_CHECKING:
     from zenml.runtime.events import RunListener
@@ -112,11 +112,10 @@ class _Launch:
         """The failed run ``error`` names, read from the stores it ran on (``None``: nothing was recorded)."""
         from zenml.views import PipelineRun
 
-        run_id = getattr(error, "run_id", None)
-        if not isinstance(run_id, str):
+        if error.run_id is None:
             return None
         stores = self.repository.stores(self.repository.stack(self.stack))
-        return PipelineRun(stores.metadata.get_run(run_id), stores)
+        return PipelineRun(stores.metadata.get_run(error.run_id), stores)
 
 
 def _run_with_display(target: str, param: list[str], options: dict[str, Any], *, quiet: bool) -> None:
@@ -128,10 +127,11 @@ def _run_with_display(target: str, param: list[str], options: dict[str, Any], *,
     try:
         with display:
             result = ready.start(display)
-    except StepError as error:
-        failed = ready.recorded_run(error)
-        if failed is not None:  # the summary first; the CLI then prints the error itself and exits 1
-            _print_final_line(failed, RunReport.of(failed, display.outcomes).summary())
+    except ZenMLError as error:
+        if error.run_status is not None:  # recorded: the summary first; the CLI then prints the error, exits 1
+            failed = ready.recorded_run(error)
+            if failed is not None:
+                _print_final_line(failed, RunReport.of(failed, display.outcomes).summary())
         raise
     if result.status == "deployed":
         orchestrator_spec = result.spec.backends.orchestrator
