@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.backends.base import BaseBackend
 from zenml.backends.orchestrator.base import BaseOrchestrator
-from zenml.exceptions import ConfigError, MetadataStoreError, StepError
+from zenml.exceptions import BackendError, ConfigError, MetadataStoreError, StepError, ZenMLError
 from zenml.pipelines.base import CompileContext
 from zenml.pipelines.spec import (
     FAILURE_POLICIES,
@@ -35,7 +35,7 @@ from zenml.pipelines.spec import (
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
 from zenml.runtime.events import RunListener, StepOutcome
-from zenml.runtime.executor import INTERRUPTED, execute_step
+from zenml.runtime.executor import INTERRUPTED, execute_step, exit_call
 from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_backend, remember_definition
 from zenml.runtime.plan import StepPlan, plan_spec
 from zenml.runtime.stores import Stores
@@ -463,31 +463,59 @@ def _orchestrate(
     enable_cache: bool,
     done: frozenset[str],
 ) -> list[StepOutcome]:
+    """Run the recorded run's steps and finish it ``completed``, or ``failed`` with what stopped it.
+
+    Raises:
+        ZenMLError: whatever stopped the run (a foreign exception wrapped in a ``BackendError``), with
+            ``run_id`` set: a run was recorded, so the CLI exits 1 and says how to resume it.
+        KeyboardInterrupt: Ctrl-C; the run is recorded failed first.
+    """
     collector.resume()  # start-up is over; a run may go on for hours (steps elsewhere, this process waiting)
     try:
         with _heartbeat(stores, spec.run_id):
             outcomes = orchestrator.run(spec, stores, listener=listener, use_cache=enable_cache, done=done)
-    except StepError as error:
-        stores.metadata.set_run_status(
-            spec.run_id,
-            "failed",
-            error_step=error.step,
-            error_type=error.error_type,
-            error_message=error.error_message,
-        )
-        error.run_id = spec.run_id  # type: ignore[attr-defined]
-        raise
+        stores.metadata.set_run_status(spec.run_id, "completed")
     except KeyboardInterrupt as interrupt:
         _record_interrupted(stores, spec.run_id)
         interrupt.run_id = spec.run_id  # type: ignore[attr-defined]  # the CLI names the run to resume
         raise
-    except BaseException as exc:
-        stores.metadata.set_run_status(
-            spec.run_id, "failed", error_type=type(exc).__name__, error_message=str(exc) or repr(exc)
-        )
-        raise
-    stores.metadata.set_run_status(spec.run_id, "completed")
+    except BaseException as exc:  # SystemExit too: a recorded run must end in an error that names it
+        error = _run_error(exc, spec)
+        _record_failed(stores, spec.run_id, error)
+        if error is exc:
+            raise
+        raise error from exc
     return outcomes
+
+
+def _run_error(exc: BaseException, spec: RunSpec) -> ZenMLError:
+    """``exc`` as the zenml error that ends a recorded run (foreign exceptions become a ``BackendError``)."""
+    if isinstance(exc, ZenMLError):
+        return exc
+    if isinstance(exc, SystemExit):
+        return BackendError(f"the run stopped: {exit_call(exc)} was called outside a step (e.g. by a module imported)")
+    orchestrator = spec.backends.orchestrator.name
+    return BackendError(f"the {orchestrator} orchestrator failed: {type(exc).__name__}: {str(exc) or repr(exc)}")
+
+
+def _record_failed(stores: Stores, run_id: str, exc: BaseException) -> None:
+    """Record the run ``failed`` because of ``exc``; set ``exc.run_id`` and ``exc.run_status`` for the CLI.
+
+    A metadata store that cannot take the record (full, gone) leaves the run ``running`` until it is
+    reaped as ``crashed``; ``exc.run_status`` is then ``None``. Either way ``zen runs resume`` finishes it.
+    """
+    step = exc.step if isinstance(exc, StepError) else None
+    error_type = exc.error_type if isinstance(exc, StepError) else type(exc).__name__
+    message = exc.error_message if isinstance(exc, StepError) else str(exc) or "the run was interrupted"
+    status: str | None = "failed"
+    try:
+        stores.metadata.set_run_status(run_id, "failed", error_step=step, error_type=error_type, error_message=message)
+    except MetadataStoreError as store_error:
+        status = None
+        if not isinstance(exc, MetadataStoreError):  # else the error itself already says what failed
+            logger.warning("run %s could not be recorded as failed: %s", run_id, store_error)
+    if isinstance(exc, ZenMLError):
+        exc.run_id, exc.run_status = run_id, status
 
 
 def _record_interrupted(stores: Stores, run_id: str) -> None:

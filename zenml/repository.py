@@ -19,6 +19,7 @@ from zenml.runtime.stores import Stores, StoresRecipe
 from zenml.stack import Stack
 from zenml.steps.base import check_name
 from zenml.utils.gitinfo import GitInfo, read_git_info
+from zenml.utils.plainyaml import PlainDumper, load_yaml
 from zenml.views import ArtifactView, PipelineRun
 
 ZEN_DIR = ".zen"
@@ -89,12 +90,19 @@ class Repository:
         """
         root = Path(path or os.getcwd()).resolve()
         config_path = root / ZEN_DIR / CONFIG_NAME
-        if not config_path.is_file():
-            (root / ZEN_DIR).mkdir(parents=True, exist_ok=True)
-            _write_yaml(config_path, RepositoryConfig().model_dump())
-        _ignore_in_git(root)
-        repository = cls(root)
-        repository.stores()  # creates the SQLite schema and the artifact folder now
+        try:
+            if not config_path.is_file():
+                (root / ZEN_DIR).mkdir(parents=True, exist_ok=True)
+                _write_yaml(config_path, RepositoryConfig().model_dump())
+            _ignore_in_git(root)
+            repository = cls(root)
+            repository.stores()  # creates the SQLite schema and the artifact folder now
+        except OSError as exc:  # a read-only or full folder, or a file where a folder should be
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise ConfigError(
+                f"cannot make {root} a zenml repository: {exc.strerror or exc}{where}; run 'zen init' in a folder "
+                "you can write to, or make this one writable"
+            ) from exc
         marker = root / ZEN_DIR / "no-git-warned"
         if repository.git_info() is None and not marker.exists():
             logger.warning("%s is not inside a git repository: runs will record no commit", root)
@@ -103,15 +111,7 @@ class Repository:
 
     def _read_config(self) -> RepositoryConfig:
         path = self.root / ZEN_DIR / CONFIG_NAME
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:  # one line, like every zenml message: where and what
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ConfigError(
-                f"{path} is not valid YAML{where}: {problem}; fix or delete it and run 'zen init'"
-            ) from exc
+        data = _config_data(path)
         try:
             config = RepositoryConfig.model_validate(data)
         except ValidationError as exc:
@@ -235,9 +235,31 @@ class Repository:
         return ArtifactView(stores.metadata.artifact(artifact_id), stores)
 
 
+def _config_data(path: Path) -> dict[str, Any]:
+    """The parsed ``config.yaml``, or a one-line ``ConfigError`` saying what is wrong with the file and the fix."""
+    fix = "fix it, or delete it and run 'zen init' to write a default one"
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:  # random bytes, a binary file copied over it
+        raise ConfigError(f"{path} is not a text file (byte {exc.start} is not UTF-8); {fix}") from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {path} ({exc.strerror or exc}); check that it is a readable file, or run 'zen init' to "
+            "write a default one"
+        ) from exc
+    except yaml.YAMLError as exc:  # one line, like every zenml message: where and what
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path} is not valid YAML{where}: {problem}; {fix}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a YAML mapping (version, stacks, ...), got {type(data).__name__}; {fix}")
+    return data
+
+
 def _write_yaml(path: Path, data: dict[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(yaml.safe_dump(data, sort_keys=False))
+    temporary.write_text(yaml.dump(data, Dumper=PlainDumper, sort_keys=False))
     os.replace(temporary, path)
 
 

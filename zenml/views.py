@@ -193,10 +193,11 @@ class PipelineRun:
 
     @property
     def error(self) -> str | None:
-        """``step 'x' failed: Type: message`` for a failed run."""
+        """``step 'x' failed: Type: message`` for a failed run (``Type: message`` when no step was at fault)."""
         if self.record.error_type is None:
             return None
-        return f"step '{self.record.error_step}' failed: {self.record.error_type}: {self.record.error_message}"
+        cause = f"{self.record.error_type}: {self.record.error_message}"
+        return cause if self.record.error_step is None else f"step '{self.record.error_step}' failed: {cause}"
 
     @cached_property
     def steps(self) -> dict[str, StepView]:

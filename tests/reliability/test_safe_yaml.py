@@ -57,31 +57,37 @@ def _untouched(marker: Marker, flag: Path) -> bool:
     return not flag.exists() and not marker.imported()
 
 
-#: the one explicit loader call allowed: run specs through libyaml's safe loader (checked below)
-_SPEC_LOADER_CALL = "yaml.load(text, Loader=_SAFE_LOADER)"
+#: the one module that calls PyYAML's loaders: safe ones only, and it refuses anchors and aliases
+_READER = ZENML_PACKAGE / "utils" / "plainyaml.py"
 
 
 def test_the_package_never_calls_an_unsafe_yaml_loader() -> None:
-    """Static guard: every YAML read in zenml and contrib goes through ``yaml.safe_load`` or the spec's safe loader."""
-    unsafe = re.compile(r"yaml\.(load|load_all|full_load|full_load_all|unsafe_load|unsafe_load_all)\(|Loader\s*=")
+    """Static guard: every YAML read in zenml and contrib goes through ``zenml.utils.plainyaml.load_yaml``.
+
+    ``yaml.safe_load`` is not enough: it expands aliases, so a billion-laughs document costs gigabytes.
+    """
+    unsafe = re.compile(
+        r"yaml\.(load|load_all|full_load|full_load_all|unsafe_load|unsafe_load_all|safe_load|safe_load_all)\("
+        r"|Loader\s*="
+    )
     offenders = [
         f"{path}:{number}"
         for root in (ZENML_PACKAGE, CONTRIB)
         for path in root.rglob("*.py")
         for number, line in enumerate(path.read_text().splitlines(), 1)
-        if unsafe.search(line) and not (path.name == "spec.py" and line.strip() == f"return {_SPEC_LOADER_CALL}")
+        if unsafe.search(line) and not (path == _READER and "Loader=SAFE_LOADER)" in line)
     ]
-    assert not offenders, f"unsafe YAML loading at {offenders}"
+    assert not offenders, f"YAML read outside zenml.utils.plainyaml at {offenders}"
 
 
-def test_the_spec_loader_constructs_only_plain_data() -> None:
-    from zenml.pipelines import spec
+def test_the_yaml_reader_constructs_only_plain_data() -> None:
+    from zenml.utils import plainyaml
 
-    assert spec._SAFE_LOADER in (getattr(yaml, "CSafeLoader", None), yaml.SafeLoader)
-    assert issubclass(spec._SAFE_LOADER, yaml.constructor.SafeConstructor)
-    assert not issubclass(spec._SAFE_LOADER, yaml.constructor.FullConstructor)
+    assert plainyaml.SAFE_LOADER in (getattr(yaml, "CSafeLoader", None), yaml.SafeLoader)
+    assert issubclass(plainyaml.SAFE_LOADER, yaml.constructor.SafeConstructor)
+    assert not issubclass(plainyaml.SAFE_LOADER, yaml.constructor.FullConstructor)
     with pytest.raises(yaml.constructor.ConstructorError, match="could not determine a constructor"):
-        spec.load_yaml("!!python/object/apply:os.system ['true']")
+        plainyaml.load_yaml("!!python/object/apply:os.system ['true']")
 
 
 @pytest.mark.parametrize("where", ["top", "params", "type", "inputs"])

@@ -266,8 +266,10 @@ def test_a_step_failing_on_a_wrong_password_records_no_secret(
     monkeypatch.setenv("ZEN_TEST_SECRET_PASSWORD", wrong)
     needles = (wrong, database.password, s3.secret_key)
     result = _clean(zen("run", "secret_flow.py:secret_flow"), *needles)
-    assert result.code == 2, result.err  # the source is read before anything runs: bad input, nothing recorded
-    assert len(result.error_lines) == 1 and "Access denied" in result.error_lines[0], result.err
+    # the source is read as its step starts: the run is recorded, failed (exit 1), with no secret in it
+    assert result.code == 1, result.err
+    assert len(result.error_lines) == 2 and "Access denied" in result.error_lines[0], result.err
+    assert "zen runs resume" in result.error_lines[1]
     assert not _scan_files(project, *needles)
     assert not _scan_bucket(s3, *needles)[1]
     assert not _scan_rows(database, *needles)[1]

@@ -368,3 +368,47 @@ def test_read_only_artifact_store_fails_the_step_cleanly_then_resume_completes(
     resumed_in = assert_resume_completes(project, run_id)
     print(f"\nread-only store: {line}\nfailed {failed_after:.1f} s after release; resume took {resumed_in:.1f} s")
     record_property("read_only_resume_s", round(resumed_in, 2))
+
+
+# -- the metadata store's disk fills up or turns read-only mid-run -----------------------------------
+
+
+def fill(folder: Path) -> None:
+    """Write to ``folder`` until its file system is full, as another program might."""
+    with (folder / "filler").open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+
+
+def assert_unfinished_run(result: subprocess.CompletedProcess[str], run_id: str, *fragments: str) -> str:
+    """Exit 1 (a run was recorded): the store's fault with its fix, then how to resume the run."""
+    line = assert_one_clear_error(result, *fragments)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 2, errors
+    assert "did not complete" in errors[1] and f"zen runs resume {run_id}" in errors[1], errors[1]
+    assert "check that the server is running" not in result.stderr
+    return line
+
+
+def test_full_metadata_disk_mid_run_exits_1_then_resume_completes(
+    small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_property: RecordProperty
+) -> None:
+    project = Project(tmp_path / "project", monkeypatch, metadata_url=f"sqlite:///{small_disk}/metadata.db")
+    process = project.start_held_run()
+
+    fill(small_disk)
+    result, failed_after = project.release(process)
+
+    run_id = project.only_run_id()
+    line = assert_unfinished_run(result, run_id, "metadata store", "database or disk is full", "free space")
+    (small_disk / "filler").unlink()
+    shown = project.zen("runs", "show", run_id)  # the dead process's run is reaped: recorded, not complete
+    assert shown.returncode == 0 and "crashed" in shown.stdout.splitlines()[0], shown.stdout
+    resumed_in = assert_resume_completes(project, run_id)
+    print(f"\nfull metadata disk: {line}\nfailed {failed_after:.1f} s after release; resume took {resumed_in:.1f} s")
+    record_property("full_metadata_disk_resume_s", round(resumed_in, 2))

@@ -1,6 +1,8 @@
 """The ``zen`` command line: a Typer app whose errors become one-line messages and exit codes.
 
-Exit codes: 0 success, 1 a run (or step) failed, 2 bad input. ``--debug`` shows tracebacks.
+Exit codes: 0 the run completed; 1 a run was recorded and did not complete (a failed step, a dead
+worker, a metadata store that could not be written); 2 bad input, nothing recorded; 130 Ctrl-C.
+``--debug`` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -57,12 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     except ClickException as exc:  # usage errors: unknown option, bad value, missing argument (exit 2)
         exc.show()
         return exc.exit_code
-    except StepError as exc:
-        _report(exc, debug)
-        return 1
     except ZenMLError as exc:
         _report(exc, debug)
-        return 2
+        # 1: a run was recorded and did not complete (or a step run by 'zen step exec' failed); 2: bad input
+        return 1 if exc.run_id is not None or isinstance(exc, StepError) else 2
     except KeyboardInterrupt:
         error("interrupted")
         return 130
@@ -75,6 +75,18 @@ def _report(exc: ZenMLError, debug: bool) -> None:
     message = str(exc)
     lines = message.splitlines() or [message]
     error(lines[0] if len(lines) <= 2 else f"{lines[0]} …")
-    run_id = getattr(exc, "run_id", None)
-    if run_id:
-        error(f"run {run_id} was recorded as failed; see 'zen runs show {run_id}'")
+    if exc.run_id is not None:
+        error(recovery_hint(exc.run_id, exc.run_status))
+
+
+def recovery_hint(run_id: str, status: str | None) -> str:
+    """What to do about a run that did not complete (``status``: as recorded, ``None`` if it could not be)."""
+    if status is None:
+        return (
+            f"run {run_id} did not complete, and the metadata store could not record that; once the store can be "
+            f"written again, finish the run with 'zen runs resume {run_id}'"
+        )
+    return (
+        f"run {run_id} was recorded as {status}; see 'zen runs show {run_id}', and once the cause is fixed, "
+        f"finish it with 'zen runs resume {run_id}'"
+    )

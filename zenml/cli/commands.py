@@ -12,7 +12,7 @@ from zenml.cli.app import app
 from zenml.cli.options import keep_strings, parse_assignments
 from zenml.cli.output import console, seconds, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
-from zenml.exceptions import ConfigError, StepError
+from zenml.exceptions import ConfigError, ZenMLError
 
 if TYPE_CHECKING:
     from zenml.runtime.events import RunListener
@@ -112,7 +112,7 @@ class _Launch:
         """The failed or interrupted run ``error`` names, from the stores it ran on (``None``: nothing recorded)."""
         from zenml.views import PipelineRun
 
-        run_id = getattr(error, "run_id", None)
+        run_id = getattr(error, "run_id", None)  # set by the engine on its errors and on Ctrl-C
         if not isinstance(run_id, str):
             return None
         stores = self.repository.stores(self.repository.stack(self.stack))
@@ -128,10 +128,11 @@ def _run_with_display(target: str, param: list[str], options: dict[str, Any], *,
     try:
         with display:
             result = ready.start(display)
-    except StepError as error:
-        failed = ready.recorded_run(error)
-        if failed is not None:  # the summary first; the CLI then prints the error itself and exits 1
-            _print_final_line(failed, RunReport.of(failed, display.outcomes).summary())
+    except ZenMLError as error:
+        if error.run_status is not None:  # recorded: the summary first; the CLI then prints the error, exits 1
+            failed = ready.recorded_run(error)
+            if failed is not None:
+                _print_final_line(failed, RunReport.of(failed, display.outcomes).summary())
         raise
     except KeyboardInterrupt as interrupt:  # Ctrl-C: the summary and how to finish the run, then exit 130
         stopped = ready.recorded_run(interrupt)

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from zenml.cli.output import console, error
 from zenml.exceptions import ConfigError
+from zenml.utils.plainyaml import load_yaml
 
 ENV_VAR = "ZEN_EXAMPLES_DIR"
 SPEC_NAME = "example.yaml"
@@ -151,7 +152,7 @@ def load_example(folder: Path) -> Example:
     """
     path = folder / SPEC_NAME
     try:
-        spec = ExampleSpec.model_validate(yaml.safe_load(path.read_text()) or {})
+        spec = ExampleSpec.model_validate(load_yaml(path.read_text()) or {})
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path} cannot be read: {str(exc).splitlines()[0]}") from exc
     except ValidationError as exc:

@@ -6,13 +6,23 @@ from typing import Any
 
 import yaml
 
-from zenml.exceptions import ConfigError
+from zenml.exceptions import ConfigError, excerpt
+from zenml.utils.plainyaml import ALIASES_REFUSED, AliasError, composes, load_yaml
 
 
-def parse_value(raw: str) -> Any:
-    """Read a value as YAML (``2``, ``0.5``, ``true``, ``[1, 2]``, ``{a: 1}``); fall back to the string."""
+def parse_value(raw: str, option: str = "--param") -> Any:
+    """Read a value as YAML (``2``, ``0.5``, ``true``, ``[1, 2]``, ``{a: 1}``); fall back to the string.
+
+    Raises:
+        ConfigError: the value is YAML with anchors or aliases (``[&a [1, 2], *a]``), which zenml
+            never expands; text that only looks like an alias (``*.csv``) stays text.
+    """
     try:
-        return yaml.safe_load(raw) if raw.strip() else raw
+        return load_yaml(raw) if raw.strip() else raw
+    except AliasError as exc:
+        if not composes(raw):
+            return raw
+        raise ConfigError(f"{option} value {excerpt(raw)}: {ALIASES_REFUSED}, or quote it to pass it as text") from exc
     except yaml.YAMLError:
         return raw
 
@@ -28,8 +38,8 @@ def parse_assignments(items: list[str], option: str, what: str) -> dict[str, dic
         target, eq, raw = item.partition("=")
         owner, dot, key = target.partition(".")
         if not eq or not dot or not owner or not key:
-            raise ConfigError(f"{option} '{item}' must look like {what}.KEY=VALUE")
-        result.setdefault(owner, {})[key] = parse_value(raw)
+            raise ConfigError(f"{option} {excerpt(item)} must look like {what}.KEY=VALUE")
+        result.setdefault(owner, {})[key] = parse_value(raw, option)
     return result
 
 

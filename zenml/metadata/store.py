@@ -29,6 +29,7 @@ from sqlalchemy.exc import (
 )
 
 from zenml.exceptions import ConfigError, MetadataStoreError
+from zenml.metadata.faults import first_line, storage_advice
 from zenml.metadata.owner import RunOwner, this_process, why_dead
 from zenml.metadata.records import ArtifactRecord, EventRecord, PipelineRecord, RunRecord, StepRunRecord
 from zenml.metadata.schema import ensure_schema
@@ -173,7 +174,11 @@ class SQLMetadataStore:
         except ImportError as exc:
             raise ConfigError(self._driver_message(self.engine.dialect.driver, exc)) from exc
         except (OperationalError, DBAPIError) as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            reason = first_line(exc.orig) if exc.orig else first_line(exc)
+            if self.engine.dialect.name == "sqlite":  # a file: advice about the file, never about a server
+                advice = storage_advice(exc.orig) or f"check the file {make_url(self.url).database}"
+                message = f"cannot open the metadata store {self.display_url}: {reason}; {advice}"
+                raise MetadataStoreError(message) from exc
             raise MetadataStoreError(
                 f"cannot connect to the metadata store {self.display_url}: {reason}; "
                 "check that the server is running and the URL (host, port, database) is right"
@@ -190,6 +195,10 @@ class SQLMetadataStore:
         except DBAPIError as exc:
             if exc.connection_invalidated:  # the server went away in the middle of the transaction
                 raise MetadataStoreError(self._unreachable(exc)) from exc
+            advice = storage_advice(exc.orig)
+            if advice is not None:  # a full disk, a read-only or damaged file: say what to fix
+                message = f"metadata store {self.display_url}: {first_line(exc.orig or exc)}; {advice}"
+                raise MetadataStoreError(message) from exc
             raise MetadataStoreError(f"metadata store {self.display_url}: {type(exc).__name__}: {exc}") from exc
         except SQLAlchemyError as exc:
             raise MetadataStoreError(f"metadata store {self.display_url}: {type(exc).__name__}: {exc}") from exc

@@ -10,9 +10,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from zenml.exceptions import ConfigError
+from zenml.exceptions import ConfigError, excerpt
 from zenml.steps.runtime import RuntimeSpec
 from zenml.utils.hashing import sha256_bytes, sha256_text
+from zenml.utils.plainyaml import AliasError, PlainDumper, load_yaml
 
 SPEC_VERSION = 1
 _REFERENCE = re.compile(r"^(run:[A-Za-z0-9_\-]+/)?[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -29,13 +30,13 @@ def check_run_id(run_id: str) -> str:
         ConfigError: the id holds anything but letters, digits, '_' and '-'.
     """
     if not _RUN_ID.match(run_id):
-        raise ConfigError(f"run id {run_id!r} is not allowed in a file name; use letters, digits, '_' or '-'")
+        raise ConfigError(f"run id {excerpt(run_id)} is not allowed in a file name; use letters, digits, '_' or '-'")
     return run_id
 
 
 def _safe_name(value: str, what: str, pattern: re.Pattern[str] = _NAME) -> str:
     if not pattern.match(value):
-        raise ValueError(f"{what} {value!r} is not allowed; use letters, digits, '_' or '-'")
+        raise ValueError(f"{what} {excerpt(value)} is not allowed; use letters, digits, '_' or '-'")
     return value
 
 
@@ -51,23 +52,12 @@ def parse_reference(reference: str) -> tuple[str | None, str, str]:
     return run_id, step, output
 
 
-# libyaml's C parser and emitter when PyYAML was built with it (the wheels are): same documents,
-# ~10x faster, which is a tenth of a short run's time (a spec is written, hashed and read back)
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _SpecDumper(_SAFE_DUMPER):  # type: ignore[valid-type,misc]
-    """The safe dumper, but strings holding Unicode line breaks are double-quoted (and so escaped).
+class _SpecDumper(PlainDumper):
+    """The plain dumper, but strings holding Unicode line breaks are double-quoted (and so escaped).
 
     With ``allow_unicode`` PyYAML writes NEL (U+0085) raw inside a quoted scalar and reads it back
     as a space, which would silently change a parameter between compile and run.
     """
-
-
-def load_yaml(text: str) -> Any:
-    """Parse one YAML document with the safe loader (C-accelerated where available)."""
-    return yaml.load(text, Loader=_SAFE_LOADER)
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -116,7 +106,7 @@ class StepSpec(_Model):
         for name, reference in value.items():
             if not _REFERENCE.match(reference):
                 raise ValueError(
-                    f"input '{name}' must reference 'step.output' or 'run:RUN/step.output', got {reference!r}"
+                    f"input '{name}' must reference 'step.output' or 'run:RUN/step.output', got {excerpt(reference)}"
                 )
         return value
 
@@ -213,7 +203,8 @@ class RunSpec(_Model):
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ConfigError(f"{source}: malformed YAML{where}: {problem}") from exc
+            kind = "refused YAML" if isinstance(exc, AliasError) else "malformed YAML"
+            raise ConfigError(f"{source}: {kind}{where}: {problem}") from exc
         return cls.from_data(data, source)
 
     @classmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zenml.artifacts.store import StoredArtifact
-from zenml.exceptions import ConfigError, StepError, ZenMLError
+from zenml.exceptions import ConfigError, StepError, ZenMLError, excerpt
 from zenml.metadata.records import ArtifactRecord
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key, code_hash, warn_uncacheable
@@ -91,7 +91,7 @@ def execute_step(
             error.attempts = number  # type: ignore[attr-defined]
             listener.step_finished(StepOutcome(step_name, error.status, time.perf_counter() - started, error, number))
             raise
-        except BaseException:  # KeyboardInterrupt, SystemExit: recorded failed, then let through
+        except BaseException:  # KeyboardInterrupt: recorded failed, then let through
             listener.step_finished(StepOutcome(step_name, "failed", time.perf_counter() - started, None, number))
             raise
         outcome = StepOutcome(step_name, status, time.perf_counter() - started, None, number)
@@ -143,8 +143,9 @@ class _Attempt:
             except BaseException as exc:
                 error = self._record_failure(step_run_id, exc, log)
                 self._save_log(label, log)
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
+                if isinstance(exc, KeyboardInterrupt):
+                    raise  # Ctrl-C stops the whole run in this process (workers: see orchestrator.worker)
+                # everything else, SystemExit and other BaseExceptions included, is this step's failure
                 raise error from exc
         self._save_log(label, log)
         return status
@@ -159,7 +160,7 @@ class _Attempt:
         )
 
     def _record_failure(self, step_run_id: int, exc: BaseException, log: StepLog) -> StepError:
-        error = _as_step_error(self.step_name, exc, self.step_spec.runtime.timeout)
+        error = as_step_error(self.step_name, exc, self.step_spec.runtime.timeout)
         log.write(_user_traceback(exc))
         self.stores.metadata.fail_step(
             step_run_id, status=error.status, error_type=error.error_type, error_message=error.error_message
@@ -340,7 +341,8 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, frame or exc.__traceback__))
 
 
-def _as_step_error(step_name: str, exc: BaseException, timeout: float | None) -> StepError:
+def as_step_error(step_name: str, exc: BaseException, timeout: float | None = None) -> StepError:
+    """The ``StepError`` recorded for whatever a step raised (``timeout``: the step's, for the message)."""
     if isinstance(exc, StepError):
         return exc
     if isinstance(exc, StepTimeout):
@@ -352,9 +354,17 @@ def _as_step_error(step_name: str, exc: BaseException, timeout: float | None) ->
         )
     if isinstance(exc, ZenMLError):
         return StepError(step_name, type(exc).__name__, str(exc))
+    if isinstance(exc, SystemExit):
+        advice = "a step must return its outputs or raise an exception, never exit the process"
+        return StepError(step_name, "SystemExit", f"the step called {exit_call(exc)}; {advice}")
     if isinstance(exc, KeyboardInterrupt):
         return StepError(step_name, "KeyboardInterrupt", INTERRUPTED)
     return StepError(step_name, type(exc).__name__, str(exc) or repr(exc))
+
+
+def exit_call(exc: SystemExit) -> str:
+    """``sys.exit(3)``: the call that raised ``exc``, for messages."""
+    return f"sys.exit({'' if exc.code is None else excerpt(exc.code)})"
 
 
 def backend_for(spec: RunSpec, step_name: str, kind: str) -> BackendSpec:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from zenml.exceptions import ConfigError
+from zenml.exceptions import ConfigError, excerpt
 
 
 class _Model(BaseModel):
@@ -27,18 +27,19 @@ def parse_memory(value: int | float | str) -> int:
         ValueError: not a positive size.
     """
     if isinstance(value, bool):
-        raise ValueError(f"memory must be a size such as '4GiB' or a number of bytes, got {value!r}")
+        raise ValueError(f"memory must be a size such as '4GiB' or a number of bytes, got {excerpt(value)}")
     if isinstance(value, (int, float)):
         size = float(value)
     else:
         match = _MEMORY.match(value)
         if match is None:
-            raise ValueError(f"memory must be a size such as '4GiB', '512MB' or a number of bytes, got {value!r}")
+            example = "a size such as '4GiB', '512MB' or a number of bytes"
+            raise ValueError(f"memory must be {example}, got {excerpt(value)}")
         unit = (match.group(2) or "").lower()
         scale = 1024 ** "bkmgt".index(unit[0]) if unit.endswith("ib") or unit in ("ki", "mi", "gi", "ti") else None
         size = float(match.group(1)) * (scale or _UNITS[unit[:1]])
     if not math.isfinite(size) or size < 1:
-        raise ValueError(f"memory must be a positive size, got {value!r}")
+        raise ValueError(f"memory must be a positive size, got {excerpt(value)}")
     return int(size)
 
 

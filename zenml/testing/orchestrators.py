@@ -205,7 +205,8 @@ def check_failing_step(orchestrator: Orchestrator, repository: Repository) -> No
         run_pipeline(broken_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
     except StepError as error:
         assert error.step == "explode" and error.error_type == "RuntimeError", error
-        run_id: str = error.run_id  # type: ignore[attr-defined]
+        run_id = error.run_id
+        assert run_id is not None, error
     else:
         raise AssertionError("a run with a failing step did not raise StepError")
     run = repository.run(run_id)
@@ -222,7 +223,8 @@ def check_continue_after_failure(orchestrator: Orchestrator, repository: Reposit
             broken_flow, orchestrator=orchestrator, repository=repository, enable_cache=False, failure_policy="continue"
         )
     except StepError as error:
-        run_id: str = error.run_id  # type: ignore[attr-defined]
+        run_id = error.run_id
+        assert run_id is not None, error
     else:
         raise AssertionError("a run with a failing step did not raise StepError")
     run = repository.run(run_id)
@@ -252,7 +254,8 @@ def check_timeout(orchestrator: Orchestrator, repository: Repository) -> None:
         run_pipeline(timeout_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
     except StepError as error:
         assert error.step == "sleeper" and error.error_type == "StepTimeout", error
-        run_id: str = error.run_id  # type: ignore[attr-defined]
+        run_id = error.run_id
+        assert run_id is not None, error
     else:
         raise AssertionError("a step sleeping 60 s with a 1 s timeout was not stopped")
     assert time.monotonic() - started < 50, "the step was not stopped at its timeout"
@@ -267,7 +270,8 @@ def check_timeout_in_c_call(orchestrator: Orchestrator, repository: Repository) 
         run_pipeline(blocked_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
     except StepError as error:
         assert error.step == "blocked" and error.status == "timed_out", error
-        run_id: str = error.run_id  # type: ignore[attr-defined]
+        assert error.run_id is not None, "the engine names the run of a failed step"
+        run_id: str = error.run_id
     else:
         raise AssertionError("a step blocked in time.sleep(60) with a 1 s timeout was not stopped")
     assert time.monotonic() - started < 40, "the step was stopped only when its C call returned"
@@ -294,7 +298,8 @@ def check_worker_death(orchestrator: Orchestrator, repository: Repository) -> No
         )
     except StepError as error:
         assert error.step == "perish" and error.status == "failed", error
-        run_id: str = error.run_id  # type: ignore[attr-defined]
+        assert error.run_id is not None, "the engine names the run of a failed step"
+        run_id: str = error.run_id
     else:
         raise AssertionError("a run whose step killed its own process did not raise StepError")
     run = repository.run(run_id)
@@ -336,7 +341,8 @@ def check_resume_after_failure(orchestrator: Orchestrator, repository: Repositor
         run_pipeline(gated_flow, orchestrator=orchestrator, repository=repository, params=params, enable_cache=False)
     except StepError as error:
         assert error.step == "gate", error
-        run_id: str = error.run_id  # type: ignore[attr-defined]
+        run_id = error.run_id
+        assert run_id is not None, error
     else:
         raise AssertionError("the gated run did not fail")
     before = {r.name: r.id for r in repository.stores().metadata.step_runs(run_id) if r.status == "completed"}

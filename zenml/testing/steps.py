@@ -13,6 +13,7 @@ from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.utils.importing import import_object
 from zenml.utils.jsonable import find_non_jsonable
+from zenml.utils.plainyaml import PlainDumper, load_yaml
 
 StepCheck = Callable[[BaseStep], None]
 
@@ -56,7 +57,7 @@ def check_config_round_trip(step: BaseStep) -> None:
 def check_yaml_round_trip(step: BaseStep) -> None:
     """The config survives YAML (what the run spec stores) unchanged."""
     config = step.to_config()
-    loaded = yaml.safe_load(yaml.safe_dump(config))
+    loaded = load_yaml(yaml.dump(config, Dumper=PlainDumper))
     assert loaded == config, f"YAML round trip changed the config: {loaded} != {config}"
     assert BaseStep.from_config(loaded) == step
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from zenml.exceptions import excerpt
+
 
 def find_non_jsonable(value: Any, path: str = "") -> str | None:
     """Return a description of the first part of ``value`` that is not JSON-able, else ``None``.
@@ -25,8 +27,8 @@ def find_non_jsonable(value: Any, path: str = "") -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                return f"{path or 'value'} has a non-string key {key!r}"
-            problem = find_non_jsonable(item, f"{path}[{key!r}]")
+                return f"{path or 'value'} has a non-string key {excerpt(key)}"
+            problem = find_non_jsonable(item, f"{path}[{excerpt(key, 40)}]")
             if problem:
                 return problem
         return None

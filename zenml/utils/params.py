@@ -12,7 +12,7 @@ import inspect
 import typing
 from typing import Any, Self
 
-from zenml.exceptions import ConfigError
+from zenml.exceptions import QUOTE_LIMIT, ConfigError, excerpt
 from zenml.utils.hashing import canonical_json
 from zenml.utils.importing import import_object, qualified_name
 from zenml.utils.jsonable import find_non_jsonable
@@ -29,6 +29,8 @@ class ParamSpec(typing.NamedTuple):
 
 def suggest(name: str, known: typing.Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest known name, or ``""``."""
+    if len(name) > QUOTE_LIMIT:  # no name is that long; comparing with one would only cost time
+        return ""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -125,9 +127,8 @@ class Configurable:
         for name, value in params.items():
             if name not in specs:
                 known = ", ".join(specs) or "none"
-                raise ConfigError(
-                    f"{self.display_name()} has no parameter '{name}'{suggest(name, specs)} (parameters: {known})"
-                )
+                unknown = f"has no parameter {excerpt(name)}{suggest(name, specs)}"
+                raise ConfigError(f"{self.display_name()} {unknown} (parameters: {known})")
             self._check_value(specs[name], value)
 
     def _check_value(self, spec: ParamSpec, value: Any) -> None:
@@ -140,7 +141,7 @@ class Configurable:
         if not matches(value, spec.annotation):
             raise ConfigError(
                 f"parameter '{spec.name}' of {self.display_name()} must be "
-                f"{describe(spec.annotation)}, got {type(value).__name__} {value!r}"
+                f"{describe(spec.annotation)}, got {type(value).__name__} {excerpt(value)}"
             )
 
     def validate(self) -> None:

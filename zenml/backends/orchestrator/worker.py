@@ -18,7 +18,7 @@ from typing import Any
 from zenml.exceptions import ConfigError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
-from zenml.runtime.executor import execute_step
+from zenml.runtime.executor import as_step_error, execute_step
 from zenml.runtime.stores import Stores, StoresRecipe, open_cached
 from zenml.utils import collector
 from zenml.utils.trust import trust_types
@@ -40,7 +40,13 @@ def run_step(spec_yaml: str, step_name: str, recipe: StoresRecipe, use_cache: bo
     # the parent checked these types before sending the spec (zenml.utils.trust); the call itself
     # arrives over the pool's or the scheduler's own channel, which already runs code it is sent
     trust_types(types_of(spec))
-    return execute_step(spec, step_name, open_cached(recipe), use_cache=use_cache)
+    try:
+        return execute_step(spec, step_name, open_cached(recipe), use_cache=use_cache)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Raised by the step (or by code it imports) in this worker: that step's failure, not an exception
+        # that kills a pool or Dask worker, or exits the orchestrating process with the step's exit code.
+        # (A Ctrl-C at the terminal interrupts the orchestrating process too, which stops the run.)
+        raise as_step_error(step_name, exc) from exc
 
 
 def types_of(spec: RunSpec) -> list[str]:
