@@ -263,7 +263,9 @@ def test_missing_airflow_is_refused_before_recording(
 ) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "airflow" else real(name, *a))
-    with pytest.raises(BackendError, match=r"AirflowOrchestrator needs Airflow: pip install 'zenml\[airflow\]'"):
+    # bad input, refused when the run is compiled (exit 2 from the CLI), not when the first step runs
+    missing = r"AirflowOrchestrator needs airflow, which is not installed: pip install 'zenml\[airflow\]'"
+    with pytest.raises(ConfigError, match=missing):
         run_pipeline(diamond_flow, orchestrator=orchestrator, repository=repo)
     assert repo.stores().metadata.runs() == []
 
