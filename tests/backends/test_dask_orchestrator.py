@@ -378,3 +378,18 @@ def test_a_step_past_its_timeout_in_a_c_call_is_stopped_with_its_worker_and_its_
     assert records["stuck"].status == "timed_out"
     assert records["counted"].status == "completed"
     assert len(list(tmp_path.glob("ran-*"))) == 2, "the step on the ended worker was not run again"
+
+
+@pipeline
+def one_death() -> None:
+    dies(how="exit")
+
+
+@pytest.mark.timeout(180)
+def test_an_existing_cluster_reports_the_exit_code_its_nanny_logged(repo: Repository, dask_cluster: str) -> None:
+    # a scheduler zenml did not start retries the task on other workers (allowed-failures 3 by
+    # default), then fails it; the exit code is read from the nannies' logs
+    with pytest.raises(StepError, match=r"the worker running step 'dies' died \(exit code 3\)") as caught:
+        run_pipeline(one_death, orchestrator=DaskOrchestrator(address=dask_cluster), repository=repo)
+    (record,) = repo.stores().metadata.step_runs(caught.value.run_id)  # type: ignore[attr-defined]
+    assert (record.status, record.error_type) == ("failed", "WorkerDied")
