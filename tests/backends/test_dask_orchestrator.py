@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pty
+import re
+import select
 import signal
 import socket
 import subprocess
@@ -321,6 +324,32 @@ def p() -> None:
 """
 
 
+def _in_terminal(argv: list[str], cwd: Path, timeout: float = 120.0) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its stdin, stdout and stderr; its exit code and output (no colours)."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(argv, cwd=cwd, stdin=slave, stdout=slave, stderr=slave)  # noqa: S603
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            assert time.monotonic() < deadline, f"{argv} did not return within {timeout:g} s"
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every process holding the terminal is gone
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+    text = b"".join(chunks).decode(errors="replace")
+    return process.wait(), re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
 @pytest.mark.timeout(180)
 def test_zen_run_returns_when_a_worker_dies_and_resume_finishes_the_run(tmp_path: Path) -> None:
     zen = str(Path(sys.executable).parent / "zen")
@@ -332,9 +361,10 @@ def test_zen_run_returns_when_a_worker_dies_and_resume_finishes_the_run(tmp_path
 
     (tmp_path / "flow.py").write_text(FLOW)
     assert run("init").returncode == 0
-    failed = run("run", "flow.py:p", "--orchestrator", "dask", "--no-cache")
-    assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "step 'die' failed: WorkerDied: the worker running step 'die' died (exit code 3)" in failed.stderr
+    # in a terminal, as a user runs it (the progress display is live there)
+    code, output = _in_terminal([zen, "run", "flow.py:p", "--orchestrator", "dask", "--no-cache"], tmp_path)
+    assert code == 1, output
+    assert "step 'die' failed: WorkerDied: the worker running step 'die' died (exit code 3)" in output
     run_id = Repository(tmp_path).runs()[0].id
     assert {s.name: s.status for s in Repository(tmp_path).stores().metadata.step_runs(run_id)} == {
         "die": "failed",
@@ -378,3 +408,18 @@ def test_a_step_past_its_timeout_in_a_c_call_is_stopped_with_its_worker_and_its_
     assert records["stuck"].status == "timed_out"
     assert records["counted"].status == "completed"
     assert len(list(tmp_path.glob("ran-*"))) == 2, "the step on the ended worker was not run again"
+
+
+@pipeline
+def one_death() -> None:
+    dies(how="exit")
+
+
+@pytest.mark.timeout(180)
+def test_an_existing_cluster_reports_the_exit_code_its_nanny_logged(repo: Repository, dask_cluster: str) -> None:
+    # a scheduler zenml did not start retries the task on other workers (allowed-failures 3 by
+    # default), then fails it; the exit code is read from the nannies' logs
+    with pytest.raises(StepError, match=r"the worker running step 'dies' died \(exit code 3\)") as caught:
+        run_pipeline(one_death, orchestrator=DaskOrchestrator(address=dask_cluster), repository=repo)
+    (record,) = repo.stores().metadata.step_runs(caught.value.run_id)  # type: ignore[attr-defined]
+    assert (record.status, record.error_type) == ("failed", "WorkerDied")

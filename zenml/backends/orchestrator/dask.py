@@ -52,6 +52,8 @@ STOPPED_EXIT_CODE = 75
 END_DELAY_SECONDS = 0.1
 #: A step whose worker died before the step began (it was queued there) is sent again at most this often.
 MAX_RESENDS = 2
+#: With a remote scheduler, how often the running steps are looked for on its workers (see ``_DaskRun.rescue``).
+RESCUE_SECONDS = 2.0
 
 
 class DaskOrchestrator(BaseOrchestrator):
@@ -318,16 +320,21 @@ class _Placement:
     worker has gone).
     """
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, client: Any, learn_pids: bool = False) -> None:
+        self.client, self.learn_pids = client, learn_pids
         self.threads: dict[str, int] = {}
         self.resources: dict[str, dict[str, float]] = {}
         self.running: dict[str, int] = {}
+        self.pids: dict[str, int] = {}  # with learn_pids, each worker's process id (its exit code is logged by it)
 
     def refresh(self) -> None:
         """Read the workers again (a cluster may grow or shrink during a run)."""
         info: dict[str, dict[str, Any]] = self.client.scheduler_info()["workers"]
         self.threads = {str(address): max(1, int(w.get("nthreads") or 1)) for address, w in info.items()}
+        unknown = [address for address in self.threads if address not in self.pids]
+        if self.learn_pids and unknown:
+            pids = self.client.run(os.getpid, workers=unknown, on_error="return")
+            self.pids.update({str(a): pid for a, pid in pids.items() if isinstance(pid, int)})
         self.resources = {str(address): dict(w.get("resources") or {}) for address, w in info.items()}
         for address in self.threads:
             self.running.setdefault(address, 0)
@@ -384,12 +391,14 @@ class _DaskRun:
         self.distributed = _import_distributed()
         self.ledger = Ledger(spec, steps, listener)
         self.running: dict[Any, tuple[str, str | None]] = {}  # future → (step, the worker it was sent to)
-        self.placement = _Placement(client)
+        self.placement = _Placement(client, learn_pids=exits is None)
         self.overtime = Overtime(spec, stores)
         self.held = False  # a ready step waits for a free worker thread
         self.read: list[Any] = []  # futures whose outcome is in, to release
         self.stopped: set[str] = set()  # addresses of workers ended to stop a step past its timeout
         self.resent: dict[str, int] = {}  # step → times it was sent again after its worker died
+        self.unplaced: set[str] = set()  # keys on no worker at the last look (see rescue)
+        self.next_rescue = 0.0
 
     def run(self, spec_yaml: str, recipe: StoresRecipe, use_cache: bool) -> list[StepOutcome]:
         """Execute the steps; return their outcomes, or raise the first failure once the running ones ended."""
@@ -401,6 +410,7 @@ class _DaskRun:
                     self.collect(future)
                 for name in self.overtime.overdue():
                     self.stop(name)
+                self.rescue()
                 self.submit_ready(task)
                 self.release_read()
         except BaseException as exc:  # e.g. KeyboardInterrupt: no step is left recorded as running
@@ -421,6 +431,8 @@ class _DaskRun:
         timeout = self.overtime.wait_seconds()
         if self.held:  # a worker may come (back) or free up elsewhere: look again soon
             timeout = min(timeout if timeout is not None else HELD_RECHECK_SECONDS, HELD_RECHECK_SECONDS)
+        if self.exits is None:  # a remote scheduler: see rescue
+            timeout = min(timeout if timeout is not None else RESCUE_SECONDS, RESCUE_SECONDS)
         try:
             finished = self.distributed.wait(list(self.running), timeout=timeout, return_when="FIRST_COMPLETED")
         except TimeoutError:
@@ -457,7 +469,7 @@ class _DaskRun:
         except StepError as error:
             outcome = StepOutcome(name, error.status, self.ledger.elapsed(name), error)
         except self.distributed.KilledWorker as killed:
-            lost = self.lost(name, killed.last_worker)
+            lost = self.lost(name, str(killed.last_worker.address), killed.last_worker.pid)
             if lost is None:
                 return
             outcome = lost
@@ -486,8 +498,38 @@ class _DaskRun:
         self.overtime.finished(name)
         return name
 
-    def lost(self, name: str, worker: Any) -> StepOutcome | None:
-        """Step ``name``'s worker (a ``WorkerState``) died: record the step failed, or (``None``) send it again.
+    def rescue(self) -> None:
+        """Treat as lost the steps a remote scheduler left waiting for a worker that cannot come.
+
+        Dask places a task whose worker died on another one, but when every worker was gone at
+        that moment (a step that kills its process kills each worker it is retried on), a task
+        that prefers a worker never re-places it when new workers join, ``allow_other_workers``
+        or not: it would wait forever. A step whose preferred worker is gone and that is on no
+        worker at two looks ``RESCUE_SECONDS`` apart is such a task. (The local cluster fails
+        such a task at once: ``allowed-failures`` is 0 there.)
+        """
+        now = time.monotonic()
+        if self.exits is not None or now < self.next_rescue:
+            return
+        self.next_rescue = now + RESCUE_SECONDS
+        processing = self.client.processing()
+        busy = {key for keys in processing.values() for key in keys}
+        unplaced = {
+            future.key
+            for future, (_, worker) in self.running.items()
+            if worker is not None and worker not in processing and future.key not in busy and not future.done()
+        }
+        for future, (name, worker) in list(self.running.items()):
+            if future.key in unplaced & self.unplaced:
+                future.cancel()
+                self.forget(future)
+                lost = self.lost(name, str(worker), self.placement.pids.get(str(worker)))
+                if lost is not None:
+                    self.ledger.finish(lost)
+        self.unplaced = unplaced
+
+    def lost(self, name: str, address: str, pid: int | None) -> StepOutcome | None:
+        """Step ``name``'s worker (``address``, ``pid``) died: record the step failed, or (``None``) send it again.
 
         It goes again when it was not to blame: its worker was ended to stop another step, or the
         step had not begun there (the scheduler had queued it on that worker; its row is not
@@ -495,24 +537,21 @@ class _DaskRun:
         """
         rows = self.stores.metadata.step_runs(self.spec.run_id)
         begun = any(row.name == name and row.status == "running" for row in rows)
-        if str(worker.address) in self.stopped or (not begun and self.resent.get(name, 0) < MAX_RESENDS):
+        if address in self.stopped or (not begun and self.resent.get(name, 0) < MAX_RESENDS):
             self.resent[name] = self.resent.get(name, 0) + 1
             self.ledger.requeue(name)
             return None
-        error = record_lost(self.stores, self.spec, name, worker_died(name, self.exit_code(worker)))
+        error = record_lost(self.stores, self.spec, name, worker_died(name, self.exit_code(address, pid)))
         return StepOutcome(name, error.status, self.ledger.elapsed(name), error)
 
-    def exit_code(self, worker: Any) -> int | None:
+    def exit_code(self, address: str, pid: int | None) -> int | None:
         """The exit code of a dead worker's process (negative: the signal), if its nanny says it soon enough.
 
         The local cluster's nannies note it in ``exits``; a remote nanny logs it (at INFO, its default).
         """
         deadline = time.monotonic() + EXIT_CODE_WAIT_SECONDS
         while True:
-            if self.exits is not None:
-                code = self.exits.get(str(worker.address))
-            else:
-                code = _logged_exit_code(self.client, worker.pid)
+            code = self.exits.get(address) if self.exits is not None else _logged_exit_code(self.client, pid)
             if code is not None or time.monotonic() > deadline:
                 return code
             time.sleep(0.05 if self.exits is not None else 0.25)
