@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -205,3 +207,25 @@ def test_json_reports_a_sys_exit_as_a_failed_run_and_exits_1(project: Path) -> N
         "message": "the step called sys.exit(0); a step must return its outputs or raise an exception, never exit "
         "the process",
     }
+
+
+@pytest.mark.parametrize("orchestrator", ["local", "parallel"])
+def test_sys_exit_in_a_step_exits_1_in_a_terminal_too(project: Path, orchestrator: str) -> None:
+    if shutil.which("script") is None:
+        pytest.skip("needs util-linux 'script' for a pseudo-terminal")
+    (project / "FAULT").write_text("exit0")
+    command = shlex.join([ZEN, "run", "flow.py:flaky", "--orchestrator", orchestrator])
+    result = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],  # -e: exit with the command's code
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    text = result.stdout.replace("\r", "")
+    assert result.returncode == 1, text
+    assert "step 'fragile' failed: SystemExit: the step called sys.exit(0)" in text
+    assert "zen runs resume" in text
+    assert only_run(project).status == "failed"
