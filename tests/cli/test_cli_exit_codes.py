@@ -188,7 +188,8 @@ def test_a_worker_killed_by_os_exit_fails_the_run_with_exit_1(project: Path) -> 
     run = only_run(project)
     assert run.record.error_type == "WorkerDied"
     assert run.error is not None
-    assert run.error.startswith("step 'fragile' failed: WorkerDied: the worker running step 'fragile' died (exit code 7)")
+    died = "WorkerDied: the worker running step 'fragile' died (exit code 7)"
+    assert run.error.startswith(f"step 'fragile' failed: {died}")
     (project / "FAULT").unlink()
     resumed = zen("runs", "resume", run_id, cwd=project)  # on the run's own orchestrator: parallel
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
