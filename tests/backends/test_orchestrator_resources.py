@@ -212,7 +212,11 @@ def test_check_worker_resources_against_a_real_cluster(repo: Repository) -> None
     too_wide, _, _ = compile_pipeline(_asking("wider", cpu=3), repository=repo)
     assert resources_of(cpu_spec, "wide") == {"CPU": 2.0}
     assert resources_of(cpu_spec, "seed") is None
-    cluster = distributed.LocalCluster(n_workers=1, processes=False, resources={"CPU": 2}, dashboard_address=None)
+    # the scheduler's HTTP server starts even without a dashboard: on a free port, not on a possibly taken 8787
+    cluster = distributed.LocalCluster(
+        n_workers=1, processes=False, resources={"CPU": 2}, dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+    )
     try:
         with distributed.Client(cluster) as client:
             check_worker_resources(cpu_spec, client)
