@@ -276,3 +276,40 @@ def test_lambdas_and_closures_run_on_executors(tmp_path: Path) -> None:
         str(tmp_path / "out"),
     )
     assert sorted(result.to_pandas()["id"]) == list(range(1000, 1100))
+
+
+JVM_DIES_ONCE = textwrap.dedent(
+    """
+    import os
+
+    import pyspark.java_gateway as java_gateway
+
+    from zenml.backends.processing.spark import SparkProcessing, spark_session
+
+    real_launch = java_gateway.launch_gateway
+    launches = []
+
+
+    def launch_that_dies_first(conf=None, popen_kwargs=None):
+        # The first launch gets a spark-submit option that does not exist, so the real launcher
+        # process exits before the JVM reports its port: the JAVA_GATEWAY_EXITED a dying fork gives.
+        launches.append(1)
+        os.environ["PYSPARK_SUBMIT_ARGS"] = "--no-such-option pyspark-shell" if len(launches) == 1 else "pyspark-shell"
+        return real_launch(conf, popen_kwargs)
+
+
+    java_gateway.launch_gateway = launch_that_dies_first
+    session = spark_session(SparkProcessing(master="local[1]"))
+    print("launches", len(launches), "sum", session.sparkContext.parallelize(range(4)).sum())
+    """
+)
+
+
+def test_a_jvm_launch_that_exits_early_is_tried_again(tmp_path: Path) -> None:
+    """The JVM's launcher dying before it reports its port (a flaky fork) costs one retry, not the run."""
+    script = tmp_path / "dies_once.py"
+    script.write_text(JVM_DIES_ONCE)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "launches 2 sum 6" in result.stdout
+    assert "the Spark JVM exited while starting (try 1 of 3)" in result.stderr

@@ -424,6 +424,11 @@ class _JvmLog:
 
 
 _LOG = _JvmLog()
+# pyspark forks the JVM's launcher with a Python ``preexec_fn``; in a process where gRPC threads run
+# (Beam was used first, as in the custom-steps guide) the forked child can die before it execs Java,
+# seen once in CI as JAVA_GATEWAY_EXITED with only gRPC's "epoll_wait error" in the JVM log. The fork
+# is the flaky part, not Java, so a launch that exits that way is tried again; other errors are not.
+_GATEWAY_LAUNCHES = 3
 _LOCK = threading.Lock()
 _ACTIVE: dict[str, Any] = {}  # "key" → (master, conf) of the running session, "session" → it
 
@@ -515,8 +520,17 @@ def _gateway(conf: Any) -> Any:
     if SparkContext._gateway is not None:  # a stopped session's JVM is reused
         return SparkContext._gateway
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    with _LOG.open() as log:
-        gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+    for attempt in range(1, _GATEWAY_LAUNCHES + 1):
+        try:
+            with _LOG.open() as log:
+                gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+            break
+        except Exception as exc:
+            if "JAVA_GATEWAY_EXITED" not in str(exc) or attempt == _GATEWAY_LAUNCHES:
+                raise
+            logger.warning(
+                "the Spark JVM exited while starting (try %d of %d); starting it again", attempt, _GATEWAY_LAUNCHES
+            )
     atexit.register(stop_session)
     return gateway
 
