@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.artifacts.dataset import Dataset
 from zenml.exceptions import ConfigError
-from zenml.steps.columns import HistogramCombiner, ProfileCombiner, as_text, kinds_of, quantile, sorted_vocabulary
+from zenml.steps.columns import (
+    HistogramCombiner,
+    ProfileCombiner,
+    as_text,
+    column_quantile,
+    kinds_of,
+    quantile,
+    sorted_vocabulary,
+)
 from zenml.steps.preprocessor.base import PreprocessorStep
 
 if TYPE_CHECKING:
@@ -207,7 +215,7 @@ def _fit_column(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] |
         variance = max(entry["sumsq"] / count - mean * mean, 0.0) if count else 0.0
         low, high = (entry["min"], entry["max"]) if count else (0.0, 0.0)
         plan.update(mean=mean, std=variance**0.5, min=low, max=high)
-        plan["fill"] = _fill_value(plan, mean, low, high, counts)
+        plan["fill"] = _fill_value(plan, entry, counts)
         if plan["transform"] == "bucketize":
             plan["boundaries"] = (
                 [quantile(counts or [], low, high, i / plan["buckets"]) for i in range(1, plan["buckets"])]
@@ -223,10 +231,11 @@ def _fit_column(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] |
             plan["transform"] = "float"
 
 
-def _fill_value(plan: dict[str, Any], mean: float, low: float, high: float, counts: list[int] | None) -> float:
+def _fill_value(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] | None) -> float:
     filling = plan["filling"]
-    if filling == "median":
-        return quantile(counts, low, high, 0.5) if counts else 0.0
+    if filling == "median":  # a sample value (0 or 1 for a 0/1 column), see zenml.steps.columns
+        return column_quantile(entry, counts, 0.5) if entry["count"] else 0.0
+    mean, low, high = plan["mean"], plan["min"], plan["max"]
     return float(
         {"mean": mean, "min": low, "max": high, "zero": 0.0, "mode": mean, "constant": plan["value"], "none": 0.0}[
             filling
