@@ -293,3 +293,31 @@ def categorical_summary(entry: dict[str, Any]) -> dict[str, Any]:
 def sorted_vocabulary(values: dict[str, int]) -> list[str]:
     """Category values, most frequent first, ties by value (the same order on every backend)."""
     return [value for value, _ in sorted(values.items(), key=lambda item: (-item[1], item[0]))]
+
+
+#: a text column with more distinct values than this, all numbers but ``MAX_STRAYS`` of them, was meant numeric
+NUMERIC_LOOKING_VALUES = 20
+MAX_STRAYS = 3
+
+
+def stray_values(values: dict[str, int]) -> list[tuple[str, int]]:
+    """The few non-numbers (with their counts) of a text column that otherwise holds numbers, else ``[]``.
+
+    Such a column was read as text because of those values, and would turn into as many
+    categories as it has distinct numbers: a mistake rather than a category column. At most
+    ``MAX_STRAYS`` distinct strays, covering at most 1 % of the rows, among more than
+    ``NUMERIC_LOOKING_VALUES`` distinct values.
+    """
+    if len(values) <= NUMERIC_LOOKING_VALUES:
+        return []
+    strays: list[tuple[str, int]] = []
+    for value, count in values.items():
+        try:
+            float(value)
+        except ValueError:
+            strays.append((value, count))
+            if len(strays) > MAX_STRAYS:
+                return []
+    if not strays or sum(count for _, count in strays) * 100 > sum(values.values()):
+        return []
+    return sorted(strays, key=lambda item: (-item[1], item[0]))

@@ -22,6 +22,7 @@ from zenml.steps.columns import (
     kinds_of,
     quantile,
     sorted_vocabulary,
+    stray_values,
 )
 from zenml.steps.preprocessor.base import PreprocessorStep
 
@@ -102,11 +103,15 @@ class StandardPreprocessor(PreprocessorStep):
         kinds = kinds_of(data.schema, [*features, *labels])
         unsupported = [name for name, kind in kinds.items() if kind == "other"]
         if unsupported:
+            others = f" (nor {', '.join(repr(name) for name in unsupported[1:])})" if unsupported[1:] else ""
+            usable = [name for name in features if name not in unsupported]
             raise ConfigError(
                 f"StandardPreprocessor cannot encode column '{unsupported[0]}' of type "
-                f"{data.schema.field(unsupported[0]).type}; leave it out of features"
+                f"{data.schema.field(unsupported[0]).type}{others}; leave it out of features "
+                f"(features={usable!r})"
             )
         profile = processing.aggregate(data, self.analyzer(data.schema), splits=list(splits))["columns"]
+        self._check_numbers_read_as_text(kinds, profile)
         columns = {name: self._column_plan(name, kinds[name], name in labels) for name in [*features, *labels]}
         needs_bins = {
             name: (profile[name]["min"], profile[name]["max"])
@@ -119,6 +124,22 @@ class StandardPreprocessor(PreprocessorStep):
         for name, plan in columns.items():
             _fit_column(plan, profile[name], bins.get(name))
         return {"inputs": [*features, *labels], "features": features, "labels": labels, "columns": columns}
+
+    def _check_numbers_read_as_text(self, kinds: dict[str, str], profile: dict[str, Any]) -> None:
+        """Refuse a text column that is numbers but for a few stray values (unless its transform was chosen)."""
+        for name, kind in kinds.items():
+            if kind != "categorical" or "transform" in (self.overwrite or {}).get(name, {}):
+                continue
+            strays = stray_values(profile[name]["values"])
+            if strays:
+                shown = [value for value, _ in strays]
+                listed = ", ".join(f"{value!r} ({count} row{'s' if count > 1 else ''})" for value, count in strays)
+                raise ConfigError(
+                    f"column '{name}' holds numbers but for {listed}, so it was read as text with "
+                    f"{len(profile[name]['values'])} categories; fix those values or read them as missing "
+                    f"(CSVDatasource(null_values={shown!r})), or keep the column as categories with "
+                    f"overwrite={{'{name}': {{'transform': 'vocab'}}}}"
+                )
 
     def _column_plan(self, name: str, kind: str, is_label: bool) -> dict[str, Any]:
         options = dict((self.overwrite or {}).get(name, {}))
