@@ -20,6 +20,7 @@ from zenml.stack import Stack
 from zenml.steps.base import check_name
 from zenml.utils.gitinfo import GitInfo, read_git_info
 from zenml.utils.plainyaml import PlainDumper, load_yaml
+from zenml.utils.trust import trust_project_folder
 from zenml.views import ArtifactView, PipelineRun
 
 ZEN_DIR = ".zen"
@@ -77,6 +78,9 @@ class Repository:
         if root is None:
             raise ConfigError(f"no zenml repository found in {start} or its parents; run 'zen init' first")
         self.root = root
+        # the project's own modules may be named by what its stores hold (a model's loader class),
+        # as they may by its run specs: reading trusts them by the same rule (zenml.utils.trust)
+        trust_project_folder(root)
         self.config = self._read_config()
         self._stores: dict[str, Stores] = {}
 

@@ -1,4 +1,4 @@
-"""scikit-learn integration: ``SklearnTrainer``, a trainer for estimators with array-only fitted state."""
+"""scikit-learn integration: ``SklearnTrainer``, a trainer for any scikit-learn estimator, stored with skops."""
 
 from zenml_sklearn.trainer import SklearnModel, SklearnTrainer
 

@@ -348,3 +348,13 @@ def test_columns_of_other_types_must_be_left_out(tmp_path: Path) -> None:
         StandardPreprocessor().process(data, context(LocalProcessing(), tmp_path))
     output = StandardPreprocessor(features=["x"]).process(data, context(LocalProcessing(), tmp_path / "ok"))
     assert output.data.column_names == ["x"]
+
+
+def test_median_filling_of_a_0_1_column_is_0_or_1(tmp_path: Path) -> None:
+    """The median is a sample value (it was 0.0008, interpolated inside a fine histogram bin)."""
+    flags = [0.0] * 30 + [1.0] * 20 + [None] * 5
+    table = pa.table({"flag": pa.array(flags, pa.float64()), "label": [i % 2 for i in range(len(flags))]})
+    data = Dataset.from_tables(str(tmp_path / "flags"), {"train": table}, ephemeral=False)
+    step = StandardPreprocessor(labels=["label"], overwrite={"flag": {"filling": "median", "transform": "none"}})
+    state = step.process(data, context(LocalProcessing(), tmp_path, "preprocessor")).transform["state"]
+    assert state["columns"]["flag"]["fill"] == 0.0

@@ -183,3 +183,37 @@ def test_zen_artifacts_show_renders_statistics_as_a_table(repo: Any, tmp_path: P
         line for line in out.splitlines() if "eval" in line and "colour" in line
     )
     assert "20 true" in next(line for line in out.splitlines() if "train" in line and "sold" in line)
+
+
+@pytest.fixture(scope="module")
+def binary_and_wide(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dataset, np.ndarray, np.ndarray]:
+    """Breast cancer's 0/1 ``target`` and a column of over 1000 distinct values, in three shards."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    wide = np.concatenate([frame["mean area"].to_numpy(np.float64), np.arange(1707) / 7.0])  # 2276 rows
+    flag = np.resize(frame["target"].to_numpy(np.int64), len(wide))  # four copies of the 0/1 label
+    schema = pa.schema([("target", pa.int64()), ("area", pa.float64())])
+    writer = DatasetWriter(str(tmp_path_factory.mktemp("binary") / "data"), schema, shard_rows=800)
+    writer.write("train", pa.RecordBatch.from_pydict({"target": flag, "area": wide}, schema=schema))
+    return writer.close(ephemeral=False), flag, wide
+
+
+def test_quantiles_are_sample_values(binary_and_wide: tuple[Dataset, np.ndarray, np.ndarray]) -> None:
+    """A 0/1 column's median is 0 or 1 (it was 0.0007827, interpolated inside a fine bin)."""
+    dataset, flag, wide = binary_and_wide
+    columns = compute_statistics(LocalProcessing(), dataset).split("train")["columns"]
+    for q, value in columns["target"]["quantiles"].items():
+        assert value == np.quantile(flag, float(q), method="inverted_cdf"), q
+    assert columns["target"]["quantiles"]["0.5"] == 1.0
+    assert "median 1 " in Statistics({"splits": {"train": {"columns": {"target": columns["target"]}}}}).rows()[0][5]
+    # more distinct values than are counted exactly: quantiles from the fine histogram, within one bin
+    assert len(np.unique(wide)) > 1000
+    bin_width = (wide.max() - wide.min()) / 1000
+    for q, value in columns["area"]["quantiles"].items():
+        assert abs(value - np.quantile(wide, float(q), method="inverted_cdf")) <= bin_width, q
+
+
+def test_exact_quantiles_merge_across_workers(binary_and_wide: tuple[Dataset, np.ndarray, np.ndarray]) -> None:
+    dataset = binary_and_wide[0]
+    assert compute_statistics(LocalProcessing(workers=2), dataset) == compute_statistics(LocalProcessing(), dataset)

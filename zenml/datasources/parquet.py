@@ -27,6 +27,25 @@ class ParquetDatasource(FileDatasource):
         self.columns = columns
         self.storage_options = storage_options
 
+    def preflight(self) -> None:
+        """The files must exist, and the first one's columns must be unique and include ``columns``."""
+        files, filesystem = self._files()
+        with filesystem.open(files[0], "rb") if filesystem else open(files[0], "rb") as handle:
+            self._check_schema(pq_schema(handle), files[0])
+
+    def _check_schema(self, names: list[str], file: str) -> None:
+        from collections import Counter
+
+        repeated = [n for n, count in Counter(names).items() if count > 1 and n in (self.columns or names)]
+        if repeated:
+            raise ConfigError(
+                f"{file}: column name '{repeated[0]}' appears {names.count(repeated[0])} times; "
+                "give each column its own name (or read the others with columns=[...])"
+            )
+        missing = [c for c in self.columns or [] if c not in names]
+        if missing:
+            raise ConfigError(f"column '{missing[0]}' is not in {file}; available columns: {', '.join(names)}")
+
     def read(self, output: str) -> Dataset:
         """Copy row groups into the dataset's shards."""
         import pyarrow.parquet as pq
@@ -37,12 +56,7 @@ class ParquetDatasource(FileDatasource):
         for file in files:
             with filesystem.open(file, "rb") if filesystem else open(file, "rb") as handle:
                 parquet = pq.ParquetFile(handle)
-                missing = [c for c in self.columns or [] if c not in parquet.schema_arrow.names]
-                if missing:
-                    raise ConfigError(
-                        f"column '{missing[0]}' is not in {file}; available columns: "
-                        f"{', '.join(parquet.schema_arrow.names)}"
-                    )
+                self._check_schema(parquet.schema_arrow.names, file)
                 for batch in parquet.iter_batches(columns=self.columns):
                     if writer is None:
                         writer = DatasetWriter(output, batch.schema)
@@ -55,3 +69,10 @@ class ParquetDatasource(FileDatasource):
             raise ConfigError(f"Parquet source '{self.path}' holds no rows or columns")
         writer.add_split(SOURCE_SPLIT)
         return writer.close()
+
+
+def pq_schema(handle: Any) -> list[str]:
+    """The column names in a Parquet file's footer (no row is read)."""
+    import pyarrow.parquet as pq
+
+    return list(pq.ParquetFile(handle).schema_arrow.names)

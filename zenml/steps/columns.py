@@ -2,8 +2,13 @@
 
 Two mergeable combiners (they run on any processing backend and give identical results however
 the data is partitioned): ``ProfileCombiner`` counts, sums, extremes and category frequencies;
-``HistogramCombiner`` bins numeric columns between known bounds, from which quantiles and
-histograms are read. Quantiles are therefore exact to one fine bin, ``(max - min) / 1000``.
+``HistogramCombiner`` bins numeric columns between known bounds, from which histograms are read.
+
+Quantiles are the sample's own values (the inverted empirical CDF: the smallest value with at
+least a ``q`` share of the values at or below it, NumPy's ``method="inverted_cdf"``), so a 0/1
+column's median is 0 or 1. They are exact for numeric columns with at most ``EXACT_VALUES``
+distinct values (the profile counts each value until there are more); beyond that they are read
+from the fine histogram, exact to one fine bin, ``(max - min) / 1000``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FINE_BINS = 1000
+#: numeric columns with at most this many distinct values get exact quantiles
+EXACT_VALUES = 1000
 COARSE_BINS = 10
 TOP_VALUES = 10
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -83,9 +90,10 @@ class ProfileCombiner:
                     "min": None,
                     "max": None,
                     "values": {},
+                    "numbers": {} if kind == "numeric" else None,
                     "true": 0,
                 }
-                for name in self.kinds
+                for name, kind in self.kinds.items()
             },
         }
 
@@ -123,6 +131,7 @@ class ProfileCombiner:
                 target["max"] = _pick(max, target["max"], entry["max"])
                 for value, count in entry["values"].items():
                     target["values"][value] = target["values"].get(value, 0) + count
+                target["numbers"] = _merge_numbers(target["numbers"], entry.get("numbers"))
         return merged
 
     def extract(self, accumulator: dict[str, Any]) -> dict[str, Any]:
@@ -131,12 +140,28 @@ class ProfileCombiner:
 
 
 def _add_numeric(entry: dict[str, Any], values: np.ndarray) -> None:
+    import numpy as np
+
     if not values.size:
         return
     entry["sum"] += float(values.sum())
     entry["sumsq"] += float((values * values).sum())
     entry["min"] = _pick(min, entry["min"], float(values.min()))
     entry["max"] = _pick(max, entry["max"], float(values.max()))
+    if entry.get("numbers") is not None:
+        unique, counts = np.unique(values, return_counts=True)
+        batch = dict(zip(unique.tolist(), counts.tolist(), strict=True))
+        entry["numbers"] = _merge_numbers(entry["numbers"], batch)
+
+
+def _merge_numbers(left: dict[float, int] | None, right: dict[float, int] | None) -> dict[float, int] | None:
+    """Value counts of two parts; ``None`` (too many values to count) once either is, or the union is, over the cap."""
+    if left is None or right is None:
+        return None
+    merged = dict(left)
+    for value, count in right.items():
+        merged[value] = merged.get(value, 0) + count
+    return merged if len(merged) <= EXACT_VALUES else None
 
 
 def _pick(choose: Any, current: float | None, new: float | None) -> float | None:
@@ -201,6 +226,30 @@ def quantile(counts: Sequence[int], low: float, high: float, q: float) -> float:
     return high
 
 
+def exact_quantile(numbers: dict[float, int], q: float) -> float:
+    """The ``q`` quantile of counted values: the smallest value with at least ``q`` of the count at or below it."""
+    total = sum(numbers.values())
+    if total == 0:
+        return float("nan")
+    running = 0
+    ordered = sorted(numbers.items())
+    for value, count in ordered:
+        running += count
+        if running >= q * total:
+            return float(value)
+    return float(ordered[-1][0])
+
+
+def column_quantile(entry: dict[str, Any], counts: Sequence[int] | None, q: float) -> float:
+    """The ``q`` quantile of a profiled numeric column: exact from its value counts, else from its fine histogram."""
+    numbers = entry.get("numbers")
+    if numbers:
+        return exact_quantile(numbers, q)
+    if not counts:
+        return float("nan")
+    return quantile(counts, entry["min"], entry["max"], q)
+
+
 def coarse_histogram(counts: Sequence[int], low: float, high: float, bins: int = COARSE_BINS) -> dict[str, list[Any]]:
     """``{"edges", "counts"}`` with ``bins`` bins, summed exactly from the fine bins."""
     step = len(counts) // bins
@@ -225,7 +274,7 @@ def numeric_summary(entry: dict[str, Any], counts: Sequence[int] | None) -> dict
     }
     if counts is not None and count:
         low, high = entry["min"], entry["max"]
-        summary["quantiles"] = {str(q): quantile(counts, low, high, q) for q in QUANTILES}
+        summary["quantiles"] = {str(q): column_quantile(entry, counts, q) for q in QUANTILES}
         summary["histogram"] = coarse_histogram(counts, low, high)
     return summary
 
@@ -244,3 +293,31 @@ def categorical_summary(entry: dict[str, Any]) -> dict[str, Any]:
 def sorted_vocabulary(values: dict[str, int]) -> list[str]:
     """Category values, most frequent first, ties by value (the same order on every backend)."""
     return [value for value, _ in sorted(values.items(), key=lambda item: (-item[1], item[0]))]
+
+
+#: a text column with more distinct values than this, all numbers but ``MAX_STRAYS`` of them, was meant numeric
+NUMERIC_LOOKING_VALUES = 20
+MAX_STRAYS = 3
+
+
+def stray_values(values: dict[str, int]) -> list[tuple[str, int]]:
+    """The few non-numbers (with their counts) of a text column that otherwise holds numbers, else ``[]``.
+
+    Such a column was read as text because of those values, and would turn into as many
+    categories as it has distinct numbers: a mistake rather than a category column. At most
+    ``MAX_STRAYS`` distinct strays, covering at most 1 % of the rows, among more than
+    ``NUMERIC_LOOKING_VALUES`` distinct values.
+    """
+    if len(values) <= NUMERIC_LOOKING_VALUES:
+        return []
+    strays: list[tuple[str, int]] = []
+    for value, count in values.items():
+        try:
+            float(value)
+        except ValueError:
+            strays.append((value, count))
+            if len(strays) > MAX_STRAYS:
+                return []
+    if not strays or sum(count for _, count in strays) * 100 > sum(values.values()):
+        return []
+    return sorted(strays, key=lambda item: (-item[1], item[0]))

@@ -116,6 +116,28 @@ def check_importable(path: str, what: str) -> None:
     )
 
 
+def is_trusted_code(path: str) -> bool:
+    """Whether ``path`` names code zenml trusts to *call*, not only to import (e.g. a type in a stored model).
+
+    The rules of ``check_importable`` less its shortcut for modules already imported: a module
+    being loaded says nothing about whether its functions are safe to call on stored data.
+    """
+    module = path.replace(":", ".").rpartition(".")[0]
+    if path in _trusted_types:
+        return True
+    if not module:
+        return False
+    package = module.split(".")[0]
+    if package in TRUSTED_PACKAGES or package in _plugin_packages():
+        return True
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        file = getattr(loaded, "__file__", None)
+        return file is not None and _in_project(Path(file).resolve())
+    files = _module_files(module)
+    return bool(files) and all(_in_project(file) for file in files or [])
+
+
 def import_trusted(path: str, what: str) -> Any:
     """``check_importable`` then ``import_object``: the object named by ``path``.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import itertools
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from zenml.artifacts.dataset import Dataset
@@ -58,8 +59,9 @@ class EvaluatorStep(BaseStep):
         super().check_params(params)
         for name in params.get("metrics") or []:  # type: ignore[attr-defined]
             if name not in self.known_metrics:
-                raise ConfigError(f"{type(self).__name__} metric '{name}' is unknown; use one of "
-                                  f"{', '.join(self.known_metrics)}")
+                raise ConfigError(
+                    f"{type(self).__name__} metric '{name}' is unknown; use one of {', '.join(self.known_metrics)}"
+                )
 
     def label_column(self, frame: pd.DataFrame) -> str:
         """The label column: the ``label`` parameter, else the trainer's (the first column)."""
@@ -86,10 +88,12 @@ class EvaluatorStep(BaseStep):
         primary = "eval" if "eval" in predictions.splits else predictions.splits[0]
         report = EvaluationReport({"primary": primary, "splits": {}})
         metrics = Metrics()
+        classes = prediction_classes(predictions)
         for split in predictions.splits:
             frame = predictions.to_pandas(split)
             if frame.empty:
                 continue
+            frame.attrs["classes"] = classes  # for extras: a confusion matrix names the classes
             label = self.label_column(frame)
             overall = self.compute(frame, label)
             report["splits"][split] = {
@@ -117,13 +121,66 @@ class EvaluatorStep(BaseStep):
         return result
 
 
+def prediction_classes(predictions: Dataset) -> list[str] | None:
+    """The class names a trainer recorded with its predictions (index = encoded class), if any."""
+    import json
+
+    from zenml.steps.trainer.base import CLASSES_METADATA
+
+    raw = (predictions.schema.metadata or {}).get(CLASSES_METADATA.encode())
+    names = json.loads(raw) if raw else None
+    return [str(name) for name in names] if isinstance(names, list) else None
+
+
 def slice_groups(values: pd.Series) -> pd.Series:
-    """Group keys for slicing: the values themselves, or quantile bins for many-valued numbers."""
+    """Group keys for slicing: the values themselves, or quantile bins for many-valued numbers.
+
+    Numbers are written readably (features come back from float32, so ``2.200000036419508`` is
+    ``2.2``); bins are ``[low, high)`` (the last ``[low, max]``) with edges rounded to the fewest
+    significant digits that keep them apart, and come in ascending order.
+    """
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(values) and values.nunique() > MAX_SLICE_VALUES:
-        return pd.qcut(values, NUMERIC_SLICE_BINS, duplicates="drop").astype(str)
-    return values.astype(str)
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values.astype(str)
+    if values.nunique() <= MAX_SLICE_VALUES:
+        order = sorted(values.dropna().unique())
+        return pd.Series(pd.Categorical(values.map(number_label), [number_label(v) for v in order]), values.index)
+    return _numeric_bins(values)
+
+
+def _numeric_bins(values: pd.Series) -> pd.Series:
+    import numpy as np
+    import pandas as pd
+
+    present = values.dropna().to_numpy(np.float64)
+    inner = np.unique(np.quantile(present, np.linspace(0, 1, NUMERIC_SLICE_BINS + 1)[1:-1]))
+    span = float(present.max() - present.min())
+    edges = [e for e in _round_apart(inner.tolist(), span) if present.min() < e <= present.max()]
+    bounds = [float(present.min()), *edges, float(present.max())]
+    labels = [
+        f"[{number_label(low)}, {number_label(high)}{']' if i == len(bounds) - 2 else ')'}"
+        for i, (low, high) in enumerate(itertools.pairwise(bounds))
+    ]
+    index = np.digitize(values.to_numpy(np.float64), np.asarray(edges, np.float64), right=False)
+    keys = [labels[i] if not np.isnan(v) else None for i, v in zip(index, values.to_numpy(np.float64), strict=True)]
+    return pd.Series(pd.Categorical(keys, labels), values.index)
+
+
+def _round_apart(edges: list[float], span: float) -> list[float]:
+    """Edges to the fewest significant digits (2 to 7) that keep them in order, each moved by under 2 % of the span."""
+    for digits in range(2, 8):
+        rounded = [float(f"{edge:.{digits}g}") for edge in edges]
+        ordered = all(a < b for a, b in itertools.pairwise(rounded))
+        if ordered and all(abs(r - e) <= 0.02 * span for r, e in zip(rounded, edges, strict=True)):
+            return rounded
+    return [float(edge) for edge in edges]
+
+
+def number_label(value: float) -> str:
+    """A number as a slice key: integers without ``.0``, others to 6 significant digits (float32 noise gone)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.6g}"
 
 
 def _json_safe(value: Any) -> Any:

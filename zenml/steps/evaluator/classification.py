@@ -41,15 +41,15 @@ class ClassificationEvaluator(EvaluatorStep):
         functions = {
             "accuracy": lambda: float(np.mean(truth == predicted)),
             "auc": lambda: auc(truth, probabilities),
-            "f1": lambda: _prf(truth, predicted)[2],
-            "precision": lambda: _prf(truth, predicted)[0],
-            "recall": lambda: _prf(truth, predicted)[1],
+            "f1": lambda: _prf(truth, predicted, probabilities.shape[1])[2],
+            "precision": lambda: _prf(truth, predicted, probabilities.shape[1])[0],
+            "recall": lambda: _prf(truth, predicted, probabilities.shape[1])[1],
             "log_loss": lambda: log_loss(truth, probabilities),
         }
         return {name: functions[name]() for name in names}
 
     def extras(self, frame: pd.DataFrame, label: str) -> dict[str, Any]:
-        """The confusion matrix (rows: true class, columns: predicted class)."""
+        """The confusion matrix (rows: true class, columns: predicted class), labelled with the class names if known."""
         import numpy as np
 
         truth = as_array(frame[label]).astype(np.int64)
@@ -57,7 +57,9 @@ class ClassificationEvaluator(EvaluatorStep):
         size = int(max(truth.max(initial=0), predicted.max(initial=0), _probabilities(frame).shape[1] - 1)) + 1
         matrix = np.zeros((size, size), dtype=np.int64)
         np.add.at(matrix, (truth, predicted), 1)
-        return {"confusion_matrix": {"labels": list(range(size)), "matrix": matrix.tolist()}}
+        names = frame.attrs.get("classes")
+        labels: list[Any] = list(names) if names and len(names) == size else list(range(size))
+        return {"confusion_matrix": {"labels": labels, "matrix": matrix.tolist()}}
 
 
 def _probabilities(frame: pd.DataFrame) -> np.ndarray:
@@ -71,12 +73,18 @@ def _probabilities(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([1 - score, score])
 
 
-def _prf(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
+def _prf(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> tuple[float, float, float]:
+    """Precision, recall, F1: of class 1 for a binary task, else macro-averaged over the classes present.
+
+    The task's class count decides, not the rows at hand: a slice with two of three classes is
+    still macro-averaged. Undefined values are NaN (``None`` in reports): binary metrics of a
+    slice with no positive row, true or predicted (its accuracy may well be 1).
+    """
     import numpy as np
 
-    classes = np.union1d(truth, predicted)
-    positive_only = len(classes) <= 2
-    chosen = [1] if positive_only else list(classes)
+    chosen = [1] if n_classes <= 2 else list(np.union1d(truth, predicted))
+    if n_classes <= 2 and not np.any(truth == 1) and not np.any(predicted == 1):
+        return float("nan"), float("nan"), float("nan")
     scores = []
     for cls in chosen:
         tp = float(np.sum((predicted == cls) & (truth == cls)))

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.artifacts.dataset import Dataset
 from zenml.exceptions import ConfigError
-from zenml.steps.columns import HistogramCombiner, ProfileCombiner, as_text, kinds_of, quantile, sorted_vocabulary
+from zenml.steps.columns import (
+    HistogramCombiner,
+    ProfileCombiner,
+    as_text,
+    column_quantile,
+    kinds_of,
+    quantile,
+    sorted_vocabulary,
+    stray_values,
+)
 from zenml.steps.preprocessor.base import PreprocessorStep
 
 if TYPE_CHECKING:
@@ -94,11 +103,15 @@ class StandardPreprocessor(PreprocessorStep):
         kinds = kinds_of(data.schema, [*features, *labels])
         unsupported = [name for name, kind in kinds.items() if kind == "other"]
         if unsupported:
+            others = f" (nor {', '.join(repr(name) for name in unsupported[1:])})" if unsupported[1:] else ""
+            usable = [name for name in features if name not in unsupported]
             raise ConfigError(
                 f"StandardPreprocessor cannot encode column '{unsupported[0]}' of type "
-                f"{data.schema.field(unsupported[0]).type}; leave it out of features"
+                f"{data.schema.field(unsupported[0]).type}{others}; leave it out of features "
+                f"(features={usable!r})"
             )
         profile = processing.aggregate(data, self.analyzer(data.schema), splits=list(splits))["columns"]
+        self._check_numbers_read_as_text(kinds, profile)
         columns = {name: self._column_plan(name, kinds[name], name in labels) for name in [*features, *labels]}
         needs_bins = {
             name: (profile[name]["min"], profile[name]["max"])
@@ -111,6 +124,22 @@ class StandardPreprocessor(PreprocessorStep):
         for name, plan in columns.items():
             _fit_column(plan, profile[name], bins.get(name))
         return {"inputs": [*features, *labels], "features": features, "labels": labels, "columns": columns}
+
+    def _check_numbers_read_as_text(self, kinds: dict[str, str], profile: dict[str, Any]) -> None:
+        """Refuse a text column that is numbers but for a few stray values (unless its transform was chosen)."""
+        for name, kind in kinds.items():
+            if kind != "categorical" or "transform" in (self.overwrite or {}).get(name, {}):
+                continue
+            strays = stray_values(profile[name]["values"])
+            if strays:
+                shown = [value for value, _ in strays]
+                listed = ", ".join(f"{value!r} ({count} row{'s' if count > 1 else ''})" for value, count in strays)
+                raise ConfigError(
+                    f"column '{name}' holds numbers but for {listed}, so it was read as text with "
+                    f"{len(profile[name]['values'])} categories; fix those values or read them as missing "
+                    f"(CSVDatasource(null_values={shown!r})), or keep the column as categories with "
+                    f"overwrite={{'{name}': {{'transform': 'vocab'}}}}"
+                )
 
     def _column_plan(self, name: str, kind: str, is_label: bool) -> dict[str, Any]:
         options = dict((self.overwrite or {}).get(name, {}))
@@ -207,7 +236,7 @@ def _fit_column(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] |
         variance = max(entry["sumsq"] / count - mean * mean, 0.0) if count else 0.0
         low, high = (entry["min"], entry["max"]) if count else (0.0, 0.0)
         plan.update(mean=mean, std=variance**0.5, min=low, max=high)
-        plan["fill"] = _fill_value(plan, mean, low, high, counts)
+        plan["fill"] = _fill_value(plan, entry, counts)
         if plan["transform"] == "bucketize":
             plan["boundaries"] = (
                 [quantile(counts or [], low, high, i / plan["buckets"]) for i in range(1, plan["buckets"])]
@@ -223,10 +252,11 @@ def _fit_column(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] |
             plan["transform"] = "float"
 
 
-def _fill_value(plan: dict[str, Any], mean: float, low: float, high: float, counts: list[int] | None) -> float:
+def _fill_value(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] | None) -> float:
     filling = plan["filling"]
-    if filling == "median":
-        return quantile(counts, low, high, 0.5) if counts else 0.0
+    if filling == "median":  # a sample value (0 or 1 for a 0/1 column), see zenml.steps.columns
+        return column_quantile(entry, counts, 0.5) if entry["count"] else 0.0
+    mean, low, high = plan["mean"], plan["min"], plan["max"]
     return float(
         {"mean": mean, "min": low, "max": high, "zero": 0.0, "mode": mean, "constant": plan["value"], "none": 0.0}[
             filling

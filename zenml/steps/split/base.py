@@ -101,9 +101,16 @@ class SplitStep(BaseStep):
 
 def text_values(batch: pa.RecordBatch, column: str) -> list[Any]:
     """A column's values as Python objects (strings for categorical data)."""
+    import pyarrow.types as pat
+
     from zenml.steps.columns import as_text, column_kind
 
     array = batch.column(column)
+    if pat.is_nested(array.type):  # lists and structs have no single value to look up
+        raise ConfigError(
+            f"column '{column}' is nested ({array.type}); split by a column of plain values "
+            "(text, numbers, booleans), e.g. one field of it computed by a step before the split"
+        )
     values: list[Any] = as_text(array).to_pylist() if column_kind(array.type) == "categorical" else array.to_pylist()
     return values
 

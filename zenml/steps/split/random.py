@@ -19,9 +19,28 @@ def row_hashes(batch: pa.RecordBatch, columns: list[str] | None, seed: int) -> n
     """
     import pandas as pd
 
-    frame = batch.select(columns).to_pandas() if columns else batch.to_pandas()
+    selected = batch.select(columns) if columns else batch
+    frame = _flat(selected).to_pandas()
     key = f"{seed:016d}"[-16:]
     return pd.util.hash_pandas_object(frame, index=False, hash_key=key).to_numpy()
+
+
+def _flat(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Nested columns (lists, structs, maps) as canonical JSON text, which pandas can hash; others as they are."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    if not any(pat.is_nested(field.type) for field in batch.schema):
+        return batch
+    arrays = [
+        pa.array([json.dumps(value, sort_keys=True, default=str) for value in column.to_pylist()], pa.string())
+        if pat.is_nested(column.type)
+        else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def unit_interval(hashes: np.ndarray) -> np.ndarray:

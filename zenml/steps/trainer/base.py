@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 DEFAULT_SPLIT_MAPPING = {"train": "fit", "eval": "predict", "test": "predict"}
 ROLES = ("fit", "predict", "skip")
 META_FILE = "zenml-model.json"
+#: schema metadata of a predictions dataset: the class names (JSON list, index = encoded class)
+CLASSES_METADATA = "zenml.classes"
 
 
 class History(dict[str, list[float]]):
@@ -293,6 +295,10 @@ def prediction_batch(model: TrainedModel, training: TrainingData, split: str, tr
     for name in raw.schema.names:
         if name not in columns:
             columns[name] = raw.column(name)
-    return pa.RecordBatch.from_pydict(
+    batch = pa.RecordBatch.from_pydict(
         {name: pa.array(values) if not isinstance(values, pa.Array) else values for name, values in columns.items()}
     )
+    # evaluators and reports name the classes, not their indexes
+    if training.classes:
+        batch = batch.replace_schema_metadata({CLASSES_METADATA: json.dumps(training.classes)})
+    return batch
