@@ -122,6 +122,11 @@ def test_a_variable_in_a_server_url_is_filled_at_use_time(
     run_id = _run_id(ok(zen("run", "flow.py:scaled", cwd=project, env=env)))
     assert run_id in ok(zen("runs", "list", cwd=project, env=env)).stdout
     assert _config(project)["stacks"]["server"]["metadata_store"] == placeholder
+    # the read commands' queries on this engine: a cached run's artifacts, the metrics logged
+    cached = _run_id(ok(zen("run", "flow.py:scaled", cwd=project, env=env)))
+    listed = ok(zen("artifacts", "list", "--run", cached, cwd=project, env=env)).stdout
+    assert listed.count(f"run {run_id}") == 2
+    refused(zen("runs", "list", "--sort", "nosuch", "-p", "scaled", cwd=project, env=env), "metrics logged: factor")
 
 
 def test_a_variable_in_artifact_store_options_is_filled_at_use_time(project: Path, s3_endpoint: str) -> None:
@@ -166,6 +171,7 @@ def zen_in_process(zen: Zen) -> Zen:
     return zen
 
 
+@pytest.mark.slow  # about 20 zen processes
 def test_read_commands_read_the_stack_they_are_given(project: Path) -> None:
     ok(zen("stack", "register", "team", "--metadata-store", "sqlite:///team/metadata.db",
            "--artifact-store", "team/artifacts", cwd=project))  # fmt: skip
@@ -273,17 +279,22 @@ def test_describe_redacts_passwords_at_any_depth_of_store_options(project: Path)
 
 
 def test_resume_keeps_the_runs_no_cache_choice(project: Path) -> None:
+    # on a stack that is not the active one: resume reads and finishes the run where --stack says
+    team = ("--stack", "team")
+    ok(zen("stack", "register", "team", "--metadata-store", "sqlite:///team.db", "--artifact-store", "a", cwd=project))
     (project / "broken").touch()
-    with_cache = zen("run", "flow.py:failing", cwd=project)
-    without_cache = zen("run", "flow.py:failing", "--no-cache", cwd=project)
+    with_cache = zen("run", "flow.py:failing", *team, cwd=project)
+    without_cache = zen("run", "flow.py:failing", "--no-cache", *team, cwd=project)
     assert with_cache.returncode == without_cache.returncode == 1
     (project / "broken").unlink()
-    ok(zen("run", "flow.py:failing", cwd=project))  # boom's and scale's results are now in the cache
-    ok(zen("runs", "resume", _run_id(without_cache), cwd=project))
+    ok(zen("run", "flow.py:failing", *team, cwd=project))  # boom's and scale's results are now in the cache
+    refused(zen("runs", "resume", _run_id(without_cache), cwd=project), "no run")  # not in the active stack
+    ok(zen("runs", "resume", _run_id(without_cache), *team, cwd=project))
     ran = {"load": "completed", "boom": "completed", "scale": "completed"}
-    assert _step_statuses(project, _run_id(without_cache)) == ran  # nothing served from the cache
-    ok(zen("runs", "resume", _run_id(with_cache), cwd=project))
-    assert _step_statuses(project, _run_id(with_cache)) == {"load": "completed", "boom": "cached", "scale": "cached"}
+    assert _step_statuses(project, _run_id(without_cache), "team") == ran  # nothing served from the cache
+    ok(zen("runs", "resume", _run_id(with_cache), *team, cwd=project))
+    cached = {"load": "completed", "boom": "cached", "scale": "cached"}
+    assert _step_statuses(project, _run_id(with_cache), "team") == cached
     spec = (project / "pipelines" / "failing" / f"{_run_id(without_cache)}.yaml").read_text()
     assert "\nenable_cache: false\n" in spec  # the run's choice is part of its record
 
