@@ -43,11 +43,8 @@ def default_stack_fields() -> dict[str, Any]:
 
     Never today's ``ZEN_*`` overrides, which may hold credentials meant to stay in the environment.
     """
-    return {
-        name: field.get_default(call_default_factory=True)
-        for name, field in Stack.model_fields.items()
-        if name != "name"
-    }
+    return {name: field.get_default(call_default_factory=True) for name, field in Stack.model_fields.items()
+            if name != "name"}
 
 
 class RepositoryConfig(BaseModel):
@@ -181,7 +178,7 @@ class Repository:
 
         Raises:
             ConfigError: a field does not validate, a store URL is malformed, or a backend name or
-                option is unknown (``Stack.check``); nothing is written then.
+                option is unknown (``check_stack_fields``); nothing is written then.
         """
         check_name(name, "stack")
         try:

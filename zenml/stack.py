@@ -27,9 +27,6 @@ from zenml.registry import BACKEND_KINDS
 from zenml.utils.envvars import expand_in, expand_variables, fill_placeholders
 from zenml.utils.redact import redact_url
 
-#: the fields that say where the stores are (``${VAR}`` placeholders allowed)
-STORE_FIELDS = ("artifact_store", "artifact_store_options", "metadata_store")
-
 
 class _EnvironmentWithoutName(EnvSettingsSource):
     """``ZEN_*`` variables for every field but ``name``: a stack is picked by ``ZEN_STACK``, never renamed."""
@@ -115,10 +112,6 @@ class Stack(BaseSettings):
             ),
         }
         return self.model_copy(update=expanded)
-
-    def check(self) -> None:
-        """``check_stack_fields`` on this stack's values."""
-        check_stack_fields(self.name, self.model_dump(exclude={"name"}))
 
     def to_file(self) -> dict[str, Any]:
         """The fields written to ``.zen/config.yaml`` (credentials stay as configured)."""
