@@ -287,8 +287,8 @@ class LostMetadataStoreError(ConfigError):
 def _refuse_lost_metadata(stack: Stack, artifacts: ArtifactStore, root: Path) -> None:
     """Raise ``LostMetadataStoreError`` when the SQLite file is missing and the artifact store is not empty."""
     database = sqlite_file(stack.metadata_store, root)
-    if database is None or database.exists():
-        return
+    if database is None or database.exists() or artifacts.uri.startswith("memory://"):
+        return  # an in-memory store lives only as long as its process: no history outlives it to be lost
     run = _first_run_with_artifacts(artifacts)
     if run is not None:
         raise LostMetadataStoreError(stack.name, str(database), redact_url(artifacts.uri), run)
