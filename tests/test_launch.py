@@ -253,7 +253,10 @@ def test_unknown_backend_name_lists_the_known_ones(repo: Repository) -> None:
         run_pipeline(numbers, orchestrator="kubeflow")
     with pytest.raises(ConfigError, match=r"unknown processing backend 'flink'; known processing backends: local, b"):
         run_pipeline(numbers, processing="flink")
-    repo.register_stack("typo", training="locale")
+    with pytest.raises(ConfigError, match=r"stack 'typo': unknown training backend 'locale'; known training backends"):
+        repo.register_stack("typo", training="locale")  # refused when registered ...
+    repo.config.stacks["typo"] = {**repo.config.stacks["default"], "training": "locale"}
+    repo.save_config()  # ... and when a hand-edited config.yaml names it, refused before anything is recorded
     with pytest.raises(ConfigError, match=r"unknown training backend 'locale'; known training backends: local"):
         run_pipeline(numbers, stack="typo")
     _untouched(repo)

@@ -161,6 +161,33 @@ def test_stores_are_opened_once_per_stack(repo: Repository) -> None:
         other.metadata.close()
 
 
+def test_a_repository_opened_on_a_stack_reads_that_stacks_history(repo: Repository) -> None:
+    repo.register_stack("other", metadata_store="sqlite:///.zen/other.db", artifact_store=".zen/other-artifacts")
+    run = run_pipeline(hello, stack="other")
+    other = Repository(stack="other")
+    assert [r.id for r in other.runs()] == [run.id]
+    assert other.run(run.id).steps["greeting"].output() == "hello world"
+    assert other.stack().name == "other" and repo.stack().name == "default"
+    assert repo.runs() == []
+    with pytest.raises(ConfigError, match=r"no stack named 'ghost'; known stacks: default, other"):
+        Repository(stack="ghost")
+
+
+def test_placeholders_in_store_urls_are_filled_when_the_stores_open(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.register_stack("env", metadata_store="sqlite:///.zen/${ZT_DB_NAME}.db", artifact_store=".zen/${ZT_ARTIFACTS}")
+    monkeypatch.setenv("ZT_DB_NAME", "from-env")
+    with pytest.raises(ConfigError, match="stack 'env' artifact_store needs the environment variable ZT_ARTIFACTS"):
+        repo.stores(repo.stack("env"))
+    monkeypatch.setenv("ZT_ARTIFACTS", "env-artifacts")
+    run = run_pipeline(hello, stack="env")
+    assert (repo.root / ".zen" / "from-env.db").is_file()
+    assert run.steps["greeting"].outputs["output"].uri.startswith(str(repo.root / ".zen" / "env-artifacts"))
+    assert Repository().config.stacks["env"]["metadata_store"] == "sqlite:///.zen/${ZT_DB_NAME}.db"
+    assert repo.stack("env").metadata_store == "sqlite:///.zen/${ZT_DB_NAME}.db"  # resolved only to open the stores
+
+
 # -- git provenance --------------------------------------------------------------------------------------
 
 

@@ -31,7 +31,9 @@ from zenml.utils.hashing import sha256_bytes
 
 STAGING = ".staging"
 #: kinds that make the stores unhealthy (exit code 1)
-PROBLEM_KINDS = ("stuck_run", "missing_artifact", "corrupt_artifact", "partial_artifact", "bad_spec")
+PROBLEM_KINDS = (
+    "stuck_run", "missing_artifact", "corrupt_artifact", "partial_artifact", "bad_spec", "missing_metadata_store"
+)
 #: kinds that only waste space
 GARBAGE_KINDS = ("unrecorded_artifact", "stray_files", "staging_leftover")
 DEFAULT_MIN_AGE = 3600.0
@@ -121,6 +123,20 @@ def check(
     doctor.check_recorded_artifacts()
     doctor.check_store_files()
     return doctor.report()
+
+
+def lost_metadata_finding(database: str, artifact_store: str, *, fixed: bool) -> Finding:
+    """The finding for an SQLite metadata file that is missing while its artifact store holds artifacts.
+
+    ``fixed``: a new, empty metadata store was started; the artifacts stay where they are,
+    unrecorded, and ``fix`` never deletes them (they belong to no run of the new store).
+    """
+    detail = f"the metadata store {database} is missing, but the artifact store {artifact_store} holds artifacts"
+    if fixed:
+        action = "started a new, empty metadata store; the artifacts are kept (unrecorded, never deleted)"
+        return Finding("missing_metadata_store", database, detail, action, resolved=True)
+    action = "restore the file from a backup, or run 'zen doctor --fix' to start a new, empty metadata store"
+    return Finding("missing_metadata_store", database, detail, action)
 
 
 @dataclass

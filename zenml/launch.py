@@ -378,6 +378,8 @@ def execute_run(
     orchestrator = _orchestrator_of(spec)
     stores = repository.stores(stack)  # an unreachable store fails here, before anything is written
     _preflight(spec, orchestrator, stores)
+    if spec.enable_cache != enable_cache:  # the spec records the run's cache choice, for 'zen runs resume'
+        spec = RunSpec.model_validate({**spec.model_dump(), "enable_cache": enable_cache})
     path = write_spec(spec, repository)
     stores.metadata.create_run(
         run_id=spec.run_id,
@@ -403,10 +405,13 @@ def resume_run(
     run_id: str,
     *,
     listener: RunListener | None = None,
-    enable_cache: bool = True,
+    enable_cache: bool | None = None,
     repository: Repository | None = None,
 ) -> PipelineRun:
     """Finish a failed, crashed or interrupted run: steps that completed are kept, the rest run.
+
+    ``enable_cache``: ``None`` keeps the run's own choice (a run started with ``--no-cache``
+    resumes without the cache); ``False`` turns the cache off for the remaining steps.
 
     Raises:
         MetadataStoreError: no such run.
@@ -428,7 +433,8 @@ def resume_run(
     orchestrator = _orchestrator_of(spec)
     _preflight(spec, orchestrator, stores)
     stores.metadata.set_run_status(record.id, "running")
-    _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=done)
+    use_cache = spec.enable_cache if enable_cache is None else enable_cache
+    _orchestrate(orchestrator, spec, stores, listener, use_cache, done=done)
     return repository.run(record.id)
 
 

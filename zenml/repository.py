@@ -10,16 +10,18 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from zenml.artifacts.store import ArtifactStore
+from zenml.artifacts.store import LOGS_FOLDER, MANIFEST, ArtifactStore
 from zenml.compare import RunComparison, compare_runs
+from zenml.doctor import STAGING
 from zenml.exceptions import ConfigError
 from zenml.metadata.records import PipelineRecord
-from zenml.metadata.store import SQLMetadataStore
+from zenml.metadata.store import SQLMetadataStore, sqlite_file
 from zenml.runtime.stores import Stores, StoresRecipe
-from zenml.stack import Stack
+from zenml.stack import Stack, check_stack_fields
 from zenml.steps.base import check_name
 from zenml.utils.gitinfo import GitInfo, read_git_info
 from zenml.utils.plainyaml import PlainDumper, load_yaml
+from zenml.utils.redact import redact_url
 from zenml.utils.trust import trust_project_folder
 from zenml.views import ArtifactView, PipelineRun
 
@@ -68,11 +70,16 @@ def find_root(start: Path) -> Path | None:
 class Repository:
     """A zenml repository, found by walking up from ``path`` (default: the working directory).
 
+    Args:
+        path: where to start looking for ``.zen/``.
+        stack: the stack whose stores the read API (``runs``, ``run``, ``artifact``, ``stores()``)
+            uses; default: ``$ZEN_STACK``, else the active stack.
+
     Raises:
-        ConfigError: no ``.zen/`` folder in ``path`` or its parents.
+        ConfigError: no ``.zen/`` folder in ``path`` or its parents, or no stack named ``stack``.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, stack: str | None = None) -> None:
         start = Path(path or os.getcwd()).resolve()
         root = find_root(start)
         if root is None:
@@ -83,6 +90,9 @@ class Repository:
         trust_project_folder(root)
         self.config = self._read_config()
         self._stores: dict[str, Stores] = {}
+        self.stack_name = stack
+        if stack is not None:
+            self.stack(stack)  # an unknown name is refused now, naming the known ones
 
     # -- creation and configuration ---------------------------------------------------------------
 
@@ -146,12 +156,14 @@ class Repository:
         return os.environ.get("ZEN_STACK") or self.config.active_stack
 
     def stack(self, name: str | None = None) -> Stack:
-        """The named stack (default: the active one), with ``ZEN_*`` environment overrides applied.
+        """The named stack (default: the one this object was opened with, else the active one).
+
+        ``ZEN_*`` environment overrides are applied; ``${VAR}`` placeholders are kept (``Stack.resolved``).
 
         Raises:
             ConfigError: no such stack, or its fields do not validate.
         """
-        name = name or self.active_stack_name()
+        name = name or self.stack_name or self.active_stack_name()
         if name not in self.config.stacks:
             raise ConfigError(f"no stack named '{name}'; known stacks: {', '.join(self.config.stacks)}")
         try:
@@ -166,13 +178,19 @@ class Repository:
         return [self.stack(name) for name in self.config.stacks]
 
     def register_stack(self, name: str, **fields: Any) -> Stack:
-        """Add (or replace) a stack; unspecified fields take the defaults."""
+        """Add (or replace) a stack; unspecified fields take the defaults.
+
+        Raises:
+            ConfigError: a field does not validate, a store URL is malformed, or a backend name or
+                option is unknown (``check_stack_fields``); nothing is written then.
+        """
         check_name(name, "stack")
         try:
             stack = Stack(**{**default_stack_fields(), **fields, "name": name})
         except ValidationError as exc:
             first = exc.errors()[0]
             raise ConfigError(f"stack '{name}': invalid '{first['loc'][0]}': {first['msg']}") from exc
+        check_stack_fields(name, {**default_stack_fields(), **fields})
         self.config.stacks[name] = {**default_stack_fields(), **fields}
         self.save_config()
         return stack
@@ -193,15 +211,27 @@ class Repository:
         del self.config.stacks[name]
         self.save_config()
 
-    def stores(self, stack: Stack | None = None) -> Stores:
-        """Open (once per stack) the stack's metadata and artifact stores."""
-        stack = stack or self.stack()
+    def stores(self, stack: Stack | None = None, *, new_metadata_store: bool = False) -> Stores:
+        """Open (once per stack) the stack's metadata and artifact stores.
+
+        ``${VAR}`` placeholders in the stack's store URLs and options are filled from the environment
+        now. A missing SQLite metadata file is created, unless the artifact store already holds
+        artifacts: their records are lost, and an empty store would hide that (``new_metadata_store``
+        starts one anyway: ``zen doctor --fix``).
+
+        Raises:
+            ConfigError: a placeholder's variable is not set.
+            LostMetadataStoreError: the metadata file is missing next to a populated artifact store.
+        """
+        stack = (stack or self.stack()).resolved()
         key = f"{self.root}|{stack.name}|{stack.metadata_store}|{stack.artifact_store}|{stack.artifact_store_options}"
         # Shared by every Repository object of this process: one connection pool per store, however
         # many times pipeline.run() or Repository() is called.
         if key not in _OPEN_STORES:
-            metadata = SQLMetadataStore(stack.metadata_store, base_dir=self.root)
             artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root, options=stack.artifact_store_options)
+            if not new_metadata_store:
+                _refuse_lost_metadata(stack, artifacts, self.root)
+            metadata = SQLMetadataStore(stack.metadata_store, base_dir=self.root)
             recipe = StoresRecipe(
                 metadata.url, stack.artifact_store, dict(stack.artifact_store_options), project_root=self.root
             )
@@ -237,6 +267,47 @@ class Repository:
         """One artifact by id."""
         stores = self.stores()
         return ArtifactView(stores.metadata.artifact(artifact_id), stores)
+
+
+class LostMetadataStoreError(ConfigError):
+    """A stack's SQLite metadata file is missing while its artifact store holds artifacts.
+
+    Attributes:
+        database: the missing file.
+        artifact_store: the artifact store's URI.
+        example_run: a run whose artifacts are in the artifact store.
+    """
+
+    def __init__(self, stack: str, database: str, artifact_store: str, example_run: str) -> None:
+        self.database, self.artifact_store, self.example_run = database, artifact_store, example_run
+        super().__init__(
+            f"stack '{stack}': the metadata store {database} is missing, but the artifact store {artifact_store} "
+            f"holds artifacts (e.g. of run {example_run}); zenml does not start an empty store over them: restore "
+            f"the file from a backup, or run 'zen doctor{'' if stack == 'default' else ' --stack ' + stack}' "
+            "to see how to start anew"
+        )
+
+
+def _refuse_lost_metadata(stack: Stack, artifacts: ArtifactStore, root: Path) -> None:
+    """Raise ``LostMetadataStoreError`` when the SQLite file is missing and the artifact store is not empty."""
+    database = sqlite_file(stack.metadata_store, root)
+    if database is None or database.exists() or artifacts.uri.startswith("memory://"):
+        return  # an in-memory store lives only as long as its process: no history outlives it to be lost
+    run = _first_run_with_artifacts(artifacts)
+    if run is not None:
+        raise LostMetadataStoreError(stack.name, str(database), redact_url(artifacts.uri), run)
+
+
+def _first_run_with_artifacts(artifacts: ArtifactStore) -> str | None:
+    """The run folder of the first published artifact found in the store (``None``: it holds none)."""
+    storage = artifacts.storage
+    if not storage.exists(storage.root):
+        return None
+    for relative, _size in storage.files(storage.root):
+        parts = relative.split("/")
+        if parts[-1] == MANIFEST and parts[0] not in (STAGING, LOGS_FOLDER) and len(parts) > 1:
+            return parts[0]
+    return None
 
 
 def _config_data(path: Path) -> dict[str, Any]:

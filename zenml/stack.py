@@ -2,11 +2,14 @@
 
 A pydantic-settings model: named stacks live in ``.zen/config.yaml``; any field can be overridden
 by a ``ZEN_``-prefixed environment variable (``ZEN_METADATA_STORE``, ``ZEN_ORCHESTRATOR``, …),
-which wins over the file, so CI and containers need no files at all.
+which wins over the file, so CI and containers need no files at all. ``${VAR}`` placeholders in
+the store URLs and options are filled from the environment only when the stores are opened
+(``Stack.resolved``), so the file keeps the placeholder and never the secret.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -19,8 +22,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from zenml.exceptions import ConfigError
+from zenml.exceptions import ConfigError, redact_urls_in_text
 from zenml.registry import BACKEND_KINDS
+from zenml.utils.envvars import expand_in, expand_variables, fill_placeholders
 from zenml.utils.redact import redact_url
 
 
@@ -49,6 +53,7 @@ class Stack(BaseSettings):
         artifact_store_options: fsspec options for it (``{"client_kwargs": {"endpoint_url": ...}}``,
             ``key``/``secret``); secrets here are redacted everywhere zenml prints the stack.
         metadata_store: an SQLAlchemy URL; relative SQLite paths are relative to the repository root.
+            The store URLs and options may hold ``${VAR}`` placeholders (see ``resolved``).
         orchestrator / processing / training: registry names of the default backends.
         orchestrator_options / processing_options / training_options: their parameters.
     """
@@ -91,6 +96,23 @@ class Stack(BaseSettings):
             raise KeyError(kind)
         return getattr(self, kind), dict(getattr(self, f"{kind}_options"))
 
+    def resolved(self) -> Stack:
+        """The stack with ``${VAR}`` in its store URLs and options filled from the environment, to open the stores.
+
+        Never written back: ``.zen/config.yaml`` keeps the placeholders.
+
+        Raises:
+            ConfigError: a variable is not set (the message names it and the stack).
+        """
+        expanded = {
+            "artifact_store": expand_variables(self.artifact_store, f"stack '{self.name}' artifact_store"),
+            "metadata_store": expand_variables(self.metadata_store, f"stack '{self.name}' metadata_store"),
+            "artifact_store_options": expand_in(
+                self.artifact_store_options, f"stack '{self.name}' artifact_store_options"
+            ),
+        }
+        return self.model_copy(update=expanded)
+
     def to_file(self) -> dict[str, Any]:
         """The fields written to ``.zen/config.yaml`` (credentials stay as configured)."""
         return self.model_dump(exclude={"name"})
@@ -104,15 +126,45 @@ class Stack(BaseSettings):
         return data
 
     def secrets(self) -> list[str]:
-        """Credential strings that must never be printed or written (passwords in the URLs)."""
+        """Credential strings that must never be printed or written: passwords in the URLs, secret options.
+
+        Both as configured and with ``${VAR}`` filled in (where the variables are set).
+        """
+        stacks = [self]
+        with contextlib.suppress(ConfigError):  # an unset variable: nothing of it can leak
+            stacks.append(self.resolved())
         found: list[str] = []
-        for url in (self.metadata_store, self.artifact_store):
-            _scheme, sep, rest = url.partition("://")
-            userinfo = rest.split("@", 1)[0] if sep and "@" in rest else ""
-            if ":" in userinfo:
-                found.append(userinfo.split(":", 1)[1])
-        found += [str(value) for key, value in _flatten(self.artifact_store_options) if _is_secret_key(key)]
-        return [secret for secret in found if secret]
+        for stack in stacks:
+            for url in (stack.metadata_store, stack.artifact_store):
+                found += _url_password(url)
+            for key, value in _flatten(stack.artifact_store_options):
+                found += [str(value)] if _is_secret_key(key) else _url_password(str(value))
+        return list(dict.fromkeys(secret for secret in found if secret and "${" not in secret))
+
+
+def check_stack_fields(name: str, fields: dict[str, Any]) -> None:
+    """Check what can be checked before use: the store URLs' syntax, each default backend's name and options.
+
+    ``${VAR}`` placeholders stand for any value, so a stack can be registered before its variables
+    are set. Nothing is connected to, and a backend's extra need not be installed.
+
+    Raises:
+        ConfigError: naming the stack and the field at fault.
+    """
+    from zenml.metadata.store import check_url
+    from zenml.pipelines.spec import BackendSpec
+    from zenml.registry import resolve_backend
+    from zenml.runtime.loading import load_backend
+
+    try:
+        check_url(fill_placeholders(str(fields["metadata_store"])))
+        _check_artifact_url(fill_placeholders(str(fields["artifact_store"])))
+        for kind in BACKEND_KINDS:
+            backend, options = str(fields[kind]), dict(fields.get(f"{kind}_options") or {})
+            spec = BackendSpec(name=backend, type=resolve_backend(kind, backend), params=options)
+            load_backend(kind, spec, check_available=False)
+    except ConfigError as exc:
+        raise ConfigError(f"stack '{name}': {exc}") from exc
 
 
 _SECRET_KEYS = ("secret", "password", "token", "key", "credential")
@@ -123,15 +175,42 @@ def _is_secret_key(key: str) -> bool:
     return any(word in lowered for word in _SECRET_KEYS) and lowered not in ("key_prefix", "endpoint_url")
 
 
-def _flatten(options: dict[str, Any]) -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key, value in options.items():
-        items += _flatten(value) if isinstance(value, dict) else [(key, value)]
-    return items
+def _check_artifact_url(uri: str) -> None:
+    """A local folder, or a URL whose protocol fsspec knows (its driver may be missing here)."""
+    protocol, sep, _rest = uri.partition("://")
+    if not sep or protocol == "file":
+        return
+    import fsspec
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", protocol) or protocol not in fsspec.available_protocols():
+        raise ConfigError(
+            f"artifact store '{redact_url(uri)}': protocol '{protocol}://' is not one fsspec knows; use a local "
+            "folder, memory://, s3://, gs:// or another fsspec protocol"
+        )
 
 
-def _redact_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: _redact_options(value) if isinstance(value, dict) else ("***" if _is_secret_key(key) else value)
-        for key, value in options.items()
-    }
+def _url_password(url: str) -> list[str]:
+    """The password of ``scheme://user:password@host…``, if ``url`` has one."""
+    _scheme, sep, rest = url.partition("://")
+    userinfo = rest.split("@", 1)[0] if sep and "@" in rest else ""
+    return [userinfo.split(":", 1)[1]] if ":" in userinfo else []
+
+
+def _flatten(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    """Every ``(key, leaf)`` of nested options; a list's items carry the key of the list."""
+    if isinstance(value, dict):
+        return [item for name, inner in value.items() for item in _flatten(inner, str(name))]
+    if isinstance(value, list):
+        return [item for inner in value for item in _flatten(inner, key)]
+    return [(key, value)]
+
+
+def _redact_options(value: Any, key: str = "") -> Any:
+    """Options for display: secret keys' values and passwords in URLs replaced by ``***``, at any depth."""
+    if isinstance(value, dict):
+        return {name: _redact_options(inner, str(name)) for name, inner in value.items()}
+    if isinstance(value, list):
+        return [_redact_options(inner, key) for inner in value]
+    if _is_secret_key(key):
+        return "***"
+    return redact_url(redact_urls_in_text(value)) if isinstance(value, str) else value

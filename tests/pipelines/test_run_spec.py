@@ -176,6 +176,7 @@ def test_yaml_reads_top_down_in_model_order() -> None:
         "stack",
         "backends",
         "failure_policy",
+        "enable_cache",
         "steps",
     ]
     assert "spec_version: 1\n" in text

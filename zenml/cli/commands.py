@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from zenml.cli.app import app
-from zenml.cli.options import keep_strings, parse_assignments
+from zenml.cli.options import StackOption, keep_strings, parse_assignments
 from zenml.cli.output import console, seconds, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
 from zenml.exceptions import ConfigError, ZenMLError
@@ -41,7 +41,7 @@ def run(
     training: str | None = typer.Option(None, "--training", help="Training backend name."),
     backend_opt: list[str] = typer.Option([], "--backend-opt", help="KIND.KEY=VALUE backend parameter."),
     param: list[str] = typer.Option([], "--param", help="STEP.KEY=VALUE step parameter."),
-    stack: str | None = typer.Option(None, "--stack", help="Stack to run on (default: the active one)."),
+    stack: StackOption = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if cached."),
     on_failure: str | None = typer.Option(
         None, "--on-failure", help="stop (default): no new step after a failure; continue: run independent steps."
@@ -188,7 +188,7 @@ def _step_params(pipeline: Any, items: list[str]) -> dict[str, dict[str, Any]]:
 def plan(
     target: str = typer.Argument(..., help="A spec YAML, path/file.py:pipeline or package.module:pipeline."),
     param: list[str] = typer.Option([], "--param", help="STEP.KEY=VALUE step parameter."),
-    stack: str | None = typer.Option(None, "--stack", help="Stack to plan against (default: the active one)."),
+    stack: StackOption = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Plan as if the cache were off."),
 ) -> None:
     """Show, per step, whether a run would execute it or use the cache, and why (runs nothing)."""
@@ -216,13 +216,14 @@ def plan(
 def graph(
     target: str = typer.Argument(..., help="A spec YAML or a pipeline target."),
     format_: str = typer.Option("mermaid", "--format", help="dot, mermaid or json."),
+    stack: StackOption = None,
 ) -> None:
-    """Print a pipeline's DAG as Graphviz dot, Mermaid or JSON."""
+    """Print a pipeline's DAG as Graphviz dot, Mermaid or JSON (a stored spec is checked against its run's record)."""
     from zenml.cli.graphs import render_graph
 
     if format_ not in ("dot", "mermaid", "json"):
         raise ConfigError(f"--format '{format_}' is not one of dot, mermaid, json")
-    console.print(render_graph(target, format_), markup=False)
+    console.print(render_graph(target, format_, stack), markup=False)
 
 
 @steps_app.command("list")

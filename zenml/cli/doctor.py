@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import typer
 
 from zenml.cli.app import app
+from zenml.cli.options import StackOption
 from zenml.cli.output import console, size, table
 
 if TYPE_CHECKING:
@@ -23,21 +25,35 @@ def doctor(
         60.0, "--min-age", min=0.0, help="With --fix: delete garbage only once untouched for this many minutes."
     ),
     no_hash: bool = typer.Option(False, "--no-hash", help="Only check artifacts are present; do not re-hash them."),
-    stack: str | None = typer.Option(None, "--stack", help="Stack whose stores to check (default: the active one)."),
+    stack: StackOption = None,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check the stores: stuck runs, missing or corrupt artifacts, unrecorded files (exit 1 on problems)."""
     from zenml import doctor as checks
-    from zenml.repository import Repository
+    from zenml.repository import LostMetadataStoreError, Repository
 
-    repository = Repository()
-    stores = repository.stores(repository.stack(stack))
+    repository = Repository(stack=stack)
+    try:
+        stores = repository.stores()
+        lost: Finding | None = None
+    except LostMetadataStoreError as error:
+        lost = checks.lost_metadata_finding(error.database, error.artifact_store, fixed=fix)
+        if not fix:
+            _show(checks.DoctorReport((lost,), 0, 0, 0, 0, fixed=False), as_json)
+            raise typer.Exit(1) from None
+        stores = repository.stores(new_metadata_store=True)  # the user asked for it: start an empty store
     report = checks.check(stores, fix=fix, min_age=min_age * 60, verify_hashes=not no_hash)
+    if lost is not None:
+        report = replace(report, findings=(lost, *report.findings))
+    _show(report, as_json)
+    raise typer.Exit(0 if report.healthy else 1)
+
+
+def _show(report: DoctorReport, as_json: bool) -> None:
     if as_json:
         console.out(json.dumps(report.to_dict(), indent=2), highlight=False)
     else:
         _print(report)
-    raise typer.Exit(0 if report.healthy else 1)
 
 
 def _print(report: DoctorReport) -> None:

@@ -6,21 +6,23 @@ import json
 from pathlib import Path
 
 from zenml.cli.targets import is_spec, load_pipeline
+from zenml.exceptions import ConfigError
+from zenml.pipelines.spec import RunSpec, read_recorded_spec
+from zenml.repository import Repository, find_root
 
 
-def graph_of(target: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
-    """Nodes (name → type) and edges (source, target, label) of a pipeline target or spec."""
+def graph_of(target: str, stack: str | None = None) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Nodes (name → type) and edges (source, target, label) of a pipeline target or spec.
+
+    ``stack``: the stack whose metadata store recorded a stored spec (default: the active one).
+    """
     if is_spec(target):
-        from zenml.exceptions import ConfigError
-        from zenml.pipelines.spec import RunSpec
-
-        path = Path(target)
-        if not path.is_file():
-            raise ConfigError(f"spec file '{target}' does not exist")
-        spec = RunSpec.from_yaml(path.read_text(), target)
+        spec = _read_spec(Path(target), stack)
         nodes = {name: step.type for name, step in spec.steps.items()}
         inputs = {name: step.inputs for name, step in spec.steps.items()}
     else:
+        if stack is not None:
+            Repository(stack=stack)  # an unknown stack is refused; the graph of code needs no store
         pipeline = load_pipeline(target)
         order = pipeline.order()
         nodes = {name: pipeline.steps[name].config_type() for name in order}
@@ -33,9 +35,24 @@ def graph_of(target: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
     return nodes, edges
 
 
-def render_graph(target: str, format_: str) -> str:
+def _read_spec(path: Path, stack: str | None) -> RunSpec:
+    """A spec file; a run's stored spec is checked against the sha256 its run recorded, as a replay reads it."""
+    if not path.is_file():
+        raise ConfigError(f"spec file '{path}' does not exist")
+    if find_root(path.parent.resolve()) is None:
+        if stack is not None:
+            raise ConfigError(f"--stack needs a zenml repository, and '{path}' is in none")
+        return RunSpec.from_yaml(path.read_text(), str(path))  # a spec file outside any repository
+    repository = Repository(path.parent, stack=stack)
+    record = repository.stores().metadata.find_run(path.stem)
+    if record is None or record.spec_file(repository.root).resolve() != path.resolve():
+        return RunSpec.from_yaml(path.read_text(), str(path))
+    return read_recorded_spec(path, record.spec_sha256, record.id)
+
+
+def render_graph(target: str, format_: str, stack: str | None = None) -> str:
     """The DAG in ``dot``, ``mermaid`` or ``json``."""
-    nodes, edges = graph_of(target)
+    nodes, edges = graph_of(target, stack)
     if format_ == "json":
         return json.dumps(
             {

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from zenml.cli.app import app
+from zenml.cli.options import StackOption
 from zenml.cli.output import console, seconds, size, styled_status, table, when
 from zenml.exceptions import ConfigError, redact_urls_in_text
 
@@ -23,26 +24,28 @@ app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(artifacts_app, name="artifacts")
 
 
-def _repository() -> Any:
+def _repository(stack: str | None) -> Any:
     from zenml.repository import Repository
 
-    return Repository()
+    return Repository(stack=stack)
 
 
 @runs_app.command("list")
 def runs_list(
     pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="Only runs of this pipeline."),
-    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many runs."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many runs."),
     metric: list[str] = typer.Option([], "--metric", "-m", help="Add a column with this metric (repeatable)."),
     sort: str | None = typer.Option(None, "--sort", help="Sort by this metric, best (highest) first."),
     ascending: bool = typer.Option(False, "--asc", help="With --sort: lowest first (e.g. for a loss)."),
+    stack: StackOption = None,
 ) -> None:
     """List runs, newest first, optionally with metric columns and sorted by a metric."""
-    metadata = _repository().stores().metadata
+    metadata = _repository(stack).stores().metadata
     metadata.reap_dead_runs()
     if sort is None:
         records = metadata.runs(pipeline=pipeline, limit=limit)
     else:
+        _check_metric(metadata, sort, pipeline)
         records = [record for record, _ in metadata.runs_by_metric(sort, pipeline, limit, ascending)]
         metric = [sort, *[m for m in metric if m != sort]]
     columns = {name: metadata.metric_by_run(name, [r.id for r in records]) for name in metric}
@@ -61,10 +64,23 @@ def runs_list(
     console.print(grid if records else "No runs recorded yet; start one with 'zen run'.")
 
 
+def _check_metric(metadata: Any, name: str, pipeline: str | None) -> None:
+    """Refuse ``--sort NAME`` when no run (of ``pipeline``) logged that metric, listing those that were."""
+    known = metadata.metric_names(pipeline)
+    if name in known:
+        return
+    scope = f" of pipeline '{pipeline}'" if pipeline else ""
+    logged = f"metrics logged: {', '.join(known)}" if known else "no run logged any metric yet"
+    raise ConfigError(f"--sort '{name}': no run{scope} logged a metric named '{name}' ({logged})")
+
+
 @runs_app.command("show")
-def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix).")) -> None:
+def runs_show(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    stack: StackOption = None,
+) -> None:
     """Show a run: status, provenance, steps, outputs and metrics."""
-    run = _repository().run(run_id)
+    run = _repository(stack).run(run_id)
     record = run.record
     console.print(f"[bold]Run {record.id}[/] of pipeline [bold]{record.pipeline}[/]: {styled_status(record.status)}")
     console.print(
@@ -100,9 +116,9 @@ def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix
 
 
 @pipelines_app.command("list")
-def pipelines_list() -> None:
+def pipelines_list(stack: StackOption = None) -> None:
     """List pipelines with their number of runs."""
-    records = _repository().pipelines()
+    records = _repository(stack).pipelines()
     grid = table("pipeline", "runs", "last run (UTC)")
     for record in records:
         grid.add_row(record.name, str(record.run_count), when(record.last_run_at))
@@ -111,13 +127,18 @@ def pipelines_list() -> None:
 
 @artifacts_app.command("list")
 def artifacts_list(
-    run: str | None = typer.Option(None, "--run", help="Only artifacts produced by this run."),
-    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many (newest first)."),
+    run: str | None = typer.Option(
+        None, "--run", help="Only the artifacts this run's steps output, computed or served from the cache."
+    ),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many (newest first)."),
+    stack: StackOption = None,
 ) -> None:
     """List stored artifacts with their producer, format, size and content hash."""
-    repository = _repository()
-    run_id = repository.run(run).id if run else None
-    rows = repository.stores().metadata.artifacts(run_id=run_id, limit=limit)
+    repository = _repository(stack)
+    if run:
+        _run_artifacts(repository, run, limit)
+        return
+    rows = repository.stores().metadata.artifacts(limit=limit)
     grid = table("id", "run", "step.output", "format", "size", "content hash")
     for record, producer_run, step, output in rows:
         grid.add_row(
@@ -126,13 +147,27 @@ def artifacts_list(
     console.print(grid if rows else "No artifacts stored yet.")
 
 
+def _run_artifacts(repository: Any, run: str, limit: int) -> None:
+    """The artifacts a run used, and for each cached one the run that produced it."""
+    run_id = repository.run(run).id
+    rows = repository.stores().metadata.run_artifacts(run_id)[:limit]
+    grid = table("id", "step.output", "produced by", "format", "size", "content hash")
+    for record, step, output, producer_run, producer_step in rows:
+        origin = "this run" if producer_run == run_id else f"run {producer_run} ({producer_step}), cached"
+        grid.add_row(
+            str(record.id), f"{step}.{output}", origin, record.format, size(record.size), record.content_hash[:23]
+        )
+    console.print(grid if rows else f"Run {run_id} has no recorded outputs.")
+
+
 @artifacts_app.command("show")
 def artifacts_show(
     artifact_id: int = typer.Argument(..., help="Artifact id (see 'zen artifacts list')."),
     lineage: bool = typer.Option(False, "--lineage", help="Show the steps and artifacts it derives from."),
+    stack: StackOption = None,
 ) -> None:
     """Show an artifact's record and a preview of its value (after verifying its hash)."""
-    view = _repository().artifact(artifact_id)
+    view = _repository(stack).artifact(artifact_id)
     record = view.record
     console.print(f"[bold]Artifact {record.id}[/]: {record.data_type} as {record.format}, {size(record.size)}")
     console.print(f"  uri: {record.uri}")
@@ -170,9 +205,10 @@ def _preview(value: Any, limit: int = 2000) -> Any:
 def runs_logs(
     run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     step: str | None = typer.Argument(None, help="Only this step (default: every step, in run order)."),
+    stack: StackOption = None,
 ) -> None:
     """Print what each step printed and logged, attempt by attempt, whichever orchestrator ran it."""
-    run = _repository().run(run_id)
+    run = _repository(stack).run(run_id)
     if step is not None and step not in run.steps:
         known = ", ".join(run.steps) or "none recorded"
         raise ConfigError(f"run {run.id} has no recorded step '{step}' (steps: {known})")
@@ -192,24 +228,30 @@ def runs_logs(
 @runs_app.command("resume")
 def runs_resume(
     run_id: str = typer.Argument(..., help="The failed or crashed run to finish."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not serve the remaining steps from the cache."),
+    no_cache: bool = typer.Option(
+        False,
+        "--no-cache",
+        help="Run the remaining steps without the cache (a run started with --no-cache resumes so anyway).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
     json_: bool = typer.Option(
         False, "--json", help="Print only one JSON document describing the run (no live display; logs to stderr)."
     ),
+    stack: StackOption = None,
 ) -> None:
     """Finish a failed or killed run: completed steps are kept, the rest run."""
     from zenml.launch import resume_run
 
     if quiet and json_:
         raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
-    repository = _repository()
+    repository = _repository(stack)
+    cache = False if no_cache else None  # None: the run's own choice
     if json_:
         from zenml.cli.run_report import report_as_json
 
         def start(listener: Any) -> Any:
             record = repository.run(run_id)  # an unknown id is bad input, reported as the document's error
-            return resume_run(record.id, listener=listener, enable_cache=not no_cache, repository=repository)
+            return resume_run(record.id, listener=listener, enable_cache=cache, repository=repository)
 
         report_as_json(start, lambda error: _resumed_run(repository, error))
         return
@@ -218,7 +260,7 @@ def runs_resume(
     record = repository.run(run_id)
     try:
         with ProgressDisplay([s.name for s in record.steps.values()], quiet=quiet) as display:
-            run = resume_run(record.id, listener=display, enable_cache=not no_cache, repository=repository)
+            run = resume_run(record.id, listener=display, enable_cache=cache, repository=repository)
     except KeyboardInterrupt as interrupt:  # Ctrl-C: say so and how to go on, then exit 130
         from zenml.cli.run_report import report_interrupted
 
@@ -244,6 +286,7 @@ def runs_compare(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write a self-contained HTML comparison page here instead of printing."
     ),
+    stack: StackOption = None,
 ) -> None:
     """Show what differs between runs, each against the first: parameters, code, inputs, metrics, caching."""
     from zenml.compare import compare_with_first
@@ -252,7 +295,7 @@ def runs_compare(
         _check_report_output(output)
     if len(run_ids) < 2:
         raise ConfigError(f"'zen runs compare' needs at least 2 runs, got {len(run_ids)}; give two or more run ids")
-    repository = _repository()
+    repository = _repository(stack)
     runs = [repository.run(run_id) for run_id in run_ids]
     if output is not None:
         from zenml.reports import write_compare_page  # the page modules load only when a page is asked for
@@ -268,12 +311,13 @@ def runs_compare(
 def runs_report(
     run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write (its folder must exist)."),
+    stack: StackOption = None,
 ) -> None:
     """Write a self-contained HTML report of a run: graph, timeline, parameters, statistics, training, evaluation."""
     from zenml.reports import write_run_report
 
     _check_report_output(output)
-    run = _repository().run(run_id)
+    run = _repository(stack).run(run_id)
     written = write_run_report(run, output)
     console.print(f"Report of run {run.id} ({run.status}) written to {written}", markup=False)
 
@@ -332,7 +376,7 @@ def datasources_list(
     limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many ingestions (newest first)."),
 ) -> None:
     """List datasource ingestions: pipeline, step, source, version (content hash) and rows."""
-    repository = _repository()
+    repository = _repository(None)
     metadata = repository.stores().metadata
     grid = table("run", "pipeline", "step", "source", "version", "status")
     for record, pipeline in metadata.source_step_runs(limit):

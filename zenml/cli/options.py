@@ -1,13 +1,20 @@
-"""Parsing of repeated ``KIND.KEY=VALUE`` / ``STEP.KEY=VALUE`` command-line options."""
+"""Options shared by several commands: ``--stack``, and parsing of repeated ``KIND.KEY=VALUE`` options."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 import yaml
 
 from zenml.exceptions import ConfigError, excerpt
 from zenml.utils.plainyaml import ALIASES_REFUSED, AliasError, composes, load_yaml
+
+#: ``--stack NAME`` of every command that reads a store, declared once: ``stack: StackOption = None``.
+StackOption = Annotated[
+    str | None,
+    typer.Option("--stack", help="Stack whose stores to use (default: $ZEN_STACK, else the active stack)."),
+]
 
 
 def parse_value(raw: str, option: str = "--param") -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +10,8 @@ import blake3
 from zenml.artifacts.dataset import Dataset, DatasetWriter
 from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource, reading_progress
 from zenml.exceptions import ConfigError
+from zenml.utils.envvars import PLACEHOLDER, expand_variables
 from zenml.utils.redact import redact_url
-
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class SQLDatasource(BaseDatasource):
@@ -40,7 +37,7 @@ class SQLDatasource(BaseDatasource):
         """Refuse literal passwords in the URL."""
         super().check_params(params)
         url = params.get("url")
-        if isinstance(url, str) and redact_url(url) != url and not _VARIABLE.search(url.split("@")[0]):
+        if isinstance(url, str) and redact_url(url) != url and not PLACEHOLDER.search(url.split("@")[0]):
             raise ConfigError(
                 "SQLDatasource url contains a password, which would be recorded in the run spec; "
                 "write it as ${ENV_VARIABLE} (e.g. postgresql://user:${PGPASSWORD}@host/db)"
@@ -51,14 +48,7 @@ class SQLDatasource(BaseDatasource):
 
         if not self.url or not self.query:
             raise ConfigError("SQLDatasource needs both url and query")
-
-        def expand(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                raise ConfigError(f"SQLDatasource url needs the environment variable {name}, which is not set")
-            return os.environ[name]
-
-        url = _VARIABLE.sub(expand, self.url)
+        url = expand_variables(self.url, "SQLDatasource url")
         for short, driver in (("postgresql://", "postgresql+psycopg://"), ("mysql://", "mysql+pymysql://")):
             url = url.replace(short, driver, 1) if url.startswith(short) else url
         return create_engine(url)

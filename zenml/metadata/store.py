@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, bindparam, create_engine, delete, event, func, insert, select, update
-from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -101,6 +101,49 @@ def normalise_url(url: str, base_dir: Path | None = None) -> str:
     return f"{scheme}://{rest}"
 
 
+def parse_url(url: str, base_dir: Path | None = None) -> URL:
+    """The metadata store URL, normalised (``normalise_url``) and parsed.
+
+    Raises:
+        ConfigError: it has no scheme or is malformed.
+    """
+    normalised = normalise_url(url, base_dir)
+    try:
+        return make_url(normalised)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a non-numeric port
+        raise ConfigError(f"metadata store URL '{redact_url(normalised)}' is malformed: {exc}") from exc
+
+
+def check_url(url: str) -> None:
+    """Check a metadata store URL's syntax and database kind without connecting (``zen stack register``).
+
+    A missing driver is not refused here: the machine that registers a stack need not be the one
+    that uses it.
+
+    Raises:
+        ConfigError: no scheme, malformed, or a database SQLAlchemy does not know.
+    """
+    parsed = parse_url(url)
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError as exc:
+        raise ConfigError(
+            f"metadata store URL '{redact_url(url)}' names the database '{parsed.drivername}', which SQLAlchemy "
+            "does not know; use sqlite:///PATH, postgresql://USER@HOST/DB or mysql://USER@HOST/DB"
+        ) from exc
+    except ImportError:  # the dialect is known; its driver is not installed here
+        pass
+
+
+def sqlite_file(url: str, base_dir: Path | None = None) -> Path | None:
+    """The database file of an SQLite URL (``None``: another database, or SQLite in memory)."""
+    parsed = parse_url(url, base_dir)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 #: step statuses that a live process will still change; a crashed run's steps in them are crashed too
 UNFINISHED_STEP = ("running", "pending")
 _CRASHED = {
@@ -134,10 +177,7 @@ class SQLMetadataStore:
     # -- connection ------------------------------------------------------------------------------
 
     def _create_engine(self) -> Engine:
-        try:
-            parsed = make_url(self.url)
-        except (ArgumentError, ValueError) as exc:  # ValueError: a non-numeric port
-            raise ConfigError(f"metadata store URL '{self.display_url}' is malformed: {exc}") from exc
+        parsed = parse_url(self.url)
         kwargs: dict[str, Any] = {}
         if parsed.get_backend_name() == "sqlite":
             kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
@@ -582,6 +622,45 @@ class SQLMetadataStore:
         size = len(_ARTIFACT_COLUMNS)
         with self._transaction(readonly=True) as connection:
             return [(ArtifactRecord(*row[:size]), *row[size:]) for row in connection.execute(query)]
+
+    def run_artifacts(self, run_id: str) -> list[tuple[ArtifactRecord, str, str, str, str]]:
+        """Every artifact a run's steps wrote or served from the cache, in step order.
+
+        Rows are ``(record, step, output, producer run id, producer step)``: for a cached step the
+        producer is the earlier run that computed the artifact.
+        """
+        producer = step_run_table.alias("producer")
+        used = step_run_table.alias("used")
+        query = (
+            select(*_ARTIFACT_COLUMNS, used.c.name, event_table.c.name, producer.c.run_id, producer.c.name)
+            .select_from(
+                event_table.join(used, event_table.c.step_run_id == used.c.id)
+                .join(artifact_table, event_table.c.artifact_id == artifact_table.c.id)
+                .join(producer, artifact_table.c.producer_id == producer.c.id)
+            )
+            .where(used.c.run_id == run_id, event_table.c.kind == "output")
+            .order_by(used.c.id, event_table.c.id)
+        )
+        size = len(_ARTIFACT_COLUMNS)
+        with self._transaction(readonly=True) as connection:
+            return [(ArtifactRecord(*row[:size]), *row[size:]) for row in connection.execute(query)]
+
+    def metric_names(self, pipeline: str | None = None) -> list[str]:
+        """The names of every metric a run (of ``pipeline``) logged, sorted."""
+        query = (
+            select(metric_table.c.name)
+            .distinct()
+            .select_from(metric_table.join(step_run_table, metric_table.c.step_run_id == step_run_table.c.id))
+            .order_by(metric_table.c.name)
+        )
+        if pipeline is not None:
+            query = (
+                query.join(run_table, step_run_table.c.run_id == run_table.c.id)
+                .join(pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id)
+                .where(pipeline_table.c.name == pipeline)
+            )
+        with self._transaction(readonly=True) as connection:
+            return [name for (name,) in connection.execute(query)]
 
     def events_of_artifact(self, artifact_id: int) -> list[EventRecord]:
         """Every step run that read or wrote an artifact."""

@@ -161,6 +161,8 @@ class RunSpec(_Model):
 
     ``failure_policy``: ``stop`` starts no new step after the first failure; ``continue`` keeps
     running every step that does not depend on a failed one. Either way the run ends ``failed``.
+    ``enable_cache``: ``False`` when the run was started with the cache off (``--no-cache``), so
+    resuming it runs its remaining steps without the cache too.
     """
 
     spec_version: int = SPEC_VERSION
@@ -173,6 +175,7 @@ class RunSpec(_Model):
     stack: StackSpec
     backends: BackendsSpec
     failure_policy: FailurePolicy = "stop"
+    enable_cache: bool = True
     steps: dict[str, StepSpec]
 
     @field_validator("steps")

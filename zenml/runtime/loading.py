@@ -72,8 +72,12 @@ def load_step(name: str, spec: StepSpec) -> BaseStep:
     raise ConfigError(f"step '{name}' has type '{spec.type}', which is not a zenml step class or @step function")
 
 
-def load_backend(kind: str, spec: BackendSpec) -> Configurable:
-    """Instantiate a backend from its spec, checking it is a backend of ``kind``."""
+def load_backend(kind: str, spec: BackendSpec, *, check_available: bool = True) -> Configurable:
+    """Instantiate a backend from its spec, checking it is a backend of ``kind``.
+
+    ``check_available=False`` checks the parameters only, not that the backend's extra is installed
+    (``zen stack register``: the machine registering a stack need not be the one running it).
+    """
     target = _KNOWN_DEFINITIONS.get(spec.type) or import_trusted(spec.type, f"{kind} backend '{spec.name}'")
     if not (
         isinstance(target, type) and issubclass(target, Configurable) and getattr(target, "backend_kind", None) == kind
@@ -81,9 +85,9 @@ def load_backend(kind: str, spec: BackendSpec) -> Configurable:
         raise ConfigError(f"'{spec.type}' is not a {kind} backend class")
     try:
         backend = target._build_from(target, spec.type, dict(spec.params))
-        check_available = getattr(backend, "check_available", None)
-        if check_available is not None:
-            check_available()
+        available = getattr(backend, "check_available", None) if check_available else None
+        if available is not None:
+            available()
     except ConfigError as exc:
         raise ConfigError(f"{kind} backend '{spec.name}': {exc}") from exc
     return backend
