@@ -10,7 +10,7 @@ import typer
 
 from zenml.cli.app import app
 from zenml.cli.output import console, seconds, size, styled_status, table, when
-from zenml.exceptions import ConfigError, redact_urls_in_text
+from zenml.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from zenml.compare import RunComparison
@@ -321,29 +321,3 @@ def _mark(value: str | None) -> str:
 
 def _number(value: float | None) -> str:
     return f"{value:.6g}" if value is not None else "-"
-
-
-datasources_app = typer.Typer(help="Datasources and the versions of the data they ingested.", no_args_is_help=True)
-app.add_typer(datasources_app, name="datasources")
-
-
-@datasources_app.command("list")
-def datasources_list(
-    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many ingestions (newest first)."),
-) -> None:
-    """List datasource ingestions: pipeline, step, source, version (content hash) and rows."""
-    repository = _repository()
-    metadata = repository.stores().metadata
-    grid = table("run", "pipeline", "step", "source", "version", "status")
-    for record, pipeline in metadata.source_step_runs(limit):
-        components = record.cache_components or {}
-        source = record.params.get("path") or record.params.get("snapshot") or record.params.get("query") or ""
-        grid.add_row(
-            record.run_id,
-            pipeline,
-            record.name,
-            redact_urls_in_text(str(source)),
-            str(components.get("source", ""))[:23],
-            styled_status(record.status),
-        )
-    console.print(grid if grid.rows else "No datasource has ingested data yet.")

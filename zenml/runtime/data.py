@@ -213,3 +213,88 @@ def _compared(name: str, read: SourceRead, before: SourceRead | None, compare_wi
             "older zenml with another algorithm, so whether the data changed is not known"
         )
     return f"{name}: new data version {version} (run {run} read {short_version(before.version)})"
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """One version of the data a datasource step read, across the runs that used it.
+
+    Attributes:
+        pipeline: the pipeline of the datasource step.
+        step: the datasource step's name.
+        source: what it read (path, query; credentials redacted), as its newest read recorded it.
+        version: the data version (content hash).
+        runs: the runs that used it, oldest first (replays served from a snapshot included).
+        snapshot: the output artifacts of its newest read (the ingested data), by output name.
+    """
+
+    pipeline: str
+    step: str
+    source: str
+    version: str
+    runs: list[str]
+    snapshot: dict[str, ArtifactRecord]
+
+    @property
+    def datasource(self) -> str:
+        """``pipeline/step``: the datasource's name in ``zen datasources``."""
+        return f"{self.pipeline}/{self.step}"
+
+
+def data_versions(stores: Stores, pipeline: str | None = None) -> list[DataVersion]:
+    """Every data version each datasource step read, by datasource, newest version (last used) first."""
+    grouped: dict[tuple[str, str, str], list[StepRunRecord]] = {}
+    for record, pipeline_name in stores.metadata.source_step_runs(limit=None, pipeline=pipeline):
+        version = str((record.cache_components or {})["source"])
+        grouped.setdefault((pipeline_name, record.name, version), []).append(record)  # newest first
+    versions = []
+    for (pipeline_name, step, version), records in grouped.items():
+        newest = records[0]
+        versions.append(
+            DataVersion(
+                pipeline=pipeline_name,
+                step=step,
+                source=_describe(newest.params),
+                version=version,
+                runs=list(dict.fromkeys(record.run_id for record in reversed(records))),
+                snapshot=stores.metadata.step_artifacts(newest.id, "output"),
+            )
+        )
+    return versions
+
+
+def _describe(params: dict[str, object]) -> str:
+    """What a datasource read, from its recorded parameters (never with a password: see ``redact_url``)."""
+    from zenml.utils.redact import redact_url
+
+    if "query" in params:
+        return f"{redact_url(str(params.get('url', '')))} :: {params['query']}"
+    return str(params.get("path") or params.get("snapshot") or "")
+
+
+def find_data_version(stores: Stores, name_or_version: str) -> DataVersion:
+    """A datasource's newest version (``pipeline/step``, or a step or pipeline name naming one), or a version.
+
+    A version may be given whole or by a prefix of its hex digits, with or without ``xxh3-128:``.
+
+    Raises:
+        ConfigError: nothing matches, or a name matches several datasources.
+    """
+    versions = data_versions(stores)
+    by_name = [v for v in versions if name_or_version in (v.datasource, v.step, v.pipeline)]
+    datasources = list(dict.fromkeys(v.datasource for v in by_name))
+    if len(datasources) > 1:
+        raise ConfigError(
+            f"'{name_or_version}' names several datasources ({', '.join(datasources)}); give one as PIPELINE/STEP"
+        )
+    if by_name:
+        return by_name[0]  # data_versions lists the version used last first
+    digits = name_or_version.split(":", 1)[-1]
+    matches = [v for v in versions if v.version == name_or_version or v.version.split(":", 1)[-1].startswith(digits)]
+    if digits and matches and len({v.version for v in matches}) == 1:
+        return matches[0]
+    if matches:
+        raise ConfigError(f"version prefix '{name_or_version}' matches several data versions; give more digits")
+    raise ConfigError(
+        f"no datasource or data version '{name_or_version}' is recorded; 'zen datasources list' shows them"
+    )
