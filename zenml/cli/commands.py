@@ -230,6 +230,8 @@ def plan(
     param: list[str] = typer.Option([], "--param", help="STEP.KEY=VALUE step parameter."),
     stack: str | None = typer.Option(None, "--stack", help="Stack to plan against (default: the active one)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Plan as if the cache were off."),
+    refresh_data: bool = typer.Option(False, "--refresh-data", help="Plan a stored spec on fresh data."),
+    data_from: str | None = typer.Option(None, "--data-from", help="Plan on the data this earlier run read."),
 ) -> None:
     """Show, per step, whether a run would execute it or use the cache, and why (runs nothing)."""
     from zenml import launch
@@ -237,11 +239,19 @@ def plan(
     if is_spec(target):
         if param:
             raise ConfigError("--param cannot change a stored spec; plan the pipeline itself with --param")
-        plans = launch.plan_spec_file(Path(target), stack=stack, enable_cache=not no_cache)
+        plans = launch.plan_spec_file(
+            Path(target), stack=stack, enable_cache=not no_cache, refresh_data=refresh_data, data_from=data_from
+        )
     else:
+        if refresh_data:
+            raise ConfigError("--refresh-data applies to a stored spec; a pipeline target always reads its sources")
         pipeline = load_pipeline(target)
         plans = launch.plan_pipeline(
-            pipeline, params=_step_params(pipeline, param), stack=stack, enable_cache=not no_cache
+            pipeline,
+            params=_step_params(pipeline, param),
+            stack=stack,
+            enable_cache=not no_cache,
+            data_from=data_from,
         )
     grid = table("step", "action", "why")
     for step in plans:
