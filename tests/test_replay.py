@@ -17,9 +17,13 @@ import pytest
 
 pytest.importorskip("sklearn", reason="the replay tests fit a scikit-learn model")
 
+pytestmark = pytest.mark.slow  # a dozen `zen` processes per store engine
+
 ZEN = str(Path(sys.executable).parent / "zen")
 
 FLOW = """
+from pathlib import Path
+
 from sklearn.linear_model import LinearRegression
 
 from zenml import StepContext, step
@@ -30,6 +34,8 @@ from zenml.pipelines import BasePipeline
 
 @step
 def fit(data: Dataset, context: StepContext) -> float:
+    if Path("FAIL").exists():
+        raise RuntimeError("the FAIL flag is set")
     frame = data.to_pandas()
     features, target = frame.drop(columns=["target"]).to_numpy(), frame["target"].to_numpy()
     r2 = float(LinearRegression(fit_intercept=FIT_INTERCEPT).fit(features, target).score(features, target))
@@ -109,9 +115,6 @@ def test_replay_reads_the_data_of_its_run_until_refreshed(project: Path) -> None
     assert f"(run {run_id} read xxh3-128:" in refreshed.stdout
     assert _repository(project).runs()[0].metrics()["fit"]["rows"] == 50
 
-    again = zen(project, "run", spec, "--refresh-data")  # the data has not changed since the first run? it has
-    assert "new data version" in again.stdout
-
 
 def test_a_gone_snapshot_is_an_error_offering_refresh_data(project: Path) -> None:
     first = run_json(project, "flow_replay.py:diabetes")
@@ -145,5 +148,17 @@ def test_data_from_runs_changed_code_on_an_earlier_runs_data(project: Path) -> N
     lineage = zen(project, "artifacts", "show", str(run.steps["fit"].outputs["output"].id), "--lineage").stdout
     assert f"← {first['run_id']}/datasource" in lineage
 
-    plain = zen(project, "run", "flow_replay.py:diabetes")  # and the source's new version is news
-    assert "datasource: new data version" in plain.stdout
+
+def test_a_resumed_replay_finishes_on_the_pinned_data(project: Path) -> None:
+    first = run_json(project, "flow_replay.py:diabetes")
+    (project / "FAIL").write_text("1")
+    write_rows(project / "data.csv", 50)
+    failed = zen(project, "run", f"pipelines/diabetes/{first['run_id']}.yaml", "--no-cache", expect=1)
+    replay_id = failed.stdout.split("Run ", 1)[1].split()[0]
+
+    (project / "FAIL").unlink()
+    (project / "data.csv").unlink()
+    zen(project, "runs", "resume", replay_id)
+    resumed = _repository(project).run(replay_id)
+    assert resumed.status == "completed" and resumed.metrics()["fit"] == first["metrics"]["fit"]
+    assert resumed.data_versions["datasource"].pinned_from == first["run_id"]
