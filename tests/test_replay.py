@@ -147,6 +147,8 @@ def test_data_from_runs_changed_code_on_an_earlier_runs_data(project: Path) -> N
     assert model_input.id == _repository(project).run(first["run_id"]).steps["datasource"].outputs["output"].id
     lineage = zen(project, "artifacts", "show", str(run.steps["fit"].outputs["output"].id), "--lineage").stdout
     assert f"← {first['run_id']}/datasource" in lineage
+    shown = zen(project, "runs", "show", run.id).stdout
+    assert f"data: datasource pinned to the data of run {first['run_id']}, version xxh3-128:" in shown
 
 
 def test_a_resumed_replay_finishes_on_the_pinned_data(project: Path) -> None:

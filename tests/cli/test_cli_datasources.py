@@ -68,6 +68,8 @@ def test_list_shows_each_version_with_rows_size_and_runs(project: Path, zen: Cal
     assert oldest[4].endswith("kB")
 
     assert zen("datasources", "list", "--pipeline", "other").out.strip() == "No datasource has read data yet."
+    shown = zen("runs", "show", _run_id(changed)).out
+    assert f"data: datasource read from its source, version xxh3-128:{newest[2].split(':')[1]}" in shown
 
 
 def test_show_gives_schema_and_statistics_of_a_version(project: Path, zen: Callable[..., Result]) -> None:

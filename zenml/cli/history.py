@@ -77,6 +77,9 @@ def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix
         else "  git: (not a git repository)"
     )
     console.print(f"  spec: {record.spec_path} (sha256 {record.spec_sha256[:12]})")
+    for step_name, read in run.data_versions.items():
+        origin = f"pinned to the data of run {read.pinned_from}" if read.pinned_from else "read from its source"
+        console.print(f"  data: {step_name} {origin}, version {read.version}", markup=False)
     if run.error:
         console.print(f"  [red]{run.error}[/]")
     grid = table("step", "status", "duration", "params", "outputs")
