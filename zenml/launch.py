@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zenml.backends.base import BaseBackend
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.exceptions import BackendError, ConfigError, MetadataStoreError, StepError, ZenMLError
+from zenml.metadata.records import RunRecord
 from zenml.pipelines.base import CompileContext
 from zenml.pipelines.spec import (
     FAILURE_POLICIES,
@@ -35,7 +36,7 @@ from zenml.pipelines.spec import (
 )
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
-from zenml.runtime.data import is_source_step, pins_from_run, replay_pins, snapshot
+from zenml.runtime.data import check_pins, check_sources, is_source_step, pins_from_run, replay_data
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import INTERRUPTED, execute_step, exit_call
 from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_backend, remember_definition
@@ -171,7 +172,7 @@ def compile_pipeline(
     )
     spec = pipeline.compile(context)
     if pins:
-        _check_pins(spec, repository.stores(chosen_stack))
+        check_pins(spec, repository.stores(chosen_stack))
     for step in pipeline.steps.values():
         remember_definition(step)
     return spec, repository, chosen_stack
@@ -268,57 +269,24 @@ def _spec_to_replay(path: Path, repository: Repository, stores: Stores) -> tuple
     very file (``<pipelines>/<pipeline>/<run_id>.yaml``); it must be unchanged. A copy elsewhere,
     or a file no recorded run was launched from, is a pipeline definition of its own and runs as it is.
     """
-    record = stores.metadata.find_run(path.stem)
-    if record is None or record.spec_file(repository.root).resolve() != path.resolve():
+    record = _recorded_run_of(path, repository, stores)
+    if record is None:
         return load_spec(path), None
     return read_recorded_spec(path, record.spec_sha256, record.id), record.id
+
+
+def _recorded_run_of(path: Path, repository: Repository, stores: Stores) -> RunRecord | None:
+    record = stores.metadata.find_run(path.stem)
+    if record is None or record.spec_file(repository.root).resolve() != path.resolve():
+        return None
+    return record
 
 
 def replayed_run(path: Path, *, stack: str | None = None, repository: Repository | None = None) -> str | None:
     """The recorded run whose stored spec ``path`` is, or ``None`` (a spec no recorded run was launched from)."""
     repository = repository or Repository(path.parent)
-    stores = repository.stores(repository.stack(stack))
-    record = stores.metadata.find_run(path.stem)
-    if record is None or record.spec_file(repository.root).resolve() != path.resolve():
-        return None
-    return record.id
-
-
-def _replay_data(
-    old: RunSpec, recorded: str | None, stores: Stores, *, refresh_data: bool, data_from: str | None
-) -> dict[str, DataPin]:
-    """The source steps a replay serves from snapshots: the replayed run's (default), none, or another run's."""
-    if refresh_data and data_from is not None:
-        raise ConfigError(
-            "--refresh-data and --data-from cannot be combined: read the sources anew, or another run's data"
-        )
-    if refresh_data:
-        return {}
-    if data_from is not None:
-        add_code_paths(old, stores.project_root)
-        sources = [name for name, step_spec in old.steps.items() if is_source_step(load_step(name, step_spec))]
-        return pins_from_run(stores, data_from, sources)
-    return replay_pins(stores, recorded, old) if recorded is not None else dict(old.data_from)
-
-
-def _check_pins(spec: RunSpec, stores: Stores, done: frozenset[str] = frozenset()) -> None:
-    """Every pinned snapshot a run will serve is present and intact, before anything is recorded (or resumed)."""
-    for name, pin in spec.data_from.items():
-        if name not in done:
-            snapshot(stores, pin, name, list(spec.steps[name].outputs))
-
-
-def _check_sources(spec: RunSpec, source: str) -> None:
-    """Source steps that will read their source can (the file exists, …), before anything is recorded."""
-    for name, step_spec in spec.steps.items():
-        if name in spec.data_from:
-            continue
-        step = load_step(name, step_spec)
-        if is_source_step(step):
-            try:
-                step.preflight()
-            except ConfigError as exc:
-                raise ConfigError(f"{source}: step '{name}': {exc}") from exc
+    record = _recorded_run_of(path, repository, repository.stores(repository.stack(stack)))
+    return record.id if record is not None else None
 
 
 def respec(
@@ -346,7 +314,7 @@ def respec(
     chosen_stack = repository.stack(stack)
     stores = repository.stores(chosen_stack)
     old, recorded = _spec_to_replay(path, repository, stores)
-    pins = _replay_data(old, recorded, stores, refresh_data=refresh_data, data_from=data_from)
+    pins = replay_data(old, recorded, stores, refresh_data=refresh_data, data_from=data_from)
     new_backends = (backends or BackendChoices()).resolve(chosen_stack, previous=old.backends)
     spec = old.model_copy(
         update={
@@ -362,8 +330,8 @@ def respec(
     _check_steps(old, repository.root, str(path))
     _check_backends(spec, str(path))
     spec = RunSpec.model_validate(spec.model_dump())
-    _check_sources(spec, str(path))
-    _check_pins(spec, stores)
+    check_sources(spec, str(path))
+    check_pins(spec, stores)
     return spec, repository, chosen_stack
 
 
@@ -556,7 +524,7 @@ def resume_run(
     done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in ("completed", "cached"))
     orchestrator = _orchestrator_of(spec)
     _preflight(spec, orchestrator, stores)
-    _check_pins(spec, stores, done)  # a replay resumes on its pinned data, or not at all
+    check_pins(spec, stores, done)  # a replay resumes on its pinned data, or not at all
     stores.metadata.set_run_status(record.id, "running")
     _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=done)
     return repository.run(record.id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from zenml.exceptions import ConfigError
 from zenml.metadata.records import ArtifactRecord, StepRunRecord
 from zenml.pipelines.spec import DataPin, RunSpec
+from zenml.runtime.loading import add_code_paths, load_step
 from zenml.runtime.reuse import damaged_output
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
@@ -298,3 +299,44 @@ def find_data_version(stores: Stores, name_or_version: str) -> DataVersion:
     raise ConfigError(
         f"no datasource or data version '{name_or_version}' is recorded; 'zen datasources list' shows them"
     )
+
+
+def replay_data(
+    old: RunSpec, recorded: str | None, stores: Stores, *, refresh_data: bool, data_from: str | None
+) -> dict[str, DataPin]:
+    """The pins of a replay of ``old`` (run ``recorded``'s spec, or ``None``): that run's data, none, or another run's.
+
+    Raises:
+        ConfigError: both ``refresh_data`` and ``data_from``; or see ``pins_from_run``.
+    """
+    if refresh_data and data_from is not None:
+        raise ConfigError(
+            "--refresh-data and --data-from cannot be combined: read the sources anew, or another run's data"
+        )
+    if refresh_data:
+        return {}
+    if data_from is not None:
+        add_code_paths(old, stores.project_root)
+        sources = [name for name, step_spec in old.steps.items() if is_source_step(load_step(name, step_spec))]
+        return pins_from_run(stores, data_from, sources)
+    return replay_pins(stores, recorded, old) if recorded is not None else dict(old.data_from)
+
+
+def check_pins(spec: RunSpec, stores: Stores, done: frozenset[str] = frozenset()) -> None:
+    """Every pinned snapshot a run will serve (steps not in ``done``) is present and intact; else ``ConfigError``."""
+    for name, pin in spec.data_from.items():
+        if name not in done:
+            snapshot(stores, pin, name, list(spec.steps[name].outputs))
+
+
+def check_sources(spec: RunSpec, source: str) -> None:
+    """Source steps that will read their source can (the file exists, …); else ``ConfigError`` naming ``source``."""
+    for name, step_spec in spec.steps.items():
+        if name in spec.data_from:
+            continue
+        step = load_step(name, step_spec)
+        if is_source_step(step):
+            try:
+                step.preflight()
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: step '{name}': {exc}") from exc
