@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 from zenml.backends.base import BaseBackend
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.exceptions import BackendError, ConfigError, MetadataStoreError, StepError, ZenMLError
+from zenml.metadata.records import RunRecord
 from zenml.pipelines.base import CompileContext
 from zenml.pipelines.spec import (
     FAILURE_POLICIES,
     BackendSpec,
     BackendsSpec,
+    DataPin,
     FailurePolicy,
     GitSpec,
     RunSpec,
@@ -34,6 +36,7 @@ from zenml.pipelines.spec import (
 )
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
 from zenml.repository import ZEN_DIR, Repository
+from zenml.runtime.data import check_pins, check_sources, is_source_step, pins_from_run, replay_data
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import INTERRUPTED, execute_step, exit_call
 from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_backend, remember_definition
@@ -139,14 +142,24 @@ def compile_pipeline(
     stack: str | None = None,
     repository: Repository | None = None,
     failure_policy: str | None = None,
+    data_from: str | None = None,
 ) -> tuple[RunSpec, Repository, Stack]:
     """Validate and compile ``pipeline`` into a run spec for the chosen stack and backends.
 
+    ``data_from``: a recorded run whose data the pipeline's source steps are served from.
+
     Raises:
-        GraphError, ConfigError: the pipeline, a parameter, the stack or a backend is invalid.
+        GraphError, ConfigError: the pipeline, a parameter, the stack or a backend is invalid, or
+            ``data_from`` has no data for the pipeline's source steps (or its snapshot is gone).
+        MetadataStoreError: ``data_from`` names no recorded run.
     """
     repository = repository or Repository()
     chosen_stack = repository.stack(stack)
+    pins: dict[str, DataPin] = {}
+    if data_from is not None:
+        stores = repository.stores(chosen_stack)
+        sources = [name for name, step in pipeline.steps.items() if is_source_step(step)]
+        pins = pins_from_run(stores, data_from, sources)
     context = CompileContext(
         run_id=new_run_id(),
         backends=(backends or BackendChoices()).resolve(chosen_stack),
@@ -155,8 +168,11 @@ def compile_pipeline(
         git=_git_spec(repository),
         params=params or {},
         failure_policy=check_failure_policy(failure_policy or "stop"),
+        data_from=pins,
     )
     spec = pipeline.compile(context)
+    if pins:
+        check_pins(spec, repository.stores(chosen_stack))
     for step in pipeline.steps.values():
         remember_definition(step)
     return spec, repository, chosen_stack
@@ -175,6 +191,7 @@ def run_pipeline(
     listener: RunListener | None = None,
     repository: Repository | None = None,
     failure_policy: str | None = None,
+    data_from: str | None = None,
 ) -> PipelineRun:
     """Compile ``pipeline``, persist its spec and run it.
 
@@ -191,6 +208,10 @@ def run_pipeline(
         repository: the repository (default: found from the working directory).
         failure_policy: ``stop`` (default: no new step after a failure) or ``continue`` (steps
             that do not depend on a failed one still run).
+        data_from: a recorded run id (or unique prefix): the pipeline's datasource steps are
+            served from the data that run read (its stored snapshots), not from their sources,
+            so new code runs on old data. Steps are matched by name (a single datasource also
+            under another name); the run's spec records the pins (``RunSpec.data_from``).
 
     Returns:
         The recorded run (status ``completed``, or ``deployed`` when the orchestrator installed
@@ -198,11 +219,18 @@ def run_pipeline(
 
     Raises:
         GraphError, ConfigError: bad input; nothing is recorded.
+        MetadataStoreError: ``data_from`` names no recorded run; nothing is recorded.
         StepError: a step failed; the run is recorded ``failed`` (``error.run_id`` says which).
     """
     choices = BackendChoices(orchestrator, processing, training, backend_options)
     spec, repository, chosen_stack = compile_pipeline(
-        pipeline, backends=choices, params=params, stack=stack, repository=repository, failure_policy=failure_policy
+        pipeline,
+        backends=choices,
+        params=params,
+        stack=stack,
+        repository=repository,
+        failure_policy=failure_policy,
+        data_from=data_from,
     )
     return execute_run(spec, repository, chosen_stack, listener=listener, enable_cache=enable_cache)
 
@@ -214,9 +242,12 @@ def plan_pipeline(
     stack: str | None = None,
     enable_cache: bool = True,
     repository: Repository | None = None,
+    data_from: str | None = None,
 ) -> list[StepPlan]:
     """Per step, whether a run would execute it or use the cache, and why; runs and records nothing."""
-    spec, repository, chosen_stack = compile_pipeline(pipeline, params=params, stack=stack, repository=repository)
+    spec, repository, chosen_stack = compile_pipeline(
+        pipeline, params=params, stack=stack, repository=repository, data_from=data_from
+    )
     return plan_spec(spec, repository.stores(chosen_stack), use_cache=enable_cache)
 
 
@@ -231,17 +262,31 @@ def load_spec(path: Path) -> RunSpec:
     return RunSpec.from_yaml(path.read_text(), str(path))
 
 
-def _spec_to_replay(path: Path, repository: Repository, stores: Stores) -> RunSpec:
-    """A spec file to run again: a recorded run's stored spec must be unchanged; other files are new definitions.
+def _spec_to_replay(path: Path, repository: Repository, stores: Stores) -> tuple[RunSpec, str | None]:
+    """A spec file to run again, and the recorded run it is the stored spec of (``None``: a new definition).
 
     A file is a run's stored spec when the metadata store records that run as launched from this
-    very file (``<pipelines>/<pipeline>/<run_id>.yaml``). A copy elsewhere, or a file no recorded
-    run was launched from, is a pipeline definition of its own and runs as it is.
+    very file (``<pipelines>/<pipeline>/<run_id>.yaml``); it must be unchanged. A copy elsewhere,
+    or a file no recorded run was launched from, is a pipeline definition of its own and runs as it is.
     """
+    record = _recorded_run_of(path, repository, stores)
+    if record is None:
+        return load_spec(path), None
+    return read_recorded_spec(path, record.spec_sha256, record.id), record.id
+
+
+def _recorded_run_of(path: Path, repository: Repository, stores: Stores) -> RunRecord | None:
     record = stores.metadata.find_run(path.stem)
     if record is None or record.spec_file(repository.root).resolve() != path.resolve():
-        return load_spec(path)
-    return read_recorded_spec(path, record.spec_sha256, record.id)
+        return None
+    return record
+
+
+def replayed_run(path: Path, *, stack: str | None = None, repository: Repository | None = None) -> str | None:
+    """The recorded run whose stored spec ``path`` is, or ``None`` (a spec no recorded run was launched from)."""
+    repository = repository or Repository(path.parent)
+    record = _recorded_run_of(path, repository, repository.stores(repository.stack(stack)))
+    return record.id if record is not None else None
 
 
 def respec(
@@ -251,17 +296,25 @@ def respec(
     stack: str | None = None,
     repository: Repository | None = None,
     failure_policy: str | None = None,
+    refresh_data: bool = False,
+    data_from: str | None = None,
 ) -> tuple[RunSpec, Repository, Stack]:
     """A stored spec as a new run: same steps and parameters; new id, time, git state; backends may change.
 
+    A recorded run's spec replays on the data that run read: each source step it recorded is
+    pinned to its snapshot (``refresh_data``: read the sources anew; ``data_from``: another run's data).
+
     Raises:
-        ConfigError: the file is missing or invalid, or is a recorded run's spec edited since launch.
+        ConfigError: the file is missing or invalid, is a recorded run's spec edited since launch,
+            or a pinned snapshot is gone from the artifact store (then ``refresh_data`` reads anew).
     """
     if not path.is_file():
         raise ConfigError(f"spec file '{path}' does not exist")
     repository = repository or Repository(path.parent)
     chosen_stack = repository.stack(stack)
-    old = _spec_to_replay(path, repository, repository.stores(chosen_stack))
+    stores = repository.stores(chosen_stack)
+    old, recorded = _spec_to_replay(path, repository, stores)
+    pins = replay_data(old, recorded, stores, refresh_data=refresh_data, data_from=data_from)
     new_backends = (backends or BackendChoices()).resolve(chosen_stack, previous=old.backends)
     spec = old.model_copy(
         update={
@@ -271,11 +324,15 @@ def respec(
             "stack": _stack_spec(chosen_stack),
             "backends": new_backends,
             "failure_policy": check_failure_policy(failure_policy or old.failure_policy),
+            "data_from": pins,
         }
     )
     _check_steps(old, repository.root, str(path))
     _check_backends(spec, str(path))
-    return RunSpec.model_validate(spec.model_dump()), repository, chosen_stack
+    spec = RunSpec.model_validate(spec.model_dump())
+    check_sources(spec, str(path))
+    check_pins(spec, stores)
+    return spec, repository, chosen_stack
 
 
 def _check_steps(spec: RunSpec, project_root: Path, source: str) -> None:
@@ -310,18 +367,58 @@ def rerun_spec(
     listener: RunListener | None = None,
     repository: Repository | None = None,
     failure_policy: str | None = None,
+    refresh_data: bool = False,
+    data_from: str | None = None,
 ) -> PipelineRun:
-    """Execute a stored spec again as a new run: backend flags change where it runs, never what it computes."""
+    """Execute a stored spec again as a new run: backend flags change where it runs, never what it computes.
+
+    A recorded run's spec (``pipelines/<pipeline>/<run_id>.yaml``) replays on the data that run
+    read: each datasource is served from its stored snapshot, even when the source has changed
+    or is gone (``zen run SPEC``).
+
+    Args:
+        path: the spec file.
+        orchestrator: a registry name or a backend object (default: the spec's).
+        processing: the default processing backend, likewise.
+        training: the default training backend, likewise.
+        backend_options: ``{kind: {param: value}}`` for the chosen backends.
+        stack: a stack name (default: ``$ZEN_STACK`` or the active stack).
+        enable_cache: ``False`` runs every step even when a cached result exists (pinned data
+            is still served: it is the run's input, not a cached result).
+        listener: receives step events.
+        repository: the repository (default: found from the spec's folder).
+        failure_policy: ``stop`` or ``continue`` (default: the spec's).
+        refresh_data: read every source anew instead (``--refresh-data``).
+        data_from: serve the datasources from this other run's data instead (``--data-from``).
+
+    Raises:
+        ConfigError: bad input, or a snapshot to serve is gone from the artifact store (the
+            message offers ``refresh_data``); nothing is recorded.
+        StepError: a step failed; the run is recorded ``failed``.
+    """
     choices = BackendChoices(orchestrator, processing, training, backend_options)
     spec, repository, chosen_stack = respec(
-        path, backends=choices, stack=stack, repository=repository, failure_policy=failure_policy
+        path,
+        backends=choices,
+        stack=stack,
+        repository=repository,
+        failure_policy=failure_policy,
+        refresh_data=refresh_data,
+        data_from=data_from,
     )
     return execute_run(spec, repository, chosen_stack, listener=listener, enable_cache=enable_cache)
 
 
-def plan_spec_file(path: Path, *, stack: str | None = None, enable_cache: bool = True) -> list[StepPlan]:
+def plan_spec_file(
+    path: Path,
+    *,
+    stack: str | None = None,
+    enable_cache: bool = True,
+    refresh_data: bool = False,
+    data_from: str | None = None,
+) -> list[StepPlan]:
     """Plan a stored spec as ``rerun_spec`` would run it."""
-    spec, repository, chosen_stack = respec(path, stack=stack)
+    spec, repository, chosen_stack = respec(path, stack=stack, refresh_data=refresh_data, data_from=data_from)
     return plan_spec(spec, repository.stores(chosen_stack), use_cache=enable_cache)
 
 
@@ -432,6 +529,7 @@ def resume_run(
     done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in ("completed", "cached"))
     orchestrator = _orchestrator_of(spec)
     _preflight(spec, orchestrator, stores)
+    check_pins(spec, stores, done)  # a replay resumes on its pinned data, or not at all
     stores.metadata.set_run_status(record.id, "running")
     use_cache = spec.enable_cache if enable_cache is None else enable_cache
     _orchestrate(orchestrator, spec, stores, listener, use_cache, done=done)

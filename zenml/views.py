@@ -13,6 +13,7 @@ from zenml.artifacts.store import StoredArtifact
 from zenml.exceptions import ArtifactError
 from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
+from zenml.runtime.data import SourceRead, recorded_sources
 from zenml.runtime.stores import Stores
 
 
@@ -229,6 +230,32 @@ class PipelineRun:
     def metrics(self) -> dict[str, dict[str, float]]:
         """Logged metrics: ``{step: {name: value}}``."""
         return self.stores.metadata.metrics(self.record.id)
+
+    @property
+    def data_versions(self) -> dict[str, SourceRead]:
+        """The data each datasource step read, by step name.
+
+        Each entry has the ``version`` read, the ``outputs`` that hold it (the snapshot) and
+        ``pinned_from``: the run whose snapshot served it (a replay or ``data_from``), else ``None``.
+        """
+        return recorded_sources(self.stores, self.record.id)
+
+    def replay(self, *, refresh_data: bool = False, data_from: str | None = None, **options: Any) -> PipelineRun:
+        """Run this run's stored spec again as a new run, on the data this run read (``zen run SPEC``).
+
+        Each datasource is served from this run's snapshot of its data, even when the source has
+        changed or is gone. ``refresh_data=True`` reads the sources anew; ``data_from=RUN`` uses
+        another run's data. Other options are those of ``zenml.launch.rerun_spec`` (``stack``,
+        ``enable_cache``, backends …).
+
+        Raises:
+            ConfigError: the spec file was edited, or a snapshot is gone from the artifact store
+                (then ``refresh_data=True`` reads the sources anew); nothing is recorded.
+        """
+        from zenml.launch import rerun_spec  # a convenience facade, like pipeline.run()
+
+        path = self.record.spec_file(self.stores.project_root)
+        return rerun_spec(path, refresh_data=refresh_data, data_from=data_from, **options)
 
     def report(self, path: str | os.PathLike[str]) -> Path:
         """Write a self-contained HTML report of this run (graph, timeline, statistics, training, evaluation).

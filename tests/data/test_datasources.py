@@ -58,7 +58,9 @@ def test_csv_folder_reads_every_csv_file_in_name_order(tmp_path: Path) -> None:
     assert data.to_pandas().to_dict("list") == {"id": [1, 2, 3, 4], "name": ["a", "b", "c", "d"]}
 
     before = source.source_version()
-    assert before.startswith("blake3:") and source.source_version() == before  # deterministic
+    # deterministic, and in the one hash family of data and artifacts
+    assert before.startswith("xxh3-128:") and len(before) == len("xxh3-128:") + 32
+    assert source.source_version() == before
     (folder / "b.csv").write_text("id,name\n3,c\n4,e\n")
     assert source.source_version() != before
 
@@ -318,13 +320,13 @@ def test_unchanged_source_is_a_cache_hit_and_an_edited_file_a_miss(repo: Any, tm
 
     code, out, err = zen("datasources", "list")
     assert code == 0, err
-    lines = [line for line in out.splitlines() if "csv_cache" in line]
-    assert len(lines) == 3
-    assert all(str(path) in line for line in lines)
-    assert versions[0][:23] in out and versions[2][:23] in out
-    newest = lines[0]
-    assert third.id in newest and versions[2][:23] in newest and "completed" in newest
-    assert second.id in lines[1] and "cached" in lines[1]
+    lines = [[cell.strip() for cell in line.split("│")] for line in out.splitlines() if "xxh3-128:" in line]
+    assert len(lines) == 2  # one row per data version, the one used last first
+    newest, older = lines
+    assert newest[:3] == ["csv_cache/datasource", str(path), versions[2][:21]]
+    assert newest[5:] == ["1", third.id, third.id]
+    assert older[:3] == ["", "", versions[0][:21]]
+    assert older[5:] == ["2", first.id, second.id]  # the cache hit used the same data
 
 
 def test_dataframe_and_sql_versions_join_the_cache_key(repo: Any, tmp_path: Path) -> None:

@@ -95,6 +95,20 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("custom_tensorflow.py", ["learned: True", "history keys: ['accuracy', 'epoch', 'eval_accuracy'"]),
     ],
     "reports": [("report_flow.py", ["report: report.html"])],
+    "data_versions": [
+        ("make_data.py", ["data.csv: 100 rows"]),
+        ("flow.py", None),
+        (
+            "replay.py",
+            [
+                "replay rows: 100.0",
+                "served from the first run's snapshot: True",
+                "refreshed rows: 50.0",
+                "data_from rows: 100.0",
+                "recorded in its spec: True",
+            ],
+        ),
+    ],
 }
 DATA_FILES = {"pipelines/spec_example.yaml", "stacks/config.yaml"}
 # Scripts that need a database server (ZEN_TEST_POSTGRES_URL): run when it is reachable, skipped

@@ -239,6 +239,7 @@ COMMANDS = [
     ["artifacts", "list"],
     ["artifacts", "show"],
     ["datasources", "list"],
+    ["datasources", "show"],
     ["stack", "list"],
     ["stack", "register"],
     ["stack", "set"],
@@ -252,6 +253,7 @@ OPTIONS = [
     "--help", "--stack", "--limit", "-n", "--format", "--pipeline", "--run", "--param", "--backend-opt",
     "--orchestrator", "--processing", "--training", "--no-cache", "--on-failure", "--json", "--metric", "--sort",
     "--lineage", "--artifact-store", "--metadata-store", "--set", "--scheduled-run", "--single-attempt", "--debug",
+    "--refresh-data", "--data-from",
 ]  # fmt: skip
 # ``/`` and ``..`` stay out of random words, so no command writes outside the project
 word = st.text(alphabet=string.ascii_letters + string.digits + "._-=:,@*", min_size=0, max_size=16)

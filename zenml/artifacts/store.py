@@ -26,6 +26,7 @@ import xxhash
 from zenml.artifacts.materializers import Materializer, MaterializerRegistry, registry
 from zenml.artifacts.storage import Storage, open_storage
 from zenml.exceptions import ArtifactError
+from zenml.utils.hashing import CONTENT_HASH
 from zenml.utils.importing import qualified_name
 
 MANIFEST = ".zenml-artifact.json"
@@ -35,7 +36,7 @@ MANIFEST = ".zenml-artifact.json"
 # and PostgreSQL it detects corruption, truncation and edits; it is not a cryptographic seal
 # against someone forging content on purpose (see docs/guides/security.md). Artifacts recorded
 # with ``blake3:`` hashes (by earlier zenml versions) are still verified with BLAKE3.
-WRITE_HASH = "xxh3-128"
+WRITE_HASH = CONTENT_HASH
 _HASHERS: dict[str, Any] = {
     "xxh3-128": xxhash.xxh3_128,
     "blake3": lambda: blake3.blake3(max_threads=blake3.blake3.AUTO),

@@ -41,7 +41,7 @@ def _root(
 
 
 def _register_commands() -> None:
-    from zenml.cli import commands, doctor, examples, history, stacks  # noqa: F401 -- they attach to ``app``
+    from zenml.cli import commands, datasources, doctor, examples, history, stacks  # noqa: F401 -- they attach to ``app``
 
 
 def main(argv: list[str] | None = None) -> int:

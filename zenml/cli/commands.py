@@ -46,12 +46,18 @@ def run(
     on_failure: str | None = typer.Option(
         None, "--on-failure", help="stop (default): no new step after a failure; continue: run independent steps."
     ),
+    refresh_data: bool = typer.Option(
+        False, "--refresh-data", help="Replaying a stored spec: read the sources anew, not the run's data."
+    ),
+    data_from: str | None = typer.Option(
+        None, "--data-from", help="Serve the datasources from the data this earlier run read (new code, old data)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
     json_: bool = typer.Option(
         False, "--json", help="Print only one JSON document describing the run (no live display; logs to stderr)."
     ),
 ) -> None:
-    """Compile and run a pipeline (or re-run a stored spec as a new run)."""
+    """Compile and run a pipeline (or re-run a stored spec as a new run, on the data its run read)."""
     if quiet and json_:
         raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
     options: dict[str, Any] = {
@@ -62,6 +68,8 @@ def run(
         "stack": stack,
         "enable_cache": not no_cache,
         "failure_policy": on_failure,
+        "refresh_data": refresh_data,
+        "data_from": data_from,
     }
     if json_:
         _run_as_json(target, param, options)
@@ -84,6 +92,8 @@ class _Launch:
             "repository": self.repository,
         }
         self.target = target
+        self.data_from: str | None = options["data_from"]
+        self.refresh_data: bool = options["refresh_data"]
         if is_spec(target):
             if param:
                 raise ConfigError(
@@ -96,6 +106,11 @@ class _Launch:
             self.names = list(RunSpec.from_yaml(path.read_text(), target).steps) if path.is_file() else []
             self.pipeline: Any = None
         else:
+            if self.refresh_data:
+                raise ConfigError(
+                    "--refresh-data replays a stored spec on fresh data; a pipeline target always reads its "
+                    "sources (give the spec file, or use --data-from RUN for an earlier run's data)"
+                )
             self.pipeline = load_pipeline(target)
             self.params = _step_params(self.pipeline, param)
             self.names = self.pipeline.order()
@@ -105,8 +120,24 @@ class _Launch:
         from zenml import launch
 
         if self.pipeline is None:
-            return launch.rerun_spec(Path(self.target), listener=listener, **self.common)
-        return launch.run_pipeline(self.pipeline, params=self.params, listener=listener, **self.common)
+            return launch.rerun_spec(
+                Path(self.target),
+                listener=listener,
+                refresh_data=self.refresh_data,
+                data_from=self.data_from,
+                **self.common,
+            )
+        return launch.run_pipeline(
+            self.pipeline, params=self.params, listener=listener, data_from=self.data_from, **self.common
+        )
+
+    def compare_data_with(self) -> str | None:
+        """The run whose data versions the summary compares with: the replayed one under --refresh-data."""
+        from zenml.launch import replayed_run
+
+        if self.pipeline is None and self.refresh_data:
+            return replayed_run(Path(self.target), stack=self.stack, repository=self.repository)
+        return None
 
     def recorded_run(self, error: BaseException) -> PipelineRun | None:
         """The failed or interrupted run ``error`` names, from the stores it ran on (``None``: nothing recorded)."""
@@ -147,7 +178,11 @@ def _run_with_display(target: str, param: list[str], options: dict[str, Any], *,
             f"({orchestrator_spec.params}); every scheduled execution is recorded as a run of its own"
         )
         return
-    _print_final_line(result, RunReport.of(result, display.outcomes).summary())
+    report = RunReport.of(result, display.outcomes, compare_data_with=ready.compare_data_with())
+    if not quiet:
+        for note in report.data_notes():
+            console.print(note, markup=False)
+    _print_final_line(result, report.summary())
 
 
 def _print_final_line(run: PipelineRun, summary: str) -> None:
@@ -164,7 +199,12 @@ def _run_as_json(target: str, param: list[str], options: dict[str, Any]) -> None
         launched.append(_Launch(target, param, options))
         return launched[0].start(listener)
 
-    report_as_json(start, lambda error: launched[0].recorded_run(error) if launched else None)
+    def compare_data_with() -> str | None:
+        return launched[0].compare_data_with() if launched else None
+
+    report_as_json(
+        start, lambda error: launched[0].recorded_run(error) if launched else None, compare_data_with=compare_data_with
+    )
 
 
 def _step_params(pipeline: Any, items: list[str]) -> dict[str, dict[str, Any]]:
@@ -190,6 +230,8 @@ def plan(
     param: list[str] = typer.Option([], "--param", help="STEP.KEY=VALUE step parameter."),
     stack: StackOption = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Plan as if the cache were off."),
+    refresh_data: bool = typer.Option(False, "--refresh-data", help="Plan a stored spec on fresh data."),
+    data_from: str | None = typer.Option(None, "--data-from", help="Plan on the data this earlier run read."),
 ) -> None:
     """Show, per step, whether a run would execute it or use the cache, and why (runs nothing)."""
     from zenml import launch
@@ -197,11 +239,19 @@ def plan(
     if is_spec(target):
         if param:
             raise ConfigError("--param cannot change a stored spec; plan the pipeline itself with --param")
-        plans = launch.plan_spec_file(Path(target), stack=stack, enable_cache=not no_cache)
+        plans = launch.plan_spec_file(
+            Path(target), stack=stack, enable_cache=not no_cache, refresh_data=refresh_data, data_from=data_from
+        )
     else:
+        if refresh_data:
+            raise ConfigError("--refresh-data applies to a stored spec; a pipeline target always reads its sources")
         pipeline = load_pipeline(target)
         plans = launch.plan_pipeline(
-            pipeline, params=_step_params(pipeline, param), stack=stack, enable_cache=not no_cache
+            pipeline,
+            params=_step_params(pipeline, param),
+            stack=stack,
+            enable_cache=not no_cache,
+            data_from=data_from,
         )
     grid = table("step", "action", "why")
     for step in plans:

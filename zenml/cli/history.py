@@ -11,7 +11,7 @@ import typer
 from zenml.cli.app import app
 from zenml.cli.options import StackOption
 from zenml.cli.output import console, seconds, size, styled_status, table, when
-from zenml.exceptions import ConfigError, redact_urls_in_text
+from zenml.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from zenml.compare import RunComparison
@@ -93,6 +93,9 @@ def runs_show(
         else "  git: (not a git repository)"
     )
     console.print(f"  spec: {record.spec_path} (sha256 {record.spec_sha256[:12]})")
+    for step_name, read in run.data_versions.items():
+        origin = f"pinned to the data of run {read.pinned_from}" if read.pinned_from else "read from its source"
+        console.print(f"  data: {step_name} {origin}, version {read.version}", markup=False)
     if run.error:
         console.print(f"  [red]{run.error}[/]")
     grid = table("step", "status", "duration", "params", "outputs")
@@ -365,29 +368,3 @@ def _mark(value: str | None) -> str:
 
 def _number(value: float | None) -> str:
     return f"{value:.6g}" if value is not None else "-"
-
-
-datasources_app = typer.Typer(help="Datasources and the versions of the data they ingested.", no_args_is_help=True)
-app.add_typer(datasources_app, name="datasources")
-
-
-@datasources_app.command("list")
-def datasources_list(
-    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many ingestions (newest first)."),
-) -> None:
-    """List datasource ingestions: pipeline, step, source, version (content hash) and rows."""
-    repository = _repository(None)
-    metadata = repository.stores().metadata
-    grid = table("run", "pipeline", "step", "source", "version", "status")
-    for record, pipeline in metadata.source_step_runs(limit):
-        components = record.cache_components or {}
-        source = record.params.get("path") or record.params.get("snapshot") or record.params.get("query") or ""
-        grid.add_row(
-            record.run_id,
-            pipeline,
-            record.name,
-            redact_urls_in_text(str(source)),
-            str(components.get("source", ""))[:23],
-            styled_status(record.status),
-        )
-    console.print(grid if grid.rows else "No datasource has ingested data yet.")

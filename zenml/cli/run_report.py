@@ -52,15 +52,33 @@ class RunReport:
 
     run: PipelineRun
     steps: list[StepReport]
+    compare_data_with: str | None = None
 
     @classmethod
-    def of(cls, run: PipelineRun, outcomes: Mapping[str, StepOutcome]) -> RunReport:
-        """Every step of the run's spec: recorded steps as recorded, the others ``skipped`` (never started)."""
+    def of(
+        cls, run: PipelineRun, outcomes: Mapping[str, StepOutcome], *, compare_data_with: str | None = None
+    ) -> RunReport:
+        """Every step of the run's spec: recorded steps as recorded, the others ``skipped`` (never started).
+
+        ``compare_data_with``: the run whose data versions ``data_notes`` compares with (a replay
+        under ``--refresh-data``); by default a datasource is compared with its previous read.
+        """
         if run.status == "deployed":  # a schedule's template: its executions are runs of their own
             return cls(run, [])
         records = {record.name: record for record in run.stores.metadata.step_runs(run.id)}
         names = list(records) + [name for name in run.spec.steps if name not in records]
-        return cls(run, [_step_report(name, records.get(name), outcomes.get(name), run) for name in names])
+        steps = [_step_report(name, records.get(name), outcomes.get(name), run) for name in names]
+        return cls(run, steps, compare_data_with)
+
+    def data_notes(self) -> list[str]:
+        """A line per datasource worth noting (``datasource: pinned to data version … (run …)``, a new version)."""
+        from zenml.runtime.data import data_notes
+
+        if self.run.status == "deployed":
+            return []
+        return data_notes(
+            self.run.stores, self.run.id, self.run.pipeline, self.run.spec, compare_with=self.compare_data_with
+        )
 
     def counts(self) -> Counter[str]:
         """Steps per status."""
@@ -96,6 +114,7 @@ class RunReport:
             "steps": [step.to_json() for step in self.steps],
             "counts": dict(self.counts()),
             "metrics": self.run.metrics(),
+            "data": self.data_notes(),
             "error": error,
         }
 
@@ -147,7 +166,9 @@ def report_interrupted(run: PipelineRun | None) -> None:
 
 
 def report_as_json(
-    start: Callable[[RunListener], PipelineRun], recorded_run: Callable[[BaseException], PipelineRun | None]
+    start: Callable[[RunListener], PipelineRun],
+    recorded_run: Callable[[BaseException], PipelineRun | None],
+    compare_data_with: Callable[[], str | None] = lambda: None,
 ) -> None:
     """``--json``: run ``start`` with no display, then print the run as one JSON document; on failure too.
 
@@ -173,4 +194,4 @@ def report_as_json(
             print_json(RunReport.of(stopped, outcomes.outcomes).to_json())
         report_interrupted(stopped)
         raise
-    print_json(RunReport.of(result, outcomes.outcomes).to_json())
+    print_json(RunReport.of(result, outcomes.outcomes, compare_data_with=compare_data_with()).to_json())

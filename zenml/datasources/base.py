@@ -7,12 +7,11 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import blake3
-
 from zenml.artifacts.dataset import Dataset
 from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import ProgressTracker, StepContext, current_progress
+from zenml.utils.hashing import CONTENT_HASH, content_digest
 
 SOURCE_SPLIT = "all"
 
@@ -117,8 +116,8 @@ def list_files(path: str, suffixes: tuple[str, ...], filesystem: object | None) 
 
 
 def files_version(files: list[str], filesystem: object | None) -> str:
-    """``blake3:…`` over the files' names and bytes (local), or their fsspec keys (remote)."""
-    digest = blake3.blake3()
+    """``xxh3-128:…`` over the files' names and bytes (local), or their fsspec keys (remote)."""
+    digest = content_digest()
     for file in files:
         digest.update(os.path.basename(file).encode() + b"\0")
         if filesystem is None:
@@ -126,7 +125,7 @@ def files_version(files: list[str], filesystem: object | None) -> str:
                 digest.update(chunk)
         else:
             digest.update(str(filesystem.ukey(file)).encode())  # type: ignore[attr-defined]
-    return f"blake3:{digest.hexdigest()}"
+    return f"{CONTENT_HASH}:{digest.hexdigest()}"
 
 
 def _chunks(path: str) -> Iterator[bytes]:

@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import blake3
-
 from zenml.artifacts.dataset import Dataset
 from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource
 from zenml.exceptions import ConfigError
+from zenml.utils.hashing import CONTENT_HASH, content_digest
 
 
 def _snapshot_folder() -> Path:
@@ -46,8 +45,9 @@ class DataFrameDatasource(BaseDatasource):
         target.mkdir(parents=True, exist_ok=True)
         temporary = target / f".{os.getpid()}.parquet.tmp"
         pq.write_table(table, temporary)
-        digest = blake3.blake3(temporary.read_bytes()).hexdigest()[:32]
-        final = target / f"{digest}.parquet"
+        digest = content_digest()
+        digest.update(temporary.read_bytes())
+        final = target / f"{digest.hexdigest()}.parquet"
         os.replace(temporary, final)
         return cls(snapshot=str(final.resolve()))
 
@@ -56,13 +56,15 @@ class DataFrameDatasource(BaseDatasource):
         self.source_version()
 
     def source_version(self) -> str:
-        """The snapshot's content hash (its file name)."""
+        """The snapshot's content hash (read each time: snapshots of earlier zenml versions are named otherwise)."""
         if not self.snapshot or not os.path.isfile(self.snapshot):
             raise ConfigError(
                 f"DataFrame snapshot '{self.snapshot}' is missing; make the datasource with "
                 "DataFrameDatasource.from_frame(frame)"
             )
-        return f"blake3:{Path(self.snapshot).stem}"
+        digest = content_digest()
+        digest.update(Path(self.snapshot).read_bytes())
+        return f"{CONTENT_HASH}:{digest.hexdigest()}"
 
     def describe_source(self) -> str:
         """The snapshot file."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import blake3
-
 from zenml.artifacts.dataset import Dataset, DatasetWriter
 from zenml.datasources.base import SOURCE_SPLIT, BaseDatasource, reading_progress
 from zenml.exceptions import ConfigError
 from zenml.utils.envvars import PLACEHOLDER, expand_variables
+from zenml.utils.hashing import CONTENT_HASH, content_digest
 from zenml.utils.redact import redact_url
 
 
@@ -72,10 +71,10 @@ class SQLDatasource(BaseDatasource):
 
     def source_version(self) -> str:
         """A hash of the query's result rows."""
-        digest = blake3.blake3()
+        digest = content_digest()
         for keys, rows in self._rows():
             digest.update(repr((keys, rows)).encode())
-        return f"blake3:{digest.hexdigest()}"
+        return f"{CONTENT_HASH}:{digest.hexdigest()}"
 
     def describe_source(self) -> str:
         """URL (no credentials) and query."""

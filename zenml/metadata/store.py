@@ -783,7 +783,7 @@ class SQLMetadataStore:
         with self._transaction(readonly=True) as connection:
             return [(RunRecord(*row[:-1]), row[-1]) for row in connection.execute(query)]
 
-    def source_step_runs(self, limit: int = 50) -> list[tuple[StepRunRecord, str]]:
+    def source_step_runs(self, limit: int | None = 50, pipeline: str | None = None) -> list[tuple[StepRunRecord, str]]:
         """Step runs that recorded a source version (datasources), newest first, with their pipeline."""
         query = (
             select(*_STEP_COLUMNS, pipeline_table.c.name)
@@ -797,8 +797,11 @@ class SQLMetadataStore:
                 step_run_table.c.status.in_(("completed", "cached")),
             )
             .order_by(step_run_table.c.id.desc())
-            .limit(limit)
         )
+        if pipeline is not None:
+            query = query.where(pipeline_table.c.name == pipeline)
+        if limit is not None:
+            query = query.limit(limit)
         with self._transaction(readonly=True) as connection:
             return [(_step_record(row), row[-1]) for row in connection.execute(query)]
 

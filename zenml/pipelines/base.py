@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -15,6 +15,7 @@ from zenml.pipelines.spec import (
     EXTERNAL_PREFIX,
     BackendSpec,
     BackendsSpec,
+    DataPin,
     EnvironmentSpec,
     FailurePolicy,
     GitSpec,
@@ -57,6 +58,8 @@ class CompileContext:
     git: GitSpec | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     failure_policy: FailurePolicy = "stop"
+    #: source steps served from an earlier run's data (their sources are not checked)
+    data_from: Mapping[str, DataPin] = field(default_factory=dict)
 
 
 class BasePipeline:
@@ -187,13 +190,18 @@ class BasePipeline:
         }
         return topological_order(dependencies)
 
-    def validate(self) -> None:
-        """Check the graph and every step's parameters; raise ``GraphError``/``ConfigError`` on a fault."""
+    def validate(self, *, pinned: Collection[str] = ()) -> None:
+        """Check the graph and every step's parameters; raise ``GraphError``/``ConfigError`` on a fault.
+
+        ``pinned``: steps that will not read their source (served from an earlier run's data), so
+        their ``preflight`` (e.g. "the file exists") is skipped.
+        """
         self.order()
         for name, step in self.steps.items():
             try:
                 step.validate()
-                step.preflight()
+                if name not in pinned:
+                    step.preflight()
             except ZenMLError as exc:
                 raise type(exc)(f"step '{name}': {exc}") from exc
 
@@ -204,7 +212,7 @@ class BasePipeline:
         steps = self._with_overrides(context.params)
         inputs = self.resolved_inputs()
         order = self.order()
-        self.validate()
+        self.validate(pinned=context.data_from)
         step_specs = {name: self._step_spec(steps[name], inputs[name]) for name in order}
         modules = sorted({_module_of(spec.type) for spec in step_specs.values()})
         return RunSpec(
@@ -220,6 +228,7 @@ class BasePipeline:
             backends=context.backends,
             failure_policy=context.failure_policy,
             steps=step_specs,
+            data_from=dict(context.data_from),
         )
 
     def _with_overrides(self, params: Mapping[str, Mapping[str, Any]]) -> dict[str, BaseStep]:

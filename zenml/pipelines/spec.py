@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zenml.exceptions import ConfigError, excerpt
 from zenml.steps.runtime import RuntimeSpec
@@ -152,6 +152,23 @@ class PipelineInfo(_Model):
         return _safe_name(value, "pipeline name")
 
 
+class DataPin(_Model):
+    """A source step served from an earlier run's snapshot instead of reading its source.
+
+    ``run`` recorded ``step`` reading data version ``version``; that step's output artifacts (the
+    ingested dataset) are what this run's step outputs, whatever the source holds now.
+    """
+
+    run: str
+    step: str
+    version: str
+
+    @field_validator("run")
+    @classmethod
+    def _run(cls, value: str) -> str:
+        return _safe_name(value, "run id", _RUN_ID)
+
+
 FailurePolicy = Literal["stop", "continue"]
 FAILURE_POLICIES: tuple[str, ...] = ("stop", "continue")
 
@@ -163,6 +180,8 @@ class RunSpec(_Model):
     running every step that does not depend on a failed one. Either way the run ends ``failed``.
     ``enable_cache``: ``False`` when the run was started with the cache off (``--no-cache``), so
     resuming it runs its remaining steps without the cache too.
+    ``data_from``: source steps pinned to an earlier run's data (a replay, ``--data-from``); it is
+    left out of the YAML when empty, so specs of ordinary runs read as before.
     """
 
     spec_version: int = SPEC_VERSION
@@ -177,6 +196,7 @@ class RunSpec(_Model):
     failure_policy: FailurePolicy = "stop"
     enable_cache: bool = True
     steps: dict[str, StepSpec]
+    data_from: dict[str, DataPin] = Field(default_factory=dict)
 
     @field_validator("steps")
     @classmethod
@@ -185,9 +205,19 @@ class RunSpec(_Model):
             _safe_name(name, "step name")
         return value
 
+    @model_validator(mode="after")
+    def _pinned_steps(self) -> RunSpec:
+        unknown = [name for name in self.data_from if name not in self.steps]
+        if unknown:
+            raise ValueError(f"data_from names step '{unknown[0]}', which is not a step of this spec")
+        return self
+
     def to_yaml(self) -> str:
         """Serialise to YAML (keys in model order, so specs read top-down)."""
-        return yaml.dump(self.model_dump(mode="json"), Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
+        data = self.model_dump(mode="json")
+        if not data["data_from"]:
+            del data["data_from"]
+        return yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
 
     def sha256(self) -> str:
         """The hash recorded in the metadata store for this spec."""

@@ -17,6 +17,7 @@ from zenml.metadata.records import ArtifactRecord
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key, code_hash, warn_uncacheable
 from zenml.runtime.codehash import step_fingerprint
+from zenml.runtime.data import serve_pinned
 from zenml.runtime.deadline import StepTimeout, deadline
 from zenml.runtime.events import NullListener, ProgressListener, RunListener, StepOutcome
 from zenml.runtime.loading import add_code_paths, load_backend, load_step
@@ -63,9 +64,13 @@ def execute_step(
     fingerprint = step_fingerprint(step, stores.project_root)
     if fingerprint.unhashable and use_cache and step_spec.enable_cache:
         warn_uncacheable(step_name, fingerprint)
-    components = cache_components(
-        step_spec, fingerprint, {name: rec.content_hash for name, rec in inputs.items()}, step.source_version()
-    )
+    pin = spec.data_from.get(step_name)
+    # a pinned source step never reads its source (it may have changed or be gone): its data is the pin's
+    source = pin.version if pin is not None else step.source_version()
+    hashes = {name: record.content_hash for name, record in inputs.items()}
+    components = cache_components(step_spec, fingerprint, hashes, source)
+    if pin is not None:  # keeps its key apart from executions that read the source with this code
+        components["pinned"] = {"run": pin.run, "step": pin.step}
     training = trainer_signature(spec, step_name, step)
     if training:
         components["training"] = training
@@ -151,6 +156,8 @@ class _Attempt:
         return status
 
     def _execute(self, step_run_id: int, key: str) -> str:
+        if self.step_name in self.spec.data_from:  # pinned data is no cache: --no-cache serves it too
+            return serve_pinned(self.spec, self.step_name, step_run_id, self.stores)
         if self.use_cache and self.step_spec.enable_cache and "uncacheable" not in self.components:
             status = _reuse_cached(self.step_name, step_run_id, key, self.inputs, self.stores, self.warned)
             if status is not None:

@@ -14,6 +14,7 @@ from zenml.metadata.records import ArtifactRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, parse_reference
 from zenml.runtime.cache import cache_components, cache_key, uncacheable_reason
 from zenml.runtime.codehash import step_fingerprint
+from zenml.runtime.data import short_version, snapshot
 from zenml.runtime.executor import resolve_inputs, trainer_signature
 from zenml.runtime.loading import add_code_paths, load_step
 from zenml.runtime.reuse import damaged_output
@@ -57,6 +58,11 @@ def _plan_step(
     spec: RunSpec, name: str, stores: Stores, known: dict[str, dict[str, ArtifactRecord]], use_cache: bool
 ) -> tuple[StepPlan, dict[str, ArtifactRecord] | None]:
     step_spec = spec.steps[name]
+    pin = spec.data_from.get(name)
+    if pin is not None:  # served from the snapshot whatever the cache holds; a gone snapshot fails here
+        read = snapshot(stores, pin, name, list(step_spec.outputs))
+        reason = f"pinned to data version {short_version(pin.version)} (run {pin.run}); the source is not read"
+        return StepPlan(name, "cached", reason), read.outputs
     waiting = [
         step
         for run_id, step, _ in map(parse_reference, step_spec.inputs.values())
@@ -115,8 +121,7 @@ def explain_miss(current: dict[str, Any], closest: StepRunRecord | None) -> str:
     reasons += _diff_values("input", earlier.get("inputs", {}), current["inputs"], show=False)
     if earlier.get("outputs") != current["outputs"]:
         reasons.append(f"output formats changed: {earlier.get('outputs')} → {current['outputs']}")
-    if earlier.get("source") != current.get("source"):
-        reasons.append("the source data changed (new content hash)")
+    reasons += _diff_source(earlier.get("source"), current.get("source"))
     if earlier.get("version") != current["version"]:
         reasons.append("zenml's cache format version changed")
     if not reasons and uncacheable_reason(earlier):
@@ -126,6 +131,15 @@ def explain_miss(current: dict[str, Any], closest: StepRunRecord | None) -> str:
             return f"the same execution in run {closest.run_id} did not complete ({closest.status})"
         return f"the outputs cached by run {closest.run_id} are missing from the artifact store"
     return f"vs run {closest.run_id}: " + "; ".join(reasons)
+
+
+def _diff_source(old: str | None, new: str | None) -> list[str]:
+    if old == new:
+        return []
+    if old and new and old.split(":", 1)[0] != new.split(":", 1)[0]:
+        # zenml hashed data versions with BLAKE3 before it used XXH3-128 for data and artifacts alike
+        return [f"the data version is now hashed with {new.split(':', 1)[0]} (was {old.split(':', 1)[0]})"]
+    return ["the source data changed (new content hash)"]
 
 
 def _diff_code(old: dict[str, str], new: dict[str, str]) -> list[str]:

@@ -6,6 +6,15 @@ import hashlib
 import json
 from typing import Any
 
+import xxhash
+
+#: The one hash family of the content zenml records: artifact content hashes and datasources' data
+#: versions are both ``xxh3-128:<hex>``. XXH3-128 hashes at memory speed (~25 GB/s, BLAKE3 ~2.5 GB/s
+#: per core), which matters because a datasource hashes its whole source on every run; like a
+#: database's page checksums it detects changed, truncated and corrupted data, and is not a seal
+#: against content forged on purpose (docs/guides/security.md).
+CONTENT_HASH = "xxh3-128"
+
 
 def canonical_json(value: Any, *, strict: bool = True) -> str:
     """Serialise ``value`` to JSON with sorted keys and no whitespace, so equal values hash equal.
@@ -29,3 +38,8 @@ def sha256_bytes(data: bytes) -> str:
 def hash_json(value: Any) -> str:
     """Return the sha256 of the canonical JSON of ``value``."""
     return sha256_text(canonical_json(value))
+
+
+def content_digest() -> Any:
+    """A new ``CONTENT_HASH`` digest (``update(bytes)``, ``hexdigest()``)."""
+    return xxhash.xxh3_128()
