@@ -197,7 +197,9 @@ def test_read_commands_read_the_stack_they_are_given(project: Path) -> None:
     assert "2 of 2 steps would run" in ok(zen("plan", "flow.py:scaled", cwd=project)).stdout
     spec = f"pipelines/scaled/{first}.yaml"
     assert '"load" -> "scale"' in ok(zen("graph", spec, "--format", "dot", "--stack", "team", cwd=project)).stdout
-    for command in (["runs", "list"], ["artifacts", "list"], ["doctor"], ["graph", spec], ["plan", "flow.py:scaled"]):
+    ok(zen("datasources", "list", "--stack", "team", cwd=project))
+    readers = (["runs", "list"], ["artifacts", "list"], ["datasources", "list"], ["doctor"], ["graph", spec])
+    for command in (*readers, ["plan", "flow.py:scaled"]):
         refused(zen(*command, "--stack", "nosuch", cwd=project), "no stack named 'nosuch'", "team")
 
 

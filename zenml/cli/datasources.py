@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from zenml.cli.app import app
+from zenml.cli.options import StackOption
 from zenml.cli.output import console, size, table, when
 from zenml.exceptions import ArtifactError, redact_urls_in_text
 
@@ -19,21 +20,17 @@ if TYPE_CHECKING:
 datasources_app = typer.Typer(help="Datasources and the versions of the data they read.", no_args_is_help=True)
 app.add_typer(datasources_app, name="datasources")
 
-STACK_HELP = "Stack whose stores to read (default: the active one)."
-
-
 def _stores(stack: str | None) -> Stores:
     from zenml.repository import Repository
 
-    repository = Repository()
-    stores: Stores = repository.stores(repository.stack(stack))
+    stores: Stores = Repository(stack=stack).stores()
     return stores
 
 
 @datasources_app.command("list")
 def datasources_list(
     pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="Only the datasources of this pipeline."),
-    stack: str | None = typer.Option(None, "--stack", help=STACK_HELP),
+    stack: StackOption = None,
 ) -> None:
     """List each datasource with its data versions: hash, rows, size, and the first and last run that used it."""
     from zenml.runtime.data import data_versions, short_version
@@ -62,7 +59,7 @@ def datasources_list(
 @datasources_app.command("show")
 def datasources_show(
     name: str = typer.Argument(..., help="A datasource (PIPELINE/STEP, or a step or pipeline name) or a data version."),
-    stack: str | None = typer.Option(None, "--stack", help=STACK_HELP),
+    stack: StackOption = None,
 ) -> None:
     """Show a data version (a datasource's newest, or the one named): source, runs, schema and statistics."""
     from zenml.runtime.data import find_data_version
