@@ -74,4 +74,4 @@ def test_quickstart_runs_in_a_fresh_clone_with_its_own_venv(tmp_path: Path) -> N
     installed = subprocess.run(
         [str(venv_python), "-c", "import zenml, torch"], capture_output=True, text=True, check=False
     )
-    assert installed.returncode != 0 and "torch" in installed.stderr, "the clone's venv has only the quickstart's extras"
+    assert installed.returncode != 0 and "torch" in installed.stderr, "only the quickstart's extras"
