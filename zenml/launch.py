@@ -42,6 +42,7 @@ from zenml.runtime.stores import Stores
 from zenml.stack import Stack
 from zenml.utils import collector
 from zenml.utils.hashing import sha256_text
+from zenml.utils.importing import refuse_run_during_import
 from zenml.utils.redact import redact_url
 from zenml.views import PipelineRun
 
@@ -200,6 +201,7 @@ def run_pipeline(
         GraphError, ConfigError: bad input; nothing is recorded.
         StepError: a step failed; the run is recorded ``failed`` (``error.run_id`` says which).
     """
+    refuse_run_during_import()  # `zen run file.py:obj` imports a module that would start its own run
     choices = BackendChoices(orchestrator, processing, training, backend_options)
     spec, repository, chosen_stack = compile_pipeline(
         pipeline, backends=choices, params=params, stack=stack, repository=repository, failure_policy=failure_policy
