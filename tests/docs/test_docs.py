@@ -344,7 +344,8 @@ def test_spec_example_is_a_real_spec(tmp_path: Path) -> None:
         data = yaml.safe_load(text)
         data["run_id"] = data["created_at"] = "(the run's own)"
         data["git"] = sorted(data["git"] or GitSpec.model_fields)  # the test's repository is no git repository
-        data["environment"] = {"fields": sorted(data["environment"]), "packages": sorted(data["environment"]["packages"])}
+        environment = data["environment"]
+        data["environment"] = {"fields": sorted(environment), "packages": sorted(environment["packages"])}
         return [list(data), data]
 
     assert comparable(example_text) == comparable(written.read_text()), (
@@ -359,11 +360,11 @@ def test_spec_field_table_names_every_field() -> None:
 
     page = (DOCS / "guides" / "pipelines.md").read_text()
     table = page[page.index("| field | what |") :].split("\n\n", 1)[0]
-    for field in RunSpec.model_fields:
-        assert f"`{field}`" in table, f"the run spec table lacks `{field}`"
+    for name in RunSpec.model_fields:
+        assert f"`{name}`" in table, f"the run spec table lacks `{name}`"
     steps_row = next(line for line in table.splitlines() if line.startswith("| `steps` |"))
-    for field in StepSpec.model_fields:
-        assert f"`{field}`" in steps_row, f"the `steps` row lacks `{field}`"
+    for name in StepSpec.model_fields:
+        assert f"`{name}`" in steps_row, f"the `steps` row lacks `{name}`"
     assert "`auto`" in steps_row and "`json`" in steps_row, "the table says when an output is `auto` and when `json`"
 
 
