@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,17 @@ def test_the_script_installs_what_the_quickstart_example_needs() -> None:
     assert sorted(installs[1].split(",")) == sorted(needs)
 
 
+@pytest.fixture
+def clone(tmp_path: Path) -> Iterator[Path]:
+    """A clone of HEAD; its venv (TensorFlow: about 2.5 GB) is removed afterwards, not left in pytest's tmp."""
+    folder = _clone_head(tmp_path / "zenml")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_quickstart_runs_in_a_fresh_clone_with_its_own_venv(tmp_path: Path) -> None:
-    clone = _clone_head(tmp_path / "zenml")
+def test_quickstart_runs_in_a_fresh_clone_with_its_own_venv(clone: Path) -> None:
     result = subprocess.run(
         ["bash", "scripts/quickstart"],
         cwd=clone,
