@@ -6,7 +6,8 @@ straight to file descriptor 2, partly before ``TF_CPP_MIN_LOG_LEVEL`` takes effe
 environment variable hides them all. zenml loads the frameworks it drives through
 ``import_tensorflow`` and ``import_beam``: while they load, descriptor 2 goes to a file, and
 afterwards every line that is not known start-up noise is written back, in order. Nothing else
-is hidden: Python warnings and TensorFlow's later messages still show.
+is hidden: Python warnings and TensorFlow's later messages still show. (What is held is written
+back when loading ends; should the process die while loading, ``--verbose`` shows why.)
 
 ``ZEN_VERBOSE=1`` (set by ``zen --verbose``) shows everything, and so does a
 ``TF_CPP_MIN_LOG_LEVEL=0`` the user set: they asked for TensorFlow's full log.
@@ -63,9 +64,10 @@ def start_up_output_filtered() -> Iterator[None]:
         return
     with contextlib.ExitStack() as stack:
         try:
-            sys.stderr.flush()
+            if sys.stderr is not None:
+                sys.stderr.flush()
             saved = os.dup(2)
-        except (OSError, ValueError):  # no descriptor 2 (a closed or replaced stderr): nothing to filter
+        except (OSError, ValueError):  # no descriptor 2, or a closed stderr: nothing to filter
             yield
             return
         stack.callback(os.close, saved)
@@ -74,7 +76,7 @@ def start_up_output_filtered() -> Iterator[None]:
         try:
             yield
         finally:
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
                 sys.stderr.flush()
             os.dup2(saved, 2)
             held.seek(0)
@@ -83,9 +85,13 @@ def start_up_output_filtered() -> Iterator[None]:
 
 def _write_back(text: str) -> None:
     kept = "".join(line for line in text.splitlines(keepends=True) if not is_noise(line))
-    if kept:
-        sys.stderr.write(kept)
-        sys.stderr.flush()
+    if not kept:
+        return
+    if sys.stderr is None:  # no Python-level stderr (pythonw): straight to the descriptor
+        os.write(2, kept.encode())
+        return
+    sys.stderr.write(kept)
+    sys.stderr.flush()
 
 
 def import_quietly(module: str) -> ModuleType:
