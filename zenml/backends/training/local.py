@@ -21,8 +21,11 @@ def cuda_available(framework: str = "torch") -> bool:
 
     The question goes to the framework that will train: a TensorFlow run never imports PyTorch
     (seconds, and its own CUDA warnings) just to ask, and a PyTorch run never imports TensorFlow.
-    An unknown framework (a custom trainer) asks PyTorch, as before.
+    An unnamed framework (``""``) asks PyTorch, as before; another named one (``sklearn``) has no
+    CUDA device zenml could ask about, so the answer is no without importing anything.
     """
+    if framework not in ("torch", "tensorflow", ""):
+        return False
     if framework == "tensorflow":
         if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is None:
             return False
