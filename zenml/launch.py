@@ -45,6 +45,7 @@ from zenml.runtime.stores import Stores
 from zenml.stack import Stack
 from zenml.utils import collector
 from zenml.utils.hashing import sha256_text
+from zenml.utils.importing import refuse_run_during_import
 from zenml.utils.redact import redact_url
 from zenml.views import PipelineRun
 
@@ -222,6 +223,7 @@ def run_pipeline(
         MetadataStoreError: ``data_from`` names no recorded run; nothing is recorded.
         StepError: a step failed; the run is recorded ``failed`` (``error.run_id`` says which).
     """
+    refuse_run_during_import()  # `zen run file.py:obj` imports a module that would start its own run
     choices = BackendChoices(orchestrator, processing, training, backend_options)
     spec, repository, chosen_stack = compile_pipeline(
         pipeline,

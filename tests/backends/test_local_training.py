@@ -83,3 +83,33 @@ def test_config_round_trip() -> None:
     assert training.to_config() == {"type": "zenml.backends.training.local.LocalTraining",
                                     "params": {"device": "cuda:1"}}
     assert LocalTraining.from_config(training.to_config()) == training
+
+
+ASK_DEVICE = """
+import sys
+from zenml.backends.training import LocalTraining
+
+class Job:  # what a trainer hands the backend: a callable that names its framework
+    framework = sys.argv[1]
+    def __call__(self, context):
+        return context.device
+
+device = LocalTraining().launch(Job())
+print(device, sorted(name for name in ("torch", "tensorflow") if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("framework", "imported"), [("tensorflow", ["tensorflow"]), ("torch", ["torch"]), ("sklearn", [])]
+)
+def test_the_device_question_goes_to_the_trainers_own_framework(framework: str, imported: list[str]) -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")  # both installed: only the trainer's own framework is imported
+    result = subprocess.run([sys.executable, "-c", ASK_DEVICE, framework], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    device, _, modules = result.stdout.strip().partition(" ")
+    assert device in (("cpu",) if framework == "sklearn" else ("cpu", "cuda"))
+    assert modules == str(imported), f"a {framework} run imported {modules}"

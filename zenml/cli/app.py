@@ -2,7 +2,8 @@
 
 Exit codes: 0 the run completed; 1 a run was recorded and did not complete (a failed step, a dead
 worker, a metadata store that could not be written); 2 bad input, nothing recorded; 130 Ctrl-C.
-``--debug`` shows tracebacks.
+``--debug`` shows tracebacks; ``--verbose`` the frameworks' start-up output (hidden by default, see
+``zenml.utils.quiet``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import typer
 
 from zenml.cli.output import error
 from zenml.exceptions import StepError, ZenMLError
+from zenml.utils.quiet import set_verbose
 
 try:  # typer >= 0.2x runs on its own bundled copy of click (the click package may be absent)
     from typer._click.exceptions import ClickException
@@ -34,10 +36,15 @@ app = typer.Typer(
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show the frameworks' start-up output (TensorFlow, CUDA, Beam); or ZEN_VERBOSE=1."
+    ),
 ) -> None:
     """zenml: reproducible machine-learning pipelines."""
     if debug:
         os.environ["ZEN_DEBUG"] = "1"
+    if verbose:
+        set_verbose()
 
 
 def _register_commands() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zenml.backends.base import BaseBackend
-from zenml.exceptions import StepError
+from zenml.exceptions import ConfigError, StepError
 from zenml.launch import resume_run, run_pipeline
 from zenml.pipelines.decorator import pipeline
 from zenml.registry import resolve_backend
@@ -402,7 +402,10 @@ def check_orchestrator(orchestrator: Orchestrator, repository: Repository) -> No
 
 def parametrize_orchestrator_checks(orchestrators: Sequence[Any]) -> Any:
     """A ``pytest.mark.parametrize`` over (orchestrator, check); entries may be ``pytest.param``s."""
-    import pytest
+    try:
+        import pytest
+    except ImportError as exc:
+        raise ConfigError("parametrize_orchestrator_checks needs pytest: pip install 'zenml[testing]'") from exc
 
     pairs = []
     for entry in orchestrators:

@@ -128,7 +128,10 @@ def parametrize_with_checks(steps: Sequence[BaseStep]) -> Any:
         ... def test_conformance(step, check):
         ...     check(step)
     """
-    import pytest
+    try:
+        import pytest
+    except ImportError as exc:
+        raise ConfigError("parametrize_with_checks needs pytest: pip install 'zenml[testing]'") from exc
 
     pairs = [(step, check) for step in steps for check in STEP_CHECKS]
     ids = [f"{step.display_name()}-{check.__name__}" for step, check in pairs]

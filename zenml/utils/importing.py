@@ -5,10 +5,60 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from zenml.exceptions import ConfigError
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+#: per thread, what zenml is importing user code for right now (innermost last)
+_importing = threading.local()
+
+
+@contextmanager
+def importing_user_code(what: str) -> Iterator[None]:
+    """Mark the import of ``what`` (a run target, a step type): a run started meanwhile is refused.
+
+    Nested marks name the outermost: what the user asked zenml to import.
+
+    A module that calls ``pipeline.run()`` at import, outside ``if __name__ == "__main__":``, would
+    otherwise start a second run each time zenml imports it (``zen run file.py:obj`` imports it, and
+    then runs the pipeline itself).
+    """
+    stack: list[str] = _importing.__dict__.setdefault("stack", [])
+    stack.append(what)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def refuse_run_during_import() -> None:
+    """Raise if this thread is importing user code for zenml, i.e. the run was started by that import.
+
+    Raises:
+        ConfigError: names the call's file and line and the fix.
+    """
+    stack: list[str] = _importing.__dict__.get("stack", [])
+    if not stack:
+        return
+    caller = next(
+        (
+            frame
+            for frame in reversed(traceback.extract_stack())
+            if not frame.filename.startswith((_PACKAGE, "<")) and "importlib" not in frame.filename
+        ),
+        None,
+    )
+    where = f"{caller.filename}, line {caller.lineno}" if caller is not None else "the imported module"
+    raise ConfigError(
+        f"{where} starts a run while zen imports it for '{stack[0]}', so the pipeline would run twice; "
+        'put that call under `if __name__ == "__main__":`'
+    )
 
 
 def import_object(path: str) -> Any:
@@ -21,7 +71,8 @@ def import_object(path: str) -> Any:
     if not module_name or not attr:
         raise ConfigError(f"'{path}' is not a dotted path; write it as 'package.module.Name'")
     try:
-        module = importlib.import_module(module_name)
+        with importing_user_code(path):
+            module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"cannot import module '{module_name}' for '{path}': {exc}") from exc
     try:
@@ -70,7 +121,8 @@ def load_module_from_file(path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with importing_user_code(str(path)):
+            spec.loader.exec_module(module)
     except Exception:
         sys.modules.pop(name, None)
         raise
@@ -87,10 +139,12 @@ def load_target(target: str) -> Any:
     if not sep or not location or not attr:
         raise ConfigError(f"run target '{target}' must be a spec YAML, 'path/file.py:name' or 'package.module:name'")
     if location.endswith(".py"):
-        module = load_module_from_file(Path(location))
+        with importing_user_code(target):
+            module = load_module_from_file(Path(location))
     else:
         try:
-            module = importlib.import_module(location)
+            with importing_user_code(target):
+                module = importlib.import_module(location)
         except ImportError as exc:
             raise ConfigError(f"cannot import module '{location}' for target '{target}': {exc}") from exc
     if not hasattr(module, attr):

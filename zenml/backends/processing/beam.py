@@ -27,6 +27,7 @@ from zenml.backends.processing.base import (
     output_schema,
 )
 from zenml.exceptions import BackendError, ConfigError
+from zenml.utils.quiet import import_beam
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,7 +49,7 @@ KNOWN_RUNNERS = (
 
 def _import_beam() -> Any:
     try:
-        import apache_beam as beam
+        beam = import_beam()  # without its notices about optional Google Cloud libraries
     except ImportError as exc:
         raise ConfigError("BeamProcessing needs Apache Beam: pip install 'zenml[beam]'") from exc
     return beam

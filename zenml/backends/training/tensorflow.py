@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from zenml.backends.base import require_module
 from zenml.backends.training.base import TrainingBackend, TrainingContext
 from zenml.exceptions import BackendError, ConfigError, ZenMLError
+from zenml.utils.quiet import import_tensorflow
 
 T = TypeVar("T")
 
@@ -114,16 +115,16 @@ class TensorflowDistributedTraining(TrainingBackend):
                     rank=0,
                     world_size=1,
                     local_rank=0,
-                    device="cuda" if _tensorflow_sees_gpus() else "cpu",
+                    device="cuda" if tensorflow_sees_gpus() else "cpu",
                     distribution={"framework": "tensorflow", "strategy": "mirrored"},
                 )
             )
         return _WorkerGroup(self.workers, self.timeout).run(train_fn)
 
 
-def _tensorflow_sees_gpus() -> bool:
-    import tensorflow as tf
-
+def tensorflow_sees_gpus() -> bool:
+    """Whether TensorFlow sees a GPU (imports it, without its start-up noise)."""
+    tf = import_tensorflow()  # without its start-up noise
     return bool(tf.config.list_physical_devices("GPU"))
 
 
@@ -174,7 +175,7 @@ def _claim_gpu(local_rank: int) -> str:
     ``CUDA_VISIBLE_DEVICES``. Found without importing TensorFlow (``/proc/driver/nvidia``).
     """
     if "tensorflow" in sys.modules:  # too late to choose: report what TensorFlow already sees
-        return "cuda" if _tensorflow_sees_gpus() else "cpu"
+        return "cuda" if tensorflow_sees_gpus() else "cpu"
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         ids = [device.strip() for device in visible.split(",") if device.strip() not in ("", "-1")]

@@ -150,11 +150,15 @@ class TrainerOutput(NamedTuple):
 class TrainJob:
     """The picklable unit a training backend runs once per training process."""
 
-    def __init__(self, trainer: dict[str, Any], data: Dataset, transform: Transform, workdir: str) -> None:
+    def __init__(
+        self, trainer: dict[str, Any], data: Dataset, transform: Transform, workdir: str, framework: str = ""
+    ) -> None:
         self.trainer = trainer
         self.data = data
         self.transform = transform
         self.workdir = workdir
+        #: the trainer's framework (``torch``, ``tensorflow``; empty if unknown): a backend asks it for devices
+        self.framework = framework
 
     def __call__(self, context: Any) -> dict[str, list[float]]:
         """Rebuild the trainer in this process and run its framework loop."""
@@ -209,7 +213,8 @@ class BaseTrainerStep(BaseStep):
         TrainingData.load(data, transform, [present[0]], self.label_name(), self.task_hint())  # fail fast
         workdir = context.new_path("trainer")
         os.makedirs(workdir)
-        history = context.training.launch(TrainJob(self.to_config(), data, transform, workdir))
+        job = TrainJob(self.to_config(), data, transform, workdir, framework=self.model_class().framework)
+        history = context.training.launch(job)
         model = self.model_class()(os.path.join(workdir, "model"), ephemeral=True)
         predictions = Dataset(os.path.join(workdir, "predictions"), ephemeral=True)
         return TrainerOutput(model, predictions, History(history))

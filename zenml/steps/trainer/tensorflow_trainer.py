@@ -33,6 +33,7 @@ from zenml.steps.trainer.torch_trainer import (
     FeedForwardParams,
     check_training_params,
 )
+from zenml.utils.quiet import import_tensorflow
 
 __all__ = ["KerasModel", "TensorflowBaseTrainer", "TensorflowFeedForwardTrainer", "probabilities"]
 
@@ -46,10 +47,9 @@ PREDICT_BATCH = 8192  # rows per forward pass when predicting (bounds memory on 
 
 def _tf() -> Any:
     try:
-        import tensorflow as tf
+        return import_tensorflow()  # without its start-up noise
     except ImportError as exc:
         raise ConfigError("TensorFlow trainers need TensorFlow: pip install 'zenml[tensorflow]'") from exc
-    return tf
 
 
 def _keras() -> Any:
