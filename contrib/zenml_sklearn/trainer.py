@@ -13,6 +13,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
+from zenml.steps.task import ANY_CLASSIFICATION, check_task
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
 from zenml.utils.importing import import_object
@@ -41,6 +42,18 @@ def estimator_class(path: str, what: str) -> type[Any]:
             "use e.g. 'sklearn.linear_model.LogisticRegression'"
         )
     return found
+
+
+def estimator_task(path: str) -> str | None:
+    """``classification`` for a classifier class, ``regression`` for a regressor, else ``None`` (pipelines, …)."""
+    from sklearn.base import ClassifierMixin, RegressorMixin
+
+    found = estimator_class(path, "SklearnTrainer parameter 'estimator'")
+    if issubclass(found, ClassifierMixin):
+        return ANY_CLASSIFICATION
+    if issubclass(found, RegressorMixin):
+        return "regression"
+    return None
 
 
 class SklearnModel(TrainedModel):
@@ -79,7 +92,8 @@ class SklearnTrainer(BaseTrainerStep):
         estimator_params: keyword arguments of the estimator (JSON values).
         split_mapping: split → ``fit``/``predict``/``skip``.
         label: the label to learn (default: the preprocessor's first label).
-        task: ``binary``/``multiclass``/``regression`` when a numeric label should not be regressed.
+        task: ``binary``/``multiclass``/``regression``; default: the label's task (``zenml.steps.task``),
+            which a classifier or a regressor estimator overrides.
     """
 
     def __init__(self, estimator: str = "sklearn.linear_model.LogisticRegression",
@@ -97,13 +111,15 @@ class SklearnTrainer(BaseTrainerStep):
         path = params.get("estimator")
         if isinstance(path, str) and not path.startswith("sklearn."):
             raise ConfigError(f"SklearnTrainer estimator '{path}' must be a scikit-learn class path (sklearn.…)")
-        task = params.get("task")
-        if task is not None and task not in ("binary", "multiclass", "regression"):
-            raise ConfigError(f"SklearnTrainer task '{task}' must be binary, multiclass or regression")
+        check_task(params.get("task"), "SklearnTrainer")
 
-    def task_hint(self) -> str | None:
-        """The ``task`` parameter."""
-        return self.task
+    def task_hints(self) -> dict[str, str]:
+        """The ``task`` parameter, then the estimator's kind (a classifier asks for classes, a regressor for values)."""
+        hints = super().task_hints()
+        kind = estimator_task(self.estimator)
+        if kind is not None:
+            hints[f"estimator '{self.estimator.rsplit('.', 1)[-1]}'"] = kind
+        return hints
 
     def model_class(self) -> type[TrainedModel]:
         """Loads ``SklearnModel``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from zenml.artifacts.dataset import Dataset
@@ -10,6 +11,7 @@ from zenml.artifacts.materializers import ArtifactFolder, JSONMaterializer, regi
 from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, StepContext
+from zenml.steps.task import TASK_KEY, TASKS, TRAINER_KEY
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,6 +54,34 @@ class EvaluatorStep(BaseStep):
 
     #: the metric names ``compute`` understands (checked against the ``metrics`` parameter)
     known_metrics: ClassVar[tuple[str, ...]] = ()
+    #: the trainer tasks whose predictions this evaluator scores (``zenml.steps.task``)
+    tasks: ClassVar[tuple[str, ...]] = TASKS
+    #: the evaluator for the other tasks, named in refusals
+    other_evaluator: ClassVar[str] = ""
+
+    def check_producers(self, producers: Mapping[str, tuple[str, BaseStep, str]]) -> None:
+        """At compile time: refuse a trainer whose parameters already fix a task this evaluator cannot score."""
+        if "predictions" not in producers:
+            return
+        name, producer, _output = producers["predictions"]
+        hint = getattr(producer, "task_hint", None)
+        task = hint() if callable(hint) else None
+        if task is not None:
+            self.check_task(task if task in TASKS else "binary", f"trainer '{name}' ({type(producer).__name__})")
+
+    def check_task(self, task: str, trainer: str) -> None:
+        """Refuse predictions of a task this evaluator cannot score, naming the trainer and the fix.
+
+        Raises:
+            ConfigError: ``task`` is not one of ``tasks``.
+        """
+        if task in self.tasks:
+            return
+        other = "task='binary' or task='multiclass'" if task == "regression" else "task='regression'"
+        raise ConfigError(
+            f"{type(self).__name__} cannot score the predictions of {trainer}, "
+            f"whose task is {task}; use {self.other_evaluator} for them, or give the trainer {other}"
+        )
 
     def check_params(self, params: dict[str, object]) -> None:
         """Metric names must be ones this evaluator computes."""
@@ -83,6 +113,7 @@ class EvaluatorStep(BaseStep):
         """Evaluate every split of the predictions."""
         if not predictions.splits:
             raise ConfigError("the trainer wrote no predictions; map a split to 'predict' in split_mapping")
+        self._check_predictions(predictions)
         primary = "eval" if "eval" in predictions.splits else predictions.splits[0]
         report = EvaluationReport({"primary": primary, "splits": {}})
         metrics = Metrics()
@@ -101,6 +132,14 @@ class EvaluatorStep(BaseStep):
             prefix = "" if split == primary else f"{split}_"
             metrics.update({f"{prefix}{name}": value for name, value in overall.items() if _finite(value)})
         return EvaluationOutput(metrics, EvaluationReport(_json_safe(report)))
+
+    def _check_predictions(self, predictions: Dataset) -> None:
+        """At run time: the task the trainer recorded in its predictions must be one this evaluator scores."""
+        metadata = predictions.schema.metadata or {}
+        task = metadata.get(TASK_KEY, b"").decode()
+        if task:
+            trainer = metadata.get(TRAINER_KEY, b"").decode()
+            self.check_task(task, f"the trainer {trainer}".rstrip())
 
     def _slices(self, frame: pd.DataFrame, label: str) -> dict[str, dict[str, dict[str, float]]]:
         result: dict[str, dict[str, dict[str, float]]] = {}
@@ -141,6 +180,27 @@ def _finite(value: float) -> bool:
     import math
 
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def as_classes(values: Any, column: str, evaluator: str) -> np.ndarray:
+    """Class indexes from a column, refusing non-integer values (never truncated or rounded into classes).
+
+    Raises:
+        ConfigError: the column holds values that are not whole numbers (regression output).
+    """
+    import numpy as np
+
+    array = np.asarray(values)
+    if array.dtype.kind in "iub":
+        return array.astype(np.int64)
+    numbers = array.astype(np.float64)
+    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+    if not whole.all():
+        raise ConfigError(
+            f"{evaluator}: column '{column}' holds non-integer values (e.g. {numbers[~whole][0]:g}), which are "
+            "regression output, not classes; use RegressionEvaluator, or train with task='binary' or 'multiclass'"
+        )
+    return numbers.astype(np.int64)
 
 
 def as_array(values: Any) -> np.ndarray:

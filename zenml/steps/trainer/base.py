@@ -19,6 +19,8 @@ from zenml.exceptions import ArtifactError, ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import ProgressTracker, StepContext, current_progress
 from zenml.steps.preprocessor.base import Transform
+from zenml.steps.task import CLASSES_KEY, TASK_KEY, TASKS, TRAINER_KEY, resolve_task
+from zenml.steps.task import describe as describe_task
 from zenml.steps.trainer.data import TrainingData
 from zenml.utils.trust import import_trusted
 
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
 DEFAULT_SPLIT_MAPPING = {"train": "fit", "eval": "predict", "test": "predict"}
 ROLES = ("fit", "predict", "skip")
 META_FILE = "zenml-model.json"
+#: metric → (the tasks it is defined for, what to call them in a message)
+METRIC_TASKS = {
+    "accuracy": (("binary", "multiclass"), "classification"),
+    "auc": (("binary",), "binary classification"),
+}
 
 
 class History(dict[str, list[float]]):
@@ -190,13 +197,50 @@ class BaseTrainerStep(BaseStep):
         label = getattr(self, "label", None)
         return label if isinstance(label, str) else None
 
+    def task_hints(self) -> dict[str, str]:
+        """Tasks the trainer's own parameters ask for, by where they come from: ``{"task='binary'": "binary"}``.
+
+        The default reads a ``task`` parameter; framework trainers add their loss and last
+        activation. They override the label's default task and must agree (``zenml.steps.task``).
+        """
+        task = getattr(self, "task", None)
+        return {f"task='{task}'": task} if isinstance(task, str) else {}
+
     def task_hint(self) -> str | None:
-        """A task implied by the trainer's own parameters (e.g. a binary loss), or ``None``."""
-        return None
+        """The task the trainer's parameters fix (before seeing the label), or ``None`` when the label decides.
+
+        Raises:
+            ConfigError: the hints contradict each other.
+        """
+        hints = self.task_hints()
+        if not hints:
+            return None
+        return resolve_task(next(iter(hints.values())), None, hints, "", type(self).__name__)
 
     def metric_names(self, task: str) -> list[str]:
         """Metrics recorded per epoch (default: accuracy for classification, MAE for regression)."""
         return ["mae"] if task == "regression" else ["accuracy"]
+
+    def check_metrics(self, task: str) -> None:
+        """Refuse per-epoch metrics that the task cannot have (accuracy of a regression, …).
+
+        Raises:
+            ConfigError: a metric does not fit ``task``.
+        """
+        for name in self.metric_names(task) if task in TASKS else []:
+            problem = METRIC_TASKS.get(name)
+            if problem is not None and task not in problem[0]:
+                raise ConfigError(
+                    f"{type(self).__name__} metric '{name}' is for {problem[1]}, but the trainer's task is "
+                    f"{task}; use " + ("mae or mse" if task == "regression" else "accuracy")
+                )
+
+    def preflight(self) -> None:
+        """Hints that contradict each other, and metrics the hinted task cannot have, fail at compile time."""
+        super().preflight()
+        task = self.task_hint()
+        if task is not None:
+            self.check_metrics(task)
 
     def process(self, data: Dataset, transform: Transform, context: StepContext) -> TrainerOutput:
         """Run the training loop on the training backend; collect model, predictions and history."""
@@ -204,7 +248,12 @@ class BaseTrainerStep(BaseStep):
         present = [split for split in mapping if split in data.splits and mapping[split] != "skip"]
         if not any(mapping[split] == "fit" for split in present):
             raise ConfigError(f"no split to fit on: split_mapping {mapping} vs data splits {data.splits}")
-        TrainingData.load(data, transform, [present[0]], self.label_name(), self.task_hint())  # fail fast
+        fit = [split for split in present if mapping[split] == "fit"]
+        training = TrainingData.load(data, transform, fit, self.label_name(), self.task_hints(), type(self).__name__)
+        self.check_metrics(training.task)  # fail fast, before any training process starts
+        context.logger.info("task: %s", describe_task(training.task, training.label, training.classes))
+        if training.note:
+            context.logger.warning("label '%s' %s", training.label, training.note)
         workdir = context.new_path("trainer")
         os.makedirs(workdir)
         history = context.training.launch(TrainJob(self.to_config(), data, transform, workdir))
@@ -216,7 +265,7 @@ class BaseTrainerStep(BaseStep):
         """Load the arrays and call ``train`` (runs inside each training process)."""
         mapping = self.split_mapping_or_default()
         splits = [split for split, role in mapping.items() if role != "skip" and split in data.splits]
-        training = TrainingData.load(data, transform, splits, self.label_name(), self.task_hint())
+        training = TrainingData.load(data, transform, splits, self.label_name(), self.task_hints(), type(self).__name__)
         history = self.train(training, context, workdir)
         if context.is_primary:
             self.write_predictions(training, transform, workdir)
@@ -269,14 +318,24 @@ class BaseTrainerStep(BaseStep):
         writer: DatasetWriter | None = None
         for split in self.predict_splits(training):
             batch = prediction_batch(model, training, split, transform)
+            batch = batch.replace_schema_metadata(self.task_metadata(training))
             if writer is None:
                 writer = DatasetWriter(os.path.join(workdir, "predictions"), batch.schema)
             writer.write(split, batch)
         if writer is None:
             import pyarrow as pa
 
-            writer = DatasetWriter(os.path.join(workdir, "predictions"), pa.schema([("prediction", pa.float64())]))
+            schema = pa.schema([("prediction", pa.float64())], metadata=self.task_metadata(training))
+            writer = DatasetWriter(os.path.join(workdir, "predictions"), schema)
         writer.close()
+
+    def task_metadata(self, training: TrainingData) -> dict[bytes, bytes]:
+        """What the predictions record of the task (Arrow schema metadata), read by evaluators."""
+        return {
+            TASK_KEY: training.task.encode(),
+            CLASSES_KEY: json.dumps(training.classes).encode(),
+            TRAINER_KEY: type(self).__name__.encode(),
+        }
 
 
 def prediction_batch(model: TrainedModel, training: TrainingData, split: str, transform: Transform) -> pa.RecordBatch:

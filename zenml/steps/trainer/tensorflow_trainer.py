@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
 from zenml.steps.metrics import epoch_metrics
+from zenml.steps.task import check_task
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
 from zenml.steps.trainer.torch_trainer import (
+    LOSS_TASKS,
     LOSSES,
     OPTIMIZERS,
     FeedForwardParams,
@@ -155,6 +157,8 @@ class TensorflowBaseTrainer(BaseTrainerStep):
             (0 = never); the best weights are kept.
         split_mapping: split → ``fit``/``predict``/``skip``.
         label: the label to learn (default: the preprocessor's first label).
+        task: ``binary``, ``multiclass`` or ``regression``; default: the label's task (see
+            ``zenml.steps.task``), or what ``loss`` asks for.
 
     Examples:
         >>> class TinyTrainer(TensorflowBaseTrainer):
@@ -174,6 +178,7 @@ class TensorflowBaseTrainer(BaseTrainerStep):
         early_stopping_patience: int = 0,
         split_mapping: dict[str, str] | None = None,
         label: str | None = None,
+        task: str | None = None,
     ) -> None:
         self.epochs = epochs
         self.batch_size = batch_size
@@ -184,15 +189,20 @@ class TensorflowBaseTrainer(BaseTrainerStep):
         self.early_stopping_patience = early_stopping_patience
         self.split_mapping = split_mapping
         self.label = label
+        self.task = task
 
     def check_params(self, params: dict[str, object]) -> None:
-        """Validate epochs, batch size, learning rate, loss and optimizer names."""
+        """Validate epochs, batch size, learning rate, loss, optimizer and task names."""
         super().check_params(params)
         check_training_params(params, LOSSES, OPTIMIZERS, type(self).__name__)
+        check_task(params.get("task"), type(self).__name__)
 
-    def task_hint(self) -> str | None:
-        """A binary or categorical loss makes a numeric label a classification target."""
-        return {"binary_crossentropy": "binary", "categorical_crossentropy": "multiclass"}.get(self.loss or "")
+    def task_hints(self) -> dict[str, str]:
+        """``task``, then the loss: a cross-entropy asks for classes, ``mse``/``mae``/``huber`` for regression."""
+        hints = super().task_hints()
+        if self.loss in LOSS_TASKS:
+            hints[f"loss='{self.loss}'"] = LOSS_TASKS[self.loss]
+        return hints
 
     def model_class(self) -> type[TrainedModel]:
         """Loads ``.keras`` models."""
@@ -500,7 +510,7 @@ class TensorflowFeedForwardTrainer(FeedForwardParams, TensorflowBaseTrainer):
     """A fully connected Keras network: ``hidden_layers`` of ``activation`` units with ``dropout``.
 
     ``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``loss``, ``seed``,
-    ``early_stopping_patience``, ``split_mapping`` and ``label`` are as in ``TensorflowBaseTrainer``.
+    ``early_stopping_patience``, ``split_mapping``, ``label`` and ``task`` are as in ``TensorflowBaseTrainer``.
 
     Args:
         hidden_layers: units per hidden layer (default ``[64, 32]``).
@@ -534,6 +544,7 @@ class TensorflowFeedForwardTrainer(FeedForwardParams, TensorflowBaseTrainer):
         early_stopping_patience: int = 0,
         split_mapping: dict[str, str] | None = None,
         label: str | None = None,
+        task: str | None = None,
     ) -> None:
         self.hidden_layers = hidden_layers
         self.activation = activation
@@ -551,6 +562,7 @@ class TensorflowFeedForwardTrainer(FeedForwardParams, TensorflowBaseTrainer):
             early_stopping_patience=early_stopping_patience,
             split_mapping=split_mapping,
             label=label,
+            task=task,
         )
 
     def model_fn(self, n_features: int, n_outputs: int) -> keras.Model:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
 from zenml.steps.metrics import binary_auc, epoch_metrics
+from zenml.steps.task import check_task
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
 
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
     import torch
 
 LOSSES = ("binary_crossentropy", "categorical_crossentropy", "mse", "mae", "huber")
+#: the task each loss asks for (a hint that overrides the label's default task)
+LOSS_TASKS = {
+    "binary_crossentropy": "binary",
+    "categorical_crossentropy": "multiclass",
+    "mse": "regression",
+    "mae": "regression",
+    "huber": "regression",
+}
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 METRICS = ("accuracy", "mae", "mse")
 
@@ -99,6 +108,8 @@ class PyTorchBaseTrainer(BaseTrainerStep):
             (0 = never); the best weights are kept.
         split_mapping: split → ``fit``/``predict``/``skip``.
         label: the label to learn (default: the preprocessor's first label).
+        task: ``binary``, ``multiclass`` or ``regression``; default: the label's task (see
+            ``zenml.steps.task``), or what ``loss`` asks for.
 
     Examples:
         >>> class TinyTrainer(PyTorchBaseTrainer):
@@ -118,6 +129,7 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         early_stopping_patience: int = 0,
         split_mapping: dict[str, str] | None = None,
         label: str | None = None,
+        task: str | None = None,
     ) -> None:
         self.epochs = epochs
         self.batch_size = batch_size
@@ -128,15 +140,20 @@ class PyTorchBaseTrainer(BaseTrainerStep):
         self.early_stopping_patience = early_stopping_patience
         self.split_mapping = split_mapping
         self.label = label
+        self.task = task
 
     def check_params(self, params: dict[str, object]) -> None:
-        """Validate epochs, batch size, learning rate, loss and optimizer names."""
+        """Validate epochs, batch size, learning rate, loss, optimizer and task names."""
         super().check_params(params)
         check_training_params(params, LOSSES, OPTIMIZERS, type(self).__name__)
+        check_task(params.get("task"), type(self).__name__)
 
-    def task_hint(self) -> str | None:
-        """A binary or categorical loss makes a numeric label a classification target."""
-        return {"binary_crossentropy": "binary", "categorical_crossentropy": "multiclass"}.get(self.loss or "")
+    def task_hints(self) -> dict[str, str]:
+        """``task``, then the loss: a cross-entropy asks for classes, ``mse``/``mae``/``huber`` for regression."""
+        hints = super().task_hints()
+        if self.loss in LOSS_TASKS:
+            hints[f"loss='{self.loss}'"] = LOSS_TASKS[self.loss]
+        return hints
 
     def model_class(self) -> type[TrainedModel]:
         """Loads TorchScript models."""
@@ -410,24 +427,11 @@ def check_feed_forward_params(params: dict[str, object], owner: str) -> None:
 
 
 def resolve_output_units(units: int | None, last_activation: str | None, training: TrainingData, owner: str) -> int:
-    """The output layer's width, checked against the label.
+    """The output layer's width, checked against the label (its task already includes ``last_activation``).
 
     Raises:
-        ConfigError: the units or the last activation do not fit the label's task.
+        ConfigError: the units do not fit the label's task.
     """
-    expected_task = LAST_ACTIVATIONS.get(last_activation or "", training.task)
-    if expected_task != training.task:
-        raise ConfigError(
-            f"{owner} last_activation '{last_activation}' is for {expected_task}, but label "
-            f"'{training.label}' is a {training.task} target"
-        )
-    classes = training.classes or []
-    # last_activation also sets the task, so check it against the label's own classes
-    if (training.task == "binary" and len(classes) > 2) or (training.task == "regression" and classes):
-        raise ConfigError(
-            f"{owner} last_activation '{last_activation}' is for {training.task}, but label '{training.label}' "
-            f"has the classes {', '.join(classes)}; use " + ("'softmax'" if len(classes) > 2 else "'sigmoid'")
-        )
     if units is None:
         return training.n_outputs
     if training.task == "multiclass" and units != len(training.classes or []):
@@ -465,11 +469,12 @@ class FeedForwardParams(BaseTrainerStep):
         super().check_params(params)
         check_feed_forward_params(params, type(self).__name__)
 
-    def task_hint(self) -> str | None:
-        """From ``last_activation`` first, then from ``loss``."""
+    def task_hints(self) -> dict[str, str]:
+        """``task``, then ``last_activation``, then ``loss``."""
+        hints = super().task_hints()
         if self.last_activation is not None:
-            return LAST_ACTIVATIONS[self.last_activation]
-        return super().task_hint()
+            hints = {**hints, f"last_activation='{self.last_activation}'": LAST_ACTIVATIONS[self.last_activation]}
+        return hints
 
     def metric_names(self, task: str) -> list[str]:
         """The ``metrics`` parameter, else the task's default."""
@@ -488,7 +493,7 @@ class PyTorchFeedForwardTrainer(FeedForwardParams, PyTorchBaseTrainer):
     """A fully connected network: ``hidden_layers`` of ``activation`` units with ``dropout``.
 
     ``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``loss``, ``seed``,
-    ``early_stopping_patience``, ``split_mapping`` and ``label`` are as in ``PyTorchBaseTrainer``.
+    ``early_stopping_patience``, ``split_mapping``, ``label`` and ``task`` are as in ``PyTorchBaseTrainer``.
 
     Args:
         hidden_layers: units per hidden layer.
@@ -517,6 +522,7 @@ class PyTorchFeedForwardTrainer(FeedForwardParams, PyTorchBaseTrainer):
         early_stopping_patience: int = 0,
         split_mapping: dict[str, str] | None = None,
         label: str | None = None,
+        task: str | None = None,
     ) -> None:
         self.hidden_layers = hidden_layers
         self.activation = activation
@@ -534,6 +540,7 @@ class PyTorchFeedForwardTrainer(FeedForwardParams, PyTorchBaseTrainer):
             early_stopping_patience=early_stopping_patience,
             split_mapping=split_mapping,
             label=label,
+            task=task,
         )
 
     def model_fn(self, n_features: int, n_outputs: int) -> torch.nn.Module:
