@@ -95,9 +95,9 @@ class TrainingData:
         if self.task == "regression":
             if categorical:  # numeric-looking class names regressed on: back to their values
                 return np.asarray([float(plan["vocabulary"][int(i)]) for i in values], np.float32)
-            return np.asarray(values, np.float32)
+            return np.array(values, np.float32)
         if categorical:
-            return np.asarray(values, np.int64)
+            return np.array(values, np.int64)
         numbers = np.asarray(values, np.float64)
         known = np.asarray([float(c) if c not in ("False", "True") else float(c == "True")
                             for c in self.classes or []])
