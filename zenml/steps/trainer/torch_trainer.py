@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
 from zenml.steps.metrics import binary_auc, epoch_metrics
-from zenml.steps.task import check_task
+from zenml.steps.task import TASKS, check_task
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
 
@@ -481,7 +481,15 @@ class FeedForwardParams(BaseTrainerStep):
         return list(self.metrics) if self.metrics else super().metric_names(task)
 
     def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
-        """Resolve the output width, then train."""
+        """Check the task against the hints, resolve the output width, then train."""
+        hints = self.task_hints()
+        wanted = self.task_hint()
+        if wanted in TASKS and wanted != training.task:  # TrainingData built by hand, not by TrainingData.load
+            source = next(source for source, task in hints.items() if task == wanted)
+            raise ConfigError(
+                f"{type(self).__name__}: {source} asks for {wanted}, but label '{training.label}' is a "
+                f"{training.task} target"
+            )
         self.output_units_ = resolve_output_units(
             self.output_units, self.last_activation, training, type(self).__name__
         )
