@@ -90,6 +90,10 @@ def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix
             outputs or (step.error or ""),
         )
     console.print(grid)
+    from zenml.reports.collect import trainer_tasks
+
+    for step_name, task in trainer_tasks(run).items():
+        console.print(f"  task of {step_name}: {task}")
     metrics = run.metrics()
     if metrics:
         mgrid = table("step", "metric", "value")
