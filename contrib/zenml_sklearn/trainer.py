@@ -22,6 +22,8 @@ from zenml.utils.trust import check_importable
 if TYPE_CHECKING:
     import numpy as np
 
+    from zenml.backends.training.base import TrainingContext
+
 
 def estimator_class(path: str, what: str) -> type[Any]:
     """The scikit-learn estimator class ``path`` names (scikit-learn's own or one in the project).
@@ -125,7 +127,7 @@ class SklearnTrainer(BaseTrainerStep):
         """Loads ``SklearnModel``."""
         return SklearnModel
 
-    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
+    def train(self, training: TrainingData, context: TrainingContext, workdir: str) -> dict[str, list[float]]:
         """One fit on the concatenated fit splits (scikit-learn has no epochs); saves on the primary."""
         import numpy as np
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from zenml.backends.training.base import TrainingContext
+
 DEFAULT_SPLIT_MAPPING = {"train": "fit", "eval": "predict", "test": "predict"}
 ROLES = ("fit", "predict", "skip")
 META_FILE = "zenml-model.json"
@@ -161,7 +163,7 @@ class TrainJob:
         self.transform = transform
         self.workdir = workdir
 
-    def __call__(self, context: Any) -> dict[str, list[float]]:
+    def __call__(self, context: TrainingContext) -> dict[str, list[float]]:
         """Rebuild the trainer in this process and run its framework loop."""
         trainer = BaseStep.from_config(self.trainer)
         if not isinstance(trainer, BaseTrainerStep):
@@ -261,7 +263,9 @@ class BaseTrainerStep(BaseStep):
         predictions = Dataset(os.path.join(workdir, "predictions"), ephemeral=True)
         return TrainerOutput(model, predictions, History(history))
 
-    def run_training(self, data: Dataset, transform: Transform, workdir: str, context: Any) -> dict[str, list[float]]:
+    def run_training(
+        self, data: Dataset, transform: Transform, workdir: str, context: TrainingContext
+    ) -> dict[str, list[float]]:
         """Load the arrays and call ``train`` (runs inside each training process)."""
         mapping = self.split_mapping_or_default()
         splits = [split for split, role in mapping.items() if role != "skip" and split in data.splits]
@@ -280,7 +284,7 @@ class BaseTrainerStep(BaseStep):
         return [s for s, role in self.split_mapping_or_default().items() if role == "predict" and s in training.arrays]
 
     @abc.abstractmethod
-    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
+    def train(self, training: TrainingData, context: TrainingContext, workdir: str) -> dict[str, list[float]]:
         """Fit the model; on the primary process save it to ``workdir/model``; return the history."""
 
     def epoch_progress(self, epochs: int) -> ProgressTracker:

@@ -81,7 +81,7 @@ class TrainingData:
         elif task == "multiclass" and default["task"] == "binary":
             classes = default["classes"]  # a two-class softmax
         training = cls(features=features, label=chosen, task=task, classes=classes,
-                       note=default["note"] if task == default["task"] else None)
+                       note=default["note"] if not given and task == default["task"] else None)
         for split, table in tables.items():
             training.arrays[split] = (_feature_matrix(table, features), training._labels(table, plan, split))
         return training
