@@ -107,6 +107,8 @@ NETWORKS = (
 )
 #: estimators whose fitted state is not plain arrays: stored only once skops persistence lands
 NEEDS_SKOPS = ("SVC", "SVR", "RandomForest")
+#: how the array-only persistence refuses or breaks on them
+PERSISTENCE_FAILURES = ("would need a pickle", "_sparse", "predict_proba")
 
 
 def trainer(row: str, task: str) -> Any:
@@ -136,17 +138,12 @@ def trainer(row: str, task: str) -> Any:
 
 
 def cases() -> list[Any]:
-    """One case per (dataset, trainer row); the rows that need skops persistence may fail on this branch."""
-    result = []
-    for name, (_loader, task) in DATASETS.items():
-        for row in [*NETWORKS, *estimators(task)]:
-            marks = (
-                [pytest.mark.xfail(strict=False, reason=SKOPS_REASON)]
-                if any(part in row for part in NEEDS_SKOPS)
-                else []
-            )
-            result.append(pytest.param(name, row, id=f"{name}-{row}", marks=marks))
-    return result
+    """One case per (dataset, trainer row)."""
+    return [
+        pytest.param(name, row, id=f"{name}-{row}")
+        for name, (_loader, task) in DATASETS.items()
+        for row in [*NETWORKS, *estimators(task)]
+    ]
 
 
 def reference(data: Any, label: str, task: str) -> float:
@@ -201,8 +198,16 @@ def proof_pipeline(name: str, trainer_step: Any) -> Any:
 
 @pytest.mark.parametrize(("name", "row"), cases())
 def test_trainer_matches_the_scikit_learn_reference(name: str, row: str, proof_repo: Path) -> None:
+    from zenml.exceptions import StepError
+
     task = DATASETS[name][1]
-    run = proof_pipeline(name, trainer(row, task)).run()
+    try:
+        run = proof_pipeline(name, trainer(row, task)).run()
+    except StepError as failure:
+        # storing these estimators needs skops; only that failure is expected here, and only for them
+        if any(part in row for part in NEEDS_SKOPS) and any(text in str(failure) for text in PERSISTENCE_FAILURES):
+            pytest.xfail(SKOPS_REASON)
+        raise
     assert run.steps["trainer"].outputs["model"].read().meta["task"] == task
     baseline = reference(run.steps["preprocessor"].outputs["data"].read(), "target", task)
     metric = "mae" if task == "regression" else "accuracy"

@@ -96,6 +96,9 @@ def test_zen_run_trains_an_integer_label_as_classes_and_zen_runs_show_says_so(pr
     assert "task of trainer: binary (label 'target': 0, 1)" in shown.stdout
     accuracy = next(line for line in shown.stdout.splitlines() if "│ accuracy" in line)
     assert float(accuracy.split("│")[-1]) > 0.9  # was 0.70: a regression with its outputs cast to int
+    report = zen("runs", "report", _run_id(ran.stdout), "--output", "report.html", cwd=project)
+    assert report.returncode == 0, report.stderr
+    assert "task of trainer</td><td>binary (label &#x27;target&#x27;: 0, 1)" in (project / "report.html").read_text()
 
 
 def test_python_api_trains_ten_integer_classes(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
