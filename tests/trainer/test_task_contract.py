@@ -166,3 +166,32 @@ def test_classification_evaluator_never_rounds_values_into_classes(tmp_path: Pat
     context = StepContext(step_name="evaluator", run_id="r", pipeline_name="p", scratch_dir=str(tmp_path))
     with pytest.raises(ConfigError, match="column 'prediction' holds non-integer values \\(e.g. 0.2\\)"):
         ClassificationEvaluator(label="y").process(data, context)
+
+
+@pytest.mark.parametrize(("estimator", "evaluator", "message"), [
+    ("sklearn.linear_model.Ridge", "ClassificationEvaluator",
+     "whose task is regression; use RegressionEvaluator for them, or give the trainer task='binary'"),
+    ("sklearn.linear_model.LogisticRegression", "RegressionEvaluator",
+     "whose task is classification; use ClassificationEvaluator for them, or give the trainer task='regression'"),
+])
+def test_a_scikit_learn_estimator_fixes_the_task_before_any_data(estimator: str, evaluator: str, message: str,
+                                                                  project: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from zenml_sklearn import SklearnTrainer
+
+    from zenml.datasources import CSVDatasource
+    from zenml.pipelines import SimplePipeline
+    from zenml.steps import evaluator as evaluators
+    from zenml.steps.preprocessor import StandardPreprocessor
+    from zenml.steps.split import RandomSplit
+
+    pipeline = SimplePipeline(name="wired")
+    monkeypatch.chdir(project)
+    pipeline.add_datasource(CSVDatasource(path="cancer.csv"))
+    pipeline.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.3}))
+    pipeline.add_preprocessor(StandardPreprocessor(labels=["target"]))
+    pipeline.add_trainer(SklearnTrainer(estimator=estimator))
+    pipeline.add_evaluator(getattr(evaluators, evaluator)())
+    with pytest.raises(ConfigError, match=rf"step 'evaluator': {evaluator} cannot score the predictions of trainer "
+                                          rf"'trainer' \(SklearnTrainer\), {message}"):
+        pipeline.validate()

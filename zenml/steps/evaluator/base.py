@@ -11,7 +11,7 @@ from zenml.artifacts.materializers import ArtifactFolder, JSONMaterializer, regi
 from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, StepContext
-from zenml.steps.task import TASK_KEY, TASKS, TRAINER_KEY
+from zenml.steps.task import ANY_CLASSIFICATION, CLASSIFICATION, TASK_KEY, TASKS, TRAINER_KEY
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,7 +67,7 @@ class EvaluatorStep(BaseStep):
         hint = getattr(producer, "task_hint", None)
         task = hint() if callable(hint) else None
         if task is not None:
-            self.check_task(task if task in TASKS else "binary", f"trainer '{name}' ({type(producer).__name__})")
+            self.check_task(task, f"trainer '{name}' ({type(producer).__name__})")
 
     def check_task(self, task: str, trainer: str) -> None:
         """Refuse predictions of a task this evaluator cannot score, naming the trainer and the fix.
@@ -75,7 +75,8 @@ class EvaluatorStep(BaseStep):
         Raises:
             ConfigError: ``task`` is not one of ``tasks``.
         """
-        if task in self.tasks:
+        # a classifier whose class count the label decides later is still a classification
+        if set(CLASSIFICATION if task == ANY_CLASSIFICATION else (task,)) & set(self.tasks):
             return
         other = "task='binary' or task='multiclass'" if task == "regression" else "task='regression'"
         raise ConfigError(
