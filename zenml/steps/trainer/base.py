@@ -176,6 +176,8 @@ class BaseTrainerStep(BaseStep):
 
     Subclasses implement ``train(training, context, workdir)``: fit the model on the ``fit``
     split(s), and on the primary process save it with ``save_model`` and return the history.
+    ``training.task`` is the label's task after the trainer's hints (``task_hints``: a ``task``
+    parameter, a loss, …) were applied; see ``zenml.steps.task``.
     ``split_mapping`` (a parameter of the framework trainers) says which splits fit and which
     are predicted: default ``{"train": "fit", "eval": "predict", "test": "predict"}``.
 

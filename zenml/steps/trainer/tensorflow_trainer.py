@@ -1,9 +1,10 @@
 """The TensorFlow trainer tree: ``TensorflowBaseTrainer`` (the loop, distribution, saving) and its feed-forward child.
 
 Users subclass ``TensorflowBaseTrainer`` and override ``model_fn`` (and optionally the hooks
-``loss_fn``, ``optimizer_fn``, ``train_step``, ``on_train_start``/``on_train_end``,
-``on_epoch_start``/``on_epoch_end``); seeding, batching with ``tf.data``, device placement,
-distribution strategies, early stopping, history, predictions and saving come from the base class.
+``loss_fn``, ``optimizer_fn``, ``train_step``, and the lifecycle hooks of ``FrameworkTrainer``);
+seeding, batching with ``tf.data``, device placement, distribution strategies and saving come
+from here; epochs, early stopping, history and progress from the shared loop
+(``zenml.steps.trainer.loop``).
 
 The loop is a custom one (``tf.GradientTape`` + ``optimizer.apply_gradients`` run through
 ``strategy.run``) rather than ``model.fit``: Keras 3's ``fit`` fails under

@@ -1,9 +1,9 @@
-"""The PyTorch trainer tree: ``PyTorchBaseTrainer`` (the loop, DDP, saving) and ``PyTorchFeedForwardTrainer``.
+"""The PyTorch trainer tree: ``PyTorchBaseTrainer`` (PyTorch adapter of the loop, DDP, saving) and its child.
 
 Users subclass ``PyTorchBaseTrainer`` and override ``model_fn`` (and optionally the hooks
-``loss_fn``, ``optimizer_fn``, ``train_step``, ``on_train_start``/``on_train_end``,
-``on_epoch_start``/``on_epoch_end``); batching, device placement, DDP with a distributed
-sampler, early stopping, history, predictions and saving come from the base class.
+``loss_fn``, ``optimizer_fn``, ``train_step``, and the lifecycle hooks of ``FrameworkTrainer``);
+batching, device placement, DDP with a distributed sampler and saving come from here; epochs,
+early stopping, history and progress from the shared loop (``zenml.steps.trainer.loop``).
 Models are saved as a TorchScript program (inference needs no user code) plus the
 ``state_dict`` (loaded with ``weights_only=True``), never as a pickle.
 """
