@@ -41,6 +41,8 @@ def test_predicts_new_data_without_labels(repo: object, tmp_path: Path) -> None:
     run = BatchInferencePipeline(model_run=trained.id, datasource=CSVDatasource(path="new.csv")).run()
     predicted = run.steps["inference"].outputs["output"].read().to_pandas()
     assert list(predicted.columns) == ["x", "kind", "prediction", "score"]
+    metadata = run.steps["inference"].outputs["output"].read().schema.metadata
+    assert (metadata[b"zenml.task"], metadata[b"zenml.classes"]) == (b"binary", b'["no", "yes"]')
     assert ((predicted.x > 0) == (predicted.prediction == 1)).mean() > 0.95
     inputs = run.steps["inference"].inputs
     assert inputs["model"].id == trained.steps["trainer"].outputs["model"].id

@@ -16,6 +16,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ArtifactError, ConfigError
+from zenml.steps.task import ANY_CLASSIFICATION, check_task
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
 from zenml.utils.importing import import_object
@@ -23,6 +24,8 @@ from zenml.utils.trust import check_importable, is_trusted_code
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from zenml.backends.training.base import TrainingContext
 
 MODEL_FILE = "estimator.skops"
 #: a dict of this shape inside ``estimator_params`` is itself an estimator (e.g. a pipeline's step)
@@ -91,6 +94,18 @@ def _is_sklearn_class(name: str) -> bool:
         return False
     # classes only: a function is something skops would call, and must be trusted by name
     return isinstance(found, type) and found.__module__.partition(".")[0] == "sklearn"
+
+
+def estimator_task(path: str) -> str | None:
+    """``classification`` for a classifier class, ``regression`` for a regressor, else ``None`` (pipelines, …)."""
+    from sklearn.base import ClassifierMixin, RegressorMixin
+
+    found = estimator_class(path, "SklearnTrainer parameter 'estimator'")
+    if issubclass(found, ClassifierMixin):
+        return ANY_CLASSIFICATION
+    if issubclass(found, RegressorMixin):
+        return "regression"
+    return None
 
 
 class SklearnModel(TrainedModel):
@@ -170,7 +185,8 @@ class SklearnTrainer(BaseTrainerStep):
         estimator_params: keyword arguments of the estimator (JSON values; nested estimators as above).
         split_mapping: split → ``fit``/``predict``/``skip``.
         label: the label to learn (default: the preprocessor's first label).
-        task: ``binary``/``multiclass``/``regression`` when a numeric label should not be regressed.
+        task: ``binary``/``multiclass``/``regression``; default: the label's task (``zenml.steps.task``),
+            which a classifier or a regressor estimator overrides.
 
     Examples:
         >>> SklearnTrainer(estimator="sklearn.pipeline.Pipeline", estimator_params={"steps": [
@@ -199,19 +215,21 @@ class SklearnTrainer(BaseTrainerStep):
         path = params.get("estimator")
         if isinstance(path, str) and not path.startswith("sklearn."):
             raise ConfigError(f"SklearnTrainer estimator '{path}' must be a scikit-learn class path (sklearn.…)")
-        task = params.get("task")
-        if task is not None and task not in ("binary", "multiclass", "regression"):
-            raise ConfigError(f"SklearnTrainer task '{task}' must be binary, multiclass or regression")
+        check_task(params.get("task"), "SklearnTrainer")
 
-    def task_hint(self) -> str | None:
-        """The ``task`` parameter."""
-        return self.task
+    def task_hints(self) -> dict[str, str]:
+        """The ``task`` parameter, then the estimator's kind (a classifier asks for classes, a regressor for values)."""
+        hints = super().task_hints()
+        kind = estimator_task(self.estimator)
+        if kind is not None:
+            hints[f"estimator '{self.estimator.rsplit('.', 1)[-1]}'"] = kind
+        return hints
 
     def model_class(self) -> type[TrainedModel]:
         """Loads ``SklearnModel``."""
         return SklearnModel
 
-    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
+    def train(self, training: TrainingData, context: TrainingContext, workdir: str) -> dict[str, list[float]]:
         """One fit on the concatenated fit splits (scikit-learn has no epochs); saves on the primary."""
         import numpy as np
 

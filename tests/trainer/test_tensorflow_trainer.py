@@ -271,7 +271,7 @@ def test_last_activation_fixes_the_task_and_is_checked_against_the_label(tmp_pat
     assert TensorflowFeedForwardTrainer(last_activation="linear").task_hint() == "regression"
     _, model = _train(TensorflowFeedForwardTrainer(last_activation="softmax", epochs=1), _multiclass(), tmp_path)
     assert model.predict_arrays(_multiclass().arrays["eval"][0]).shape[1] == 3
-    with pytest.raises(ConfigError, match="last_activation 'linear' is for regression, but label 'y' is a binary"):
+    with pytest.raises(ConfigError, match="last_activation='linear' asks for regression, but label 'y' is a binary"):
         _train(TensorflowFeedForwardTrainer(last_activation="linear", epochs=1), _binary(), tmp_path)
 
 
@@ -562,6 +562,7 @@ def test_parameters_round_trip_through_the_config() -> None:
         "early_stopping_patience",
         "split_mapping",
         "label",
+        "task",
     ]
 
 

@@ -113,12 +113,14 @@ def test_activation_is_used_between_layers(trainer_runner: Any) -> None:
     assert not same_weights(relu, tanh)
 
 
-def test_last_activation_picks_the_task_of_a_numeric_label(trainer_runner: Any) -> None:
-    as_number = trainer_runner(ff(), labels=["flag"])
-    as_class = trainer_runner(ff(last_activation="sigmoid"), labels=["flag"])
-    assert as_number.model.meta["task"] == "regression" and "mae" in as_number.history
-    assert as_class.model.meta["task"] == "binary" and "accuracy" in as_class.history
-    assert set(np.unique(column(as_class, "prediction"))) <= {0, 1}
+def test_an_integer_label_is_classes_unless_the_trainer_says_otherwise(trainer_runner: Any) -> None:
+    default = trainer_runner(ff(), labels=["flag"])  # 0/1 integers: classes, as type_of_target says
+    as_number = trainer_runner(ff(last_activation="linear"), labels=["flag"])
+    by_task = trainer_runner(ff(task="regression"), labels=["flag"])
+    assert default.model.meta["task"] == "binary" and "accuracy" in default.history
+    assert default.model.meta["classes"] == ["0", "1"]
+    assert set(np.unique(column(default, "prediction"))) <= {0, 1}
+    assert as_number.model.meta["task"] == by_task.model.meta["task"] == "regression" and "mae" in by_task.history
 
 
 def test_last_activation_softmax_makes_a_two_class_softmax(trainer_runner: Any) -> None:
@@ -130,10 +132,12 @@ def test_last_activation_softmax_makes_a_two_class_softmax(trainer_runner: Any) 
 
 
 @pytest.mark.parametrize(("task", "activation", "message"), [
-    ("multiclass", "sigmoid", "last_activation 'sigmoid' is for binary, but label 'color' has the classes blue, "
-                              "green, red; use 'softmax'"),
-    ("binary", "linear", "last_activation 'linear' is for regression, but label 'label' has the classes no, yes; "
-                         "use 'sigmoid'"),
+    ("multiclass", "sigmoid", "last_activation='sigmoid' asks for binary, but label 'color' has 3 classes "
+                              r"\(blue, green, red\); use task='multiclass' \(or last_activation='softmax'\)"),
+    ("binary", "linear", "last_activation='linear' asks for regression, but label 'label' has the classes no, yes; "
+                         "use a classification loss or task"),
+    ("regression", "sigmoid", "last_activation='sigmoid' asks for classification, but label 'target' is "
+                              "continuous"),
 ])
 def test_last_activation_inconsistent_with_the_label(trainer_runner: Any, task: str, activation: str,
                                                      message: str) -> None:

@@ -109,6 +109,10 @@ def runs_show(
             outputs or (step.error or ""),
         )
     console.print(grid)
+    from zenml.reports.collect import trainer_tasks
+
+    for step_name, task in trainer_tasks(run).items():
+        console.print(f"  task of {step_name}: {task}")
     metrics = run.metrics()
     if metrics:
         mgrid = table("step", "metric", "value")

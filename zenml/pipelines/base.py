@@ -204,6 +204,7 @@ class BasePipeline:
                     step.preflight()
             except ZenMLError as exc:
                 raise type(exc)(f"step '{name}': {exc}") from exc
+        check_wiring(self.steps, self.resolved_inputs())
 
     # -- compiling -------------------------------------------------------------------------------
 
@@ -213,6 +214,7 @@ class BasePipeline:
         inputs = self.resolved_inputs()
         order = self.order()
         self.validate(pinned=context.data_from)
+        check_wiring(steps, inputs)  # again with the --param overrides applied
         step_specs = {name: self._step_spec(steps[name], inputs[name]) for name in order}
         modules = sorted({_module_of(spec.type) for spec in step_specs.values()})
         return RunSpec(
@@ -273,6 +275,24 @@ class BasePipeline:
         from zenml.launch import run_pipeline
 
         return run_pipeline(self, **options)
+
+
+def check_wiring(steps: Mapping[str, BaseStep], inputs: Mapping[str, Mapping[str, str]]) -> None:
+    """Let each step check what its producers will give it (``BaseStep.check_producers``).
+
+    Raises:
+        ZenMLError: a step refuses one of its producers (named with the step).
+    """
+    for name, refs in inputs.items():
+        producers: dict[str, tuple[str, BaseStep, str]] = {}
+        for input_name, reference in refs.items():
+            run_id, source, output = parse_reference(reference)
+            if run_id is None and source in steps:
+                producers[input_name] = (source, steps[source], output)
+        try:
+            steps[name].check_producers(producers)
+        except ZenMLError as exc:
+            raise type(exc)(f"step '{name}': {exc}") from exc
 
 
 def _module_of(type_path: str) -> str:

@@ -201,6 +201,27 @@ def _state(
     )
 
 
+def trainer_tasks(run: PipelineRun) -> dict[str, str]:
+    """Trainer step → the task its model records, e.g. ``binary (label 'target': 0, 1)``.
+
+    A model that cannot be read (removed, or its loader no longer importable) is left out.
+    """
+    from zenml.steps.task import describe
+
+    tasks: dict[str, str] = {}
+    for step in run.steps.values():
+        view = step.outputs.get("model")
+        if view is None or view.format != "model":
+            continue
+        try:
+            meta = view.read().meta
+        except (ArtifactError, OSError, ZenMLError):
+            continue
+        if isinstance(meta, dict) and meta.get("task"):
+            tasks[step.name] = describe(str(meta["task"]), str(meta.get("label", "")), meta.get("classes"))
+    return tasks
+
+
 def class_names(data: RunData, label: str) -> list[str] | None:
     """Class names of a categorical ``label`` (index = encoded class), from a fitted transform of the run."""
     for found in data.found("transform"):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zenml.reports.collect import RunData, class_names, collect, evaluator_label
+from zenml.reports.collect import RunData, class_names, collect, evaluator_label, trainer_tasks
 from zenml.reports.figures import (
     confusion_figure,
     dag_figure,
@@ -114,6 +114,7 @@ def _overview(data: RunData) -> Markup:
         ["duration", duration],
         ["orchestrator", run.record.orchestrator],
     ]
+    facts += [[f"task of {step}", task] for step, task in trainer_tasks(run).items()]
     commit = f"{git['commit'] or '(no commit)'}{' (dirty: uncommitted changes)' if git['dirty'] else ''}" if git else ""
     provenance: list[list[object]] = [
         ["git commit", commit or "(not a git repository)"],

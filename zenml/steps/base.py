@@ -84,6 +84,13 @@ class BaseStep(Configurable, abc.ABC):
         Called when a pipeline compiles, so bad input fails with nothing recorded.
         """
 
+    def check_producers(self, producers: Mapping[str, tuple[str, BaseStep, str]]) -> None:
+        """Check the steps wired to this one's inputs when the pipeline compiles; default none.
+
+        ``producers`` maps an input to ``(producing step's name, that step, its output)`` (inputs
+        from other runs are left out). Raise ``ConfigError`` for a producer this step cannot use.
+        """
+
     def source_version(self) -> str | None:
         """A version of external data the step reads (e.g. a file's content hash), or ``None``.
 

@@ -7,12 +7,14 @@ recorded as its inputs, so the predictions' lineage leads back to the training r
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from zenml.artifacts.dataset import Dataset
 from zenml.steps.base import BaseStep
 from zenml.steps.context import StepContext
 from zenml.steps.preprocessor.base import Transform
+from zenml.steps.task import CLASSES_KEY, TASK_KEY
 from zenml.steps.trainer.base import TrainedModel
 
 if TYPE_CHECKING:
@@ -46,14 +48,18 @@ class _Predict:
         outputs = self.model().predict(transformed)
         columns = {name: batch.column(name) for name in self.keep if name in batch.schema.names}
         columns.update({name: pa.array(values) for name, values in outputs.items()})
-        return pa.RecordBatch.from_pydict(columns)
+        meta = self.model().meta
+        # the task the model was trained for travels with its predictions (evaluators read it)
+        metadata = {TASK_KEY: str(meta.get("task", "")).encode(), CLASSES_KEY: json.dumps(meta.get("classes")).encode()}
+        return pa.RecordBatch.from_pydict(columns, metadata=metadata)
 
 
 class BatchInferrer(BaseStep):
     """Predicts new data with a fitted transform and a trained model.
 
     The output keeps the new data's columns (all, or ``keep``) next to ``prediction``, ``score``
-    and, for multi-class models, ``proba_<i>``. Label columns in the new data are not needed.
+    and, for multi-class models, ``proba_<i>``; the model's task and classes are recorded in its
+    schema metadata (``zenml.task``, ``zenml.classes``). Label columns in the new data are not needed.
 
     Args:
         keep: raw columns to copy into the predictions (default: all of them).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import itertools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from zenml.artifacts.dataset import Dataset
@@ -11,6 +12,7 @@ from zenml.artifacts.materializers import ArtifactFolder, JSONMaterializer, regi
 from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, StepContext
+from zenml.steps.task import ANY_CLASSIFICATION, CLASSES_KEY, CLASSIFICATION, TASK_KEY, TASKS, TRAINER_KEY
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,6 +55,35 @@ class EvaluatorStep(BaseStep):
 
     #: the metric names ``compute`` understands (checked against the ``metrics`` parameter)
     known_metrics: ClassVar[tuple[str, ...]] = ()
+    #: the trainer tasks whose predictions this evaluator scores (``zenml.steps.task``)
+    tasks: ClassVar[tuple[str, ...]] = TASKS
+    #: the evaluator for the other tasks, named in refusals
+    other_evaluator: ClassVar[str] = ""
+
+    def check_producers(self, producers: Mapping[str, tuple[str, BaseStep, str]]) -> None:
+        """At compile time: refuse a trainer whose parameters already fix a task this evaluator cannot score."""
+        if "predictions" not in producers:
+            return
+        name, producer, _output = producers["predictions"]
+        hint = getattr(producer, "task_hint", None)
+        task = hint() if callable(hint) else None
+        if task is not None:
+            self.check_task(task, f"trainer '{name}' ({type(producer).__name__})")
+
+    def check_task(self, task: str, trainer: str) -> None:
+        """Refuse predictions of a task this evaluator cannot score, naming the trainer and the fix.
+
+        Raises:
+            ConfigError: ``task`` is not one of ``tasks``.
+        """
+        # a classifier whose class count the label decides later is still a classification
+        if set(CLASSIFICATION if task == ANY_CLASSIFICATION else (task,)) & set(self.tasks):
+            return
+        other = "task='binary' or task='multiclass'" if task == "regression" else "task='regression'"
+        raise ConfigError(
+            f"{type(self).__name__} cannot score the predictions of {trainer}, "
+            f"whose task is {task}; use {self.other_evaluator} for them, or give the trainer {other}"
+        )
 
     def check_params(self, params: dict[str, object]) -> None:
         """Metric names must be ones this evaluator computes."""
@@ -85,6 +116,7 @@ class EvaluatorStep(BaseStep):
         """Evaluate every split of the predictions."""
         if not predictions.splits:
             raise ConfigError("the trainer wrote no predictions; map a split to 'predict' in split_mapping")
+        self._check_predictions(predictions)
         primary = "eval" if "eval" in predictions.splits else predictions.splits[0]
         report = EvaluationReport({"primary": primary, "splits": {}})
         metrics = Metrics()
@@ -106,6 +138,14 @@ class EvaluatorStep(BaseStep):
             metrics.update({f"{prefix}{name}": value for name, value in overall.items() if _finite(value)})
         return EvaluationOutput(metrics, EvaluationReport(_json_safe(report)))
 
+    def _check_predictions(self, predictions: Dataset) -> None:
+        """At run time: the task the trainer recorded in its predictions must be one this evaluator scores."""
+        metadata = predictions.schema.metadata or {}
+        task = metadata.get(TASK_KEY, b"").decode()
+        if task:
+            trainer = metadata.get(TRAINER_KEY, b"").decode()
+            self.check_task(task, f"the trainer {trainer}".rstrip())
+
     def _slices(self, frame: pd.DataFrame, label: str) -> dict[str, dict[str, dict[str, float]]]:
         result: dict[str, dict[str, dict[str, float]]] = {}
         for column in getattr(self, "slices", None) or []:
@@ -125,9 +165,7 @@ def prediction_classes(predictions: Dataset) -> list[str] | None:
     """The class names a trainer recorded with its predictions (index = encoded class), if any."""
     import json
 
-    from zenml.steps.trainer.base import CLASSES_METADATA
-
-    raw = (predictions.schema.metadata or {}).get(CLASSES_METADATA.encode())
+    raw = (predictions.schema.metadata or {}).get(CLASSES_KEY)
     names = json.loads(raw) if raw else None
     return [str(name) for name in names] if isinstance(names, list) else None
 
@@ -198,6 +236,27 @@ def _finite(value: float) -> bool:
     import math
 
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def as_classes(values: Any, column: str, evaluator: str) -> np.ndarray:
+    """Class indexes from a column, refusing non-integer values (never truncated or rounded into classes).
+
+    Raises:
+        ConfigError: the column holds values that are not whole numbers (regression output).
+    """
+    import numpy as np
+
+    array = np.asarray(values)
+    if array.dtype.kind in "iub":
+        return array.astype(np.int64)
+    numbers = array.astype(np.float64)
+    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+    if not whole.all():
+        raise ConfigError(
+            f"{evaluator}: column '{column}' holds non-integer values (e.g. {numbers[~whole][0]:g}), which are "
+            "regression output, not classes; use RegressionEvaluator, or train with task='binary' or 'multiclass'"
+        )
+    return numbers.astype(np.int64)
 
 
 def as_array(values: Any) -> np.ndarray:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zenml.steps.evaluator.base import EvaluatorStep, as_array
+from zenml.steps.evaluator.base import EvaluatorStep, as_array, as_classes
+from zenml.steps.task import CLASSIFICATION
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,6 +25,8 @@ class ClassificationEvaluator(EvaluatorStep):
     """
 
     known_metrics = CLASSIFICATION_METRICS
+    tasks = CLASSIFICATION
+    other_evaluator = "RegressionEvaluator"
 
     def __init__(self, label: str = "", metrics: list[str] | None = None, slices: list[str] | None = None) -> None:
         self.label = label
@@ -34,8 +37,7 @@ class ClassificationEvaluator(EvaluatorStep):
         """The chosen metrics for one group of rows."""
         import numpy as np
 
-        truth = as_array(frame[label]).astype(np.int64)
-        predicted = as_array(frame["prediction"]).astype(np.int64)
+        truth, predicted = self._classes(frame, label)
         probabilities = _probabilities(frame)
         names = self.metrics or ["accuracy", "auc", "f1", "log_loss"]
         functions = {
@@ -48,12 +50,16 @@ class ClassificationEvaluator(EvaluatorStep):
         }
         return {name: functions[name]() for name in names}
 
+    def _classes(self, frame: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """True and predicted class indexes (refused when either holds non-integer values)."""
+        name = type(self).__name__
+        return as_classes(frame[label], label, name), as_classes(frame["prediction"], "prediction", name)
+
     def extras(self, frame: pd.DataFrame, label: str) -> dict[str, Any]:
         """The confusion matrix (rows: true class, columns: predicted class), labelled with the class names if known."""
         import numpy as np
 
-        truth = as_array(frame[label]).astype(np.int64)
-        predicted = as_array(frame["prediction"]).astype(np.int64)
+        truth, predicted = self._classes(frame, label)
         size = int(max(truth.max(initial=0), predicted.max(initial=0), _probabilities(frame).shape[1] - 1)) + 1
         matrix = np.zeros((size, size), dtype=np.int64)
         np.add.at(matrix, (truth, predicted), 1)

@@ -22,6 +22,8 @@ class RegressionEvaluator(EvaluatorStep):
     """
 
     known_metrics = REGRESSION_METRICS
+    tasks = ("regression",)
+    other_evaluator = "ClassificationEvaluator"
 
     def __init__(self, label: str = "", metrics: list[str] | None = None, slices: list[str] | None = None) -> None:
         self.label = label

@@ -2,7 +2,8 @@
 
 Defaults by inferred type: numeric → fill with the mean, then z-score; categorical/string →
 vocabulary index (0 is the reserved bucket for unknown and missing values); boolean → 0/1.
-Labels are encoded separately: categorical labels → class index (sorted classes), numeric → float.
+Labels are encoded separately: categorical labels → class index (sorted classes), numeric → float;
+each label's default task (``zenml.steps.task``) is decided from the training split and recorded.
 ``overwrite`` changes any column: ``{"age": {"transform": "bucketize", "buckets": 5,
 "filling": "median"}}``. Statistics come from the training split only.
 """
@@ -25,6 +26,7 @@ from zenml.steps.columns import (
     stray_values,
 )
 from zenml.steps.preprocessor.base import PreprocessorStep
+from zenml.steps.task import DistinctValuesCombiner, numeric_label_task, task_of_classes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -123,6 +125,7 @@ class StandardPreprocessor(PreprocessorStep):
         bins = processing.aggregate(data, HistogramCombiner(needs_bins), splits=list(splits)) if needs_bins else {}
         for name, plan in columns.items():
             _fit_column(plan, profile[name], bins.get(name))
+        _record_label_tasks(processing, data, splits, columns)
         return {"inputs": [*features, *labels], "features": features, "labels": labels, "columns": columns}
 
     def _check_numbers_read_as_text(self, kinds: dict[str, str], profile: dict[str, Any]) -> None:
@@ -250,6 +253,31 @@ def _fit_column(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] |
         plan["fill"] = float(entry["true"] * 2 >= count) if plan["filling"] == "mode" else float(plan["value"])
         if plan["label"]:
             plan["transform"] = "float"
+
+
+def _record_label_tasks(
+    processing: Any, data: Dataset, splits: Sequence[str], columns: dict[str, dict[str, Any]]
+) -> None:
+    """Decide each label's default task once (``zenml.steps.task``) and record it in its plan."""
+    numeric = [name for name, plan in columns.items() if plan["label"] and plan["kind"] == "numeric"]
+    distinct = (
+        processing.aggregate(data, DistinctValuesCombiner(numeric), splits=list(splits)) if numeric else {}
+    )
+    for name, plan in columns.items():
+        if not plan["label"]:
+            continue
+        decided: dict[str, Any]
+        if plan["kind"] == "categorical":
+            decided = {"task": task_of_classes(len(plan["vocabulary"])), "classes": None, "note": None}
+        elif plan["kind"] == "boolean":
+            decided = {"task": "binary", "classes": ["False", "True"], "note": None}
+        else:
+            decided = numeric_label_task(distinct[name]["values"], distinct[name]["more"])
+        plan["task"] = decided["task"]
+        if decided["classes"] is not None:
+            plan["classes"] = decided["classes"]
+        if decided["note"]:
+            plan["task_note"] = decided["note"]
 
 
 def _fill_value(plan: dict[str, Any], entry: dict[str, Any], counts: list[int] | None) -> float:

@@ -1,4 +1,4 @@
-"""The trainer trees: framework-neutral ``BaseTrainerStep``; PyTorch and TensorFlow subtrees load lazily.
+"""The trainer trees: neutral ``BaseTrainerStep`` and ``FrameworkTrainer``; PyTorch and TensorFlow load lazily.
 
 ``from zenml.steps.trainer import PyTorchFeedForwardTrainer`` imports the PyTorch module (not
 PyTorch itself) on first use, so importing this package never imports a framework.
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.steps.trainer.base import BaseTrainerStep, History, TrainedModel, TrainerOutput
 from zenml.steps.trainer.data import TrainingData
+from zenml.steps.trainer.loop import FrameworkTrainer
 
 _LAZY = {
     "PyTorchBaseTrainer": "zenml.steps.trainer.torch_trainer",
@@ -23,6 +24,7 @@ _LAZY = {
 
 __all__ = [
     "BaseTrainerStep",
+    "FrameworkTrainer",
     "History",
     "KerasModel",
     "PyTorchBaseTrainer",

@@ -19,6 +19,8 @@ from zenml.exceptions import ArtifactError, ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import ProgressTracker, StepContext, current_progress
 from zenml.steps.preprocessor.base import Transform
+from zenml.steps.task import CLASSES_KEY, TASK_KEY, TASKS, TRAINER_KEY, resolve_task
+from zenml.steps.task import describe as describe_task
 from zenml.steps.trainer.data import TrainingData
 from zenml.utils.trust import import_trusted
 
@@ -26,11 +28,16 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from zenml.backends.training.base import TrainingContext
+
 DEFAULT_SPLIT_MAPPING = {"train": "fit", "eval": "predict", "test": "predict"}
 ROLES = ("fit", "predict", "skip")
 META_FILE = "zenml-model.json"
-#: schema metadata of a predictions dataset: the class names (JSON list, index = encoded class)
-CLASSES_METADATA = "zenml.classes"
+#: metric → (the tasks it is defined for, what to call them in a message)
+METRIC_TASKS = {
+    "accuracy": (("binary", "multiclass"), "classification"),
+    "auc": (("binary",), "binary classification"),
+}
 
 
 class History(dict[str, list[float]]):
@@ -160,7 +167,7 @@ class TrainJob:
         #: the trainer's framework (``torch``, ``tensorflow``; empty if unknown): a backend asks it for devices
         self.framework = framework
 
-    def __call__(self, context: Any) -> dict[str, list[float]]:
+    def __call__(self, context: TrainingContext) -> dict[str, list[float]]:
         """Rebuild the trainer in this process and run its framework loop."""
         trainer = BaseStep.from_config(self.trainer)
         if not isinstance(trainer, BaseTrainerStep):
@@ -173,6 +180,8 @@ class BaseTrainerStep(BaseStep):
 
     Subclasses implement ``train(training, context, workdir)``: fit the model on the ``fit``
     split(s), and on the primary process save it with ``save_model`` and return the history.
+    ``training.task`` is the label's task after the trainer's hints (``task_hints``: a ``task``
+    parameter, a loss, …) were applied; see ``zenml.steps.task``.
     ``split_mapping`` (a parameter of the framework trainers) says which splits fit and which
     are predicted: default ``{"train": "fit", "eval": "predict", "test": "predict"}``.
 
@@ -196,13 +205,50 @@ class BaseTrainerStep(BaseStep):
         label = getattr(self, "label", None)
         return label if isinstance(label, str) else None
 
+    def task_hints(self) -> dict[str, str]:
+        """Tasks the trainer's own parameters ask for, by where they come from: ``{"task='binary'": "binary"}``.
+
+        The default reads a ``task`` parameter; framework trainers add their loss and last
+        activation. They override the label's default task and must agree (``zenml.steps.task``).
+        """
+        task = getattr(self, "task", None)
+        return {f"task='{task}'": task} if isinstance(task, str) else {}
+
     def task_hint(self) -> str | None:
-        """A task implied by the trainer's own parameters (e.g. a binary loss), or ``None``."""
-        return None
+        """The task the trainer's parameters fix (before seeing the label), or ``None`` when the label decides.
+
+        Raises:
+            ConfigError: the hints contradict each other.
+        """
+        hints = self.task_hints()
+        if not hints:
+            return None
+        return resolve_task(next(iter(hints.values())), None, hints, "", type(self).__name__)
 
     def metric_names(self, task: str) -> list[str]:
         """Metrics recorded per epoch (default: accuracy for classification, MAE for regression)."""
         return ["mae"] if task == "regression" else ["accuracy"]
+
+    def check_metrics(self, task: str) -> None:
+        """Refuse per-epoch metrics that the task cannot have (accuracy of a regression, …).
+
+        Raises:
+            ConfigError: a metric does not fit ``task``.
+        """
+        for name in self.metric_names(task) if task in TASKS else []:
+            problem = METRIC_TASKS.get(name)
+            if problem is not None and task not in problem[0]:
+                raise ConfigError(
+                    f"{type(self).__name__} metric '{name}' is for {problem[1]}, but the trainer's task is "
+                    f"{task}; use " + ("mae or mse" if task == "regression" else "accuracy")
+                )
+
+    def preflight(self) -> None:
+        """Hints that contradict each other, and metrics the hinted task cannot have, fail at compile time."""
+        super().preflight()
+        task = self.task_hint()
+        if task is not None:
+            self.check_metrics(task)
 
     def process(self, data: Dataset, transform: Transform, context: StepContext) -> TrainerOutput:
         """Run the training loop on the training backend; collect model, predictions and history."""
@@ -210,7 +256,12 @@ class BaseTrainerStep(BaseStep):
         present = [split for split in mapping if split in data.splits and mapping[split] != "skip"]
         if not any(mapping[split] == "fit" for split in present):
             raise ConfigError(f"no split to fit on: split_mapping {mapping} vs data splits {data.splits}")
-        TrainingData.load(data, transform, [present[0]], self.label_name(), self.task_hint())  # fail fast
+        fit = [split for split in present if mapping[split] == "fit"]
+        training = TrainingData.load(data, transform, fit, self.label_name(), self.task_hints(), type(self).__name__)
+        self.check_metrics(training.task)  # fail fast, before any training process starts
+        context.logger.info("task: %s", describe_task(training.task, training.label, training.classes))
+        if training.note:
+            context.logger.warning("label '%s' %s", training.label, training.note)
         workdir = context.new_path("trainer")
         os.makedirs(workdir)
         job = TrainJob(self.to_config(), data, transform, workdir, framework=self.model_class().framework)
@@ -219,11 +270,13 @@ class BaseTrainerStep(BaseStep):
         predictions = Dataset(os.path.join(workdir, "predictions"), ephemeral=True)
         return TrainerOutput(model, predictions, History(history))
 
-    def run_training(self, data: Dataset, transform: Transform, workdir: str, context: Any) -> dict[str, list[float]]:
+    def run_training(
+        self, data: Dataset, transform: Transform, workdir: str, context: TrainingContext
+    ) -> dict[str, list[float]]:
         """Load the arrays and call ``train`` (runs inside each training process)."""
         mapping = self.split_mapping_or_default()
         splits = [split for split, role in mapping.items() if role != "skip" and split in data.splits]
-        training = TrainingData.load(data, transform, splits, self.label_name(), self.task_hint())
+        training = TrainingData.load(data, transform, splits, self.label_name(), self.task_hints(), type(self).__name__)
         history = self.train(training, context, workdir)
         if context.is_primary:
             self.write_predictions(training, transform, workdir)
@@ -238,7 +291,7 @@ class BaseTrainerStep(BaseStep):
         return [s for s, role in self.split_mapping_or_default().items() if role == "predict" and s in training.arrays]
 
     @abc.abstractmethod
-    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
+    def train(self, training: TrainingData, context: TrainingContext, workdir: str) -> dict[str, list[float]]:
         """Fit the model; on the primary process save it to ``workdir/model``; return the history."""
 
     def epoch_progress(self, epochs: int) -> ProgressTracker:
@@ -276,14 +329,24 @@ class BaseTrainerStep(BaseStep):
         writer: DatasetWriter | None = None
         for split in self.predict_splits(training):
             batch = prediction_batch(model, training, split, transform)
+            batch = batch.replace_schema_metadata(self.task_metadata(training))
             if writer is None:
                 writer = DatasetWriter(os.path.join(workdir, "predictions"), batch.schema)
             writer.write(split, batch)
         if writer is None:
             import pyarrow as pa
 
-            writer = DatasetWriter(os.path.join(workdir, "predictions"), pa.schema([("prediction", pa.float64())]))
+            schema = pa.schema([("prediction", pa.float64())], metadata=self.task_metadata(training))
+            writer = DatasetWriter(os.path.join(workdir, "predictions"), schema)
         writer.close()
+
+    def task_metadata(self, training: TrainingData) -> dict[bytes, bytes]:
+        """What the predictions record of the task (Arrow schema metadata), read by evaluators."""
+        return {
+            TASK_KEY: training.task.encode(),
+            CLASSES_KEY: json.dumps(training.classes).encode(),
+            TRAINER_KEY: type(self).__name__.encode(),
+        }
 
 
 def prediction_batch(model: TrainedModel, training: TrainingData, split: str, transform: Transform) -> pa.RecordBatch:
@@ -300,10 +363,6 @@ def prediction_batch(model: TrainedModel, training: TrainingData, split: str, tr
     for name in raw.schema.names:
         if name not in columns:
             columns[name] = raw.column(name)
-    batch = pa.RecordBatch.from_pydict(
+    return pa.RecordBatch.from_pydict(
         {name: pa.array(values) if not isinstance(values, pa.Array) else values for name, values in columns.items()}
     )
-    # evaluators and reports name the classes, not their indexes
-    if training.classes:
-        batch = batch.replace_schema_metadata({CLASSES_METADATA: json.dumps(training.classes)})
-    return batch

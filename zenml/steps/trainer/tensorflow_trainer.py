@@ -1,9 +1,10 @@
 """The TensorFlow trainer tree: ``TensorflowBaseTrainer`` (the loop, distribution, saving) and its feed-forward child.
 
 Users subclass ``TensorflowBaseTrainer`` and override ``model_fn`` (and optionally the hooks
-``loss_fn``, ``optimizer_fn``, ``train_step``, ``on_train_start``/``on_train_end``,
-``on_epoch_start``/``on_epoch_end``); seeding, batching with ``tf.data``, device placement,
-distribution strategies, early stopping, history, predictions and saving come from the base class.
+``loss_fn``, ``optimizer_fn``, ``train_step``, and the lifecycle hooks of ``FrameworkTrainer``);
+seeding, batching with ``tf.data``, device placement, distribution strategies and saving come
+from here; epochs, early stopping, history and progress from the shared loop
+(``zenml.steps.trainer.loop``).
 
 The loop is a custom one (``tf.GradientTape`` + ``optimizer.apply_gradients`` run through
 ``strategy.run``) rather than ``model.fit``: Keras 3's ``fit`` fails under
@@ -16,7 +17,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import importlib
-import math
 import os
 import tempfile
 import warnings
@@ -25,14 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
 from zenml.steps.metrics import epoch_metrics
-from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
+from zenml.steps.trainer.base import TrainedModel
 from zenml.steps.trainer.data import TrainingData
-from zenml.steps.trainer.torch_trainer import (
-    LOSSES,
-    OPTIMIZERS,
-    FeedForwardParams,
-    check_training_params,
-)
+from zenml.steps.trainer.feed_forward import FeedForwardParams
+from zenml.steps.trainer.loop import EpochAdapter, FrameworkTrainer, mean_loss, run_epochs
 from zenml.utils.quiet import import_tensorflow
 
 __all__ = ["KerasModel", "TensorflowBaseTrainer", "TensorflowFeedForwardTrainer", "probabilities"]
@@ -40,6 +36,8 @@ __all__ = ["KerasModel", "TensorflowBaseTrainer", "TensorflowFeedForwardTrainer"
 if TYPE_CHECKING:
     import keras
     import numpy as np
+
+    from zenml.backends.training.base import TrainingContext
 
 MODEL_FILE = "model.keras"
 PREDICT_BATCH = 8192  # rows per forward pass when predicting (bounds memory on large splits)
@@ -135,7 +133,7 @@ class KerasModel(TrainedModel):
         return probabilities(self.logits(features), self.meta["task"])
 
 
-class TensorflowBaseTrainer(BaseTrainerStep):
+class TensorflowBaseTrainer(FrameworkTrainer):
     """A TensorFlow/Keras trainer: override ``model_fn``; everything else has working defaults.
 
     Under ``TensorflowDistributedTraining`` the model and optimizer are built inside the
@@ -155,6 +153,8 @@ class TensorflowBaseTrainer(BaseTrainerStep):
             (0 = never); the best weights are kept.
         split_mapping: split → ``fit``/``predict``/``skip``.
         label: the label to learn (default: the preprocessor's first label).
+        task: ``binary``, ``multiclass`` or ``regression``; default: the label's task (see
+            ``zenml.steps.task``), or what ``loss`` asks for.
 
     Examples:
         >>> class TinyTrainer(TensorflowBaseTrainer):
@@ -162,37 +162,6 @@ class TensorflowBaseTrainer(BaseTrainerStep):
         ...         import keras
         ...         return keras.Sequential([keras.Input((n_features,)), keras.layers.Dense(n_outputs)])
     """
-
-    def __init__(
-        self,
-        epochs: int = 10,
-        batch_size: int = 32,
-        lr: float = 1e-3,
-        optimizer: str = "adam",
-        loss: str | None = None,
-        seed: int = 0,
-        early_stopping_patience: int = 0,
-        split_mapping: dict[str, str] | None = None,
-        label: str | None = None,
-    ) -> None:
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.loss = loss
-        self.seed = seed
-        self.early_stopping_patience = early_stopping_patience
-        self.split_mapping = split_mapping
-        self.label = label
-
-    def check_params(self, params: dict[str, object]) -> None:
-        """Validate epochs, batch size, learning rate, loss and optimizer names."""
-        super().check_params(params)
-        check_training_params(params, LOSSES, OPTIMIZERS, type(self).__name__)
-
-    def task_hint(self) -> str | None:
-        """A binary or categorical loss makes a numeric label a classification target."""
-        return {"binary_crossentropy": "binary", "categorical_crossentropy": "multiclass"}.get(self.loss or "")
 
     def model_class(self) -> type[TrainedModel]:
         """Loads ``.keras`` models."""
@@ -253,29 +222,16 @@ class TensorflowBaseTrainer(BaseTrainerStep):
         optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
         return loss
 
-    # -- hooks (lifecycle, keyword-only so new information can be added later) -------------------
-
-    def on_train_start(self, *, model: Any, training: TrainingData, context: Any) -> None:
-        """Before the first epoch (every process), with the built model."""
-
-    def on_epoch_start(self, *, epoch: int, model: Any) -> None:
-        """Before each epoch (1-based)."""
-
-    def on_epoch_end(self, *, epoch: int, logs: dict[str, float], model: Any) -> None:
-        """After each epoch with its loss and metrics (``logs``), before early stopping decides."""
-
-    def on_train_end(self, *, model: Any, history: dict[str, list[float]]) -> None:
-        """After the last epoch with the best weights restored, before saving (every process)."""
-
     # -- the loop --------------------------------------------------------------------------------
 
-    def train(self, training: TrainingData, context: Any, workdir: str) -> dict[str, list[float]]:
+    def train(self, training: TrainingData, context: TrainingContext, workdir: str) -> dict[str, list[float]]:
         """Seeded custom-loop training under the context's strategy; the primary process saves the (best) model."""
         strategy = _strategy(context, type(self).__name__)  # first: multi-worker setup precedes other ops
         _keras().utils.set_random_seed(self.seed)
         with _device(context) if strategy is None else contextlib.nullcontext():
             strategy = strategy or _tf().distribute.get_strategy()
-            return _Loop(self, training, context, strategy).run(workdir)
+            adapter = _KerasEpochs(self, training, context, strategy)
+            return run_epochs(self, adapter, training, context, workdir)
 
     def build_model(self, training: TrainingData) -> Any:
         """Call ``model_fn``, check what it returned, and build it for the feature width.
@@ -298,7 +254,7 @@ class TensorflowBaseTrainer(BaseTrainerStep):
             )
         return model
 
-    def save(self, model: Any, training: TrainingData, workdir: str, context: Any) -> None:
+    def save(self, model: Any, training: TrainingData, workdir: str, context: TrainingContext) -> None:
         """Save ``model/model.keras`` and ``zenml-model.json`` (the primary process keeps them).
 
         Every process saves, as TensorFlow's multi-worker guide asks (reading distributed
@@ -315,10 +271,12 @@ class TensorflowBaseTrainer(BaseTrainerStep):
             model.save(os.path.join(scratch, MODEL_FILE))
 
 
-class _Loop:
-    """One training run of a ``TensorflowBaseTrainer`` (state shared by the loop's small steps)."""
+class _KerasEpochs(EpochAdapter):
+    """The TensorFlow side of the loop: ``tf.data`` batches run through ``strategy.run``, weight lists as snapshots."""
 
-    def __init__(self, trainer: TensorflowBaseTrainer, training: TrainingData, context: Any, strategy: Any) -> None:
+    def __init__(
+        self, trainer: TensorflowBaseTrainer, training: TrainingData, context: TrainingContext, strategy: Any
+    ) -> None:
         self.trainer = trainer
         self.training = training
         self.context = context
@@ -326,62 +284,53 @@ class _Loop:
         self.task = training.task
         self.per_example = _task_loss(trainer.loss_fn(training.task), training.task)
         self.metrics = trainer.metric_names(training.task)
+        with strategy.scope():
+            self.model = trainer.build_model(training)
+            self.optimizer = trainer.optimizer_fn()
+            self.optimizer.build(self.model.trainable_variables)
+        self.dataset = self._dataset()
+        self.step = self._distributed_step(self.model, self.optimizer, self.dataset.element_spec)
 
-    def run(self, workdir: str) -> dict[str, list[float]]:
-        trainer, training = self.trainer, self.training
-        with self.strategy.scope():
-            model = trainer.build_model(training)
-            optimizer = trainer.optimizer_fn()
-            optimizer.build(model.trainable_variables)
-        dataset = self._dataset()
-        step = self._distributed_step(model, optimizer, dataset.element_spec)
-        eval_split = "eval" if "eval" in training.arrays else None
-        history: dict[str, list[float]] = {"epoch": [], "loss": []}
-        best: tuple[float, list[Any]] | None = None
-        waited = 0
-        trainer.on_train_start(model=model, training=training, context=self.context)
-        progress = trainer.epoch_progress(trainer.epochs)
-        for epoch in range(1, trainer.epochs + 1):
-            trainer.on_epoch_start(epoch=epoch, model=model)
-            losses = [step(batch) for batch in dataset]  # tensors: no device sync until the epoch ends
-            logs = {"loss": sum(float(loss) for loss in losses) / len(losses) if losses else math.nan}
-            logs.update(self._evaluate(model, *self._fit_arrays(), prefix=""))
-            if eval_split:
-                logs.update(self._evaluate(model, *training.arrays[eval_split], prefix="eval_"))
-                logs["eval_loss"] = self._agreed(logs["eval_loss"])
-            _append(history, epoch, logs)
-            trainer.on_epoch_end(epoch=epoch, logs=logs, model=model)
-            progress.advance()
-            if trainer.early_stopping_patience and eval_split:
-                if best is None or logs["eval_loss"] < best[0] - 1e-12:
-                    best, waited = (logs["eval_loss"], model.get_weights()), 0
-                else:
-                    waited += 1
-                    if waited >= trainer.early_stopping_patience:
-                        break
-        progress.close()
-        if best is not None:
-            with _keras_variable_conversions():
-                model.set_weights(best[1])
-        trainer.on_train_end(model=model, history=history)
-        trainer.save(model, training, workdir, self.context)
-        return history
+    def train_epoch(self, epoch: int) -> float:
+        """One pass over the distributed dataset; the mean of the global batch losses."""
+        losses = [self.step(batch) for batch in self.dataset]  # tensors: no device sync until the epoch ends
+        return mean_loss(sum(float(loss) for loss in losses), len(losses))
 
-    def _fit_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        import numpy as np
+    def evaluate(self, x: np.ndarray, y: np.ndarray, prefix: str) -> dict[str, float]:
+        """Loss (with a prefix) and metrics on one split, from logits computed in bounded batches."""
+        logits = _forward(self.model, x)
+        logs: dict[str, float] = {}
+        if prefix:
+            logs[f"{prefix}loss"] = float(_mean(self.per_example(logits, y)))
+        values = epoch_metrics(probabilities(logits, self.task), y, self.task, self.metrics)
+        logs.update({f"{prefix}{name}": value for name, value in values.items()})
+        return logs
 
-        splits = self.trainer.fit_splits(self.training)
-        if len(splits) == 1:
-            return self.training.arrays[splits[0]]
-        return (
-            np.concatenate([self.training.arrays[s][0] for s in splits]),
-            np.concatenate([self.training.arrays[s][1] for s in splits]),
-        )
+    def agree(self, value: float) -> float:
+        """One value for every replica (their mean), so early stopping decides alike on every worker."""
+        if self.strategy.num_replicas_in_sync == 1:
+            return value
+        tf = _tf()
+        per_replica = self.strategy.run(lambda: tf.constant(value, tf.float64))
+        return float(self.strategy.reduce("MEAN", per_replica, axis=None))
+
+    def snapshot(self) -> Any:
+        """The weights as NumPy arrays."""
+        return self.model.get_weights()
+
+    def restore(self, snapshot: Any) -> None:
+        """Set the weights a snapshot took."""
+        with _keras_variable_conversions():
+            self.model.set_weights(snapshot)
+
+    def save(self, workdir: str) -> None:
+        """Every process saves (TensorFlow's multi-worker rule); the primary keeps ``model.keras``."""
+        self.trainer.save(self.model, self.training, workdir, self.context)
 
     def _dataset(self) -> Any:
         """Shuffled (seeded, identically on every worker) global batches, distributed over the replicas."""
         tf = _tf()
-        x, y = self._fit_arrays()
+        x, y = self.trainer.fit_arrays(self.training)
         global_batch = self.trainer.batch_size * self.strategy.num_replicas_in_sync
         dataset = (
             tf.data.Dataset.from_tensor_slices((x, y))
@@ -423,23 +372,6 @@ class _Loop:
 
         return tf.function(step, input_signature=[batch_spec])
 
-    def _agreed(self, value: float) -> float:
-        """One value for every replica (their mean), so early stopping decides alike on every worker."""
-        if self.strategy.num_replicas_in_sync == 1:
-            return value
-        tf = _tf()
-        per_replica = self.strategy.run(lambda: tf.constant(value, tf.float64))
-        return float(self.strategy.reduce("MEAN", per_replica, axis=None))
-
-    def _evaluate(self, model: Any, x: np.ndarray, y: np.ndarray, prefix: str) -> dict[str, float]:
-        logits = _forward(model, x)
-        logs: dict[str, float] = {}
-        if prefix:
-            logs[f"{prefix}loss"] = float(_mean(self.per_example(logits, y)))
-        values = epoch_metrics(probabilities(logits, self.task), y, self.task, self.metrics)
-        logs.update({f"{prefix}{name}": value for name, value in values.items()})
-        return logs
-
 
 def _task_loss(loss: Any, task: str) -> Any:
     """Per-example loss of logits against the task's labels (shapes matched here, once)."""
@@ -460,7 +392,7 @@ def _mean(values: Any) -> float:
     return float(tf.reduce_mean(values)) if values.shape.rank else float(values)
 
 
-def _strategy(context: Any, owner: str) -> Any:
+def _strategy(context: TrainingContext, owner: str) -> Any:
     """The ``tf.distribute`` strategy the training context asks for; ``None`` for a single process.
 
     Raises:
@@ -481,7 +413,7 @@ def _strategy(context: Any, owner: str) -> Any:
     return None
 
 
-def _device(context: Any) -> Any:
+def _device(context: TrainingContext) -> Any:
     """Pin a single-process run to the context's device (strategies place their own replicas)."""
     tf = _tf()
     device = str(getattr(context, "device", "cpu"))
@@ -490,17 +422,11 @@ def _device(context: Any) -> Any:
     return tf.device("/CPU:0")
 
 
-def _append(history: dict[str, list[float]], epoch: int, logs: dict[str, float]) -> None:
-    history["epoch"].append(float(epoch))
-    for name, value in logs.items():
-        history.setdefault(name, []).append(float(value))
-
-
 class TensorflowFeedForwardTrainer(FeedForwardParams, TensorflowBaseTrainer):
     """A fully connected Keras network: ``hidden_layers`` of ``activation`` units with ``dropout``.
 
     ``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``loss``, ``seed``,
-    ``early_stopping_patience``, ``split_mapping`` and ``label`` are as in ``TensorflowBaseTrainer``.
+    ``early_stopping_patience``, ``split_mapping``, ``label`` and ``task`` are as in ``TensorflowBaseTrainer``.
 
     Args:
         hidden_layers: units per hidden layer (default ``[64, 32]``).
@@ -517,47 +443,11 @@ class TensorflowFeedForwardTrainer(FeedForwardParams, TensorflowBaseTrainer):
         ...                                        loss="binary_crossentropy", last_activation="sigmoid")
     """
 
-    def __init__(
-        self,
-        hidden_layers: list[int] | None = None,
-        activation: str = "relu",
-        last_activation: str | None = None,
-        output_units: int | None = None,
-        dropout: float = 0.0,
-        metrics: list[str] | None = None,
-        epochs: int = 10,
-        batch_size: int = 32,
-        lr: float = 1e-3,
-        optimizer: str = "adam",
-        loss: str | None = None,
-        seed: int = 0,
-        early_stopping_patience: int = 0,
-        split_mapping: dict[str, str] | None = None,
-        label: str | None = None,
-    ) -> None:
-        self.hidden_layers = hidden_layers
-        self.activation = activation
-        self.last_activation = last_activation
-        self.output_units = output_units
-        self.dropout = dropout
-        self.metrics = metrics
-        super().__init__(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            loss=loss,
-            seed=seed,
-            early_stopping_patience=early_stopping_patience,
-            split_mapping=split_mapping,
-            label=label,
-        )
-
     def model_fn(self, n_features: int, n_outputs: int) -> keras.Model:
         """Dense → dropout per hidden layer, then a linear output layer (logits)."""
         keras = _keras()
         layers: list[Any] = [keras.Input((n_features,))]
-        for units in self.hidden_layers if self.hidden_layers is not None else [64, 32]:
+        for units in self.hidden_widths():
             layers.append(keras.layers.Dense(units, activation=self.activation))
             if self.dropout:
                 layers.append(keras.layers.Dropout(self.dropout))
