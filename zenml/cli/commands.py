@@ -13,6 +13,7 @@ from zenml.cli.options import keep_strings, parse_assignments
 from zenml.cli.output import console, seconds, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
 from zenml.exceptions import ConfigError, ZenMLError
+from zenml.utils.text import plural
 
 if TYPE_CHECKING:
     from zenml.runtime.events import RunListener
@@ -209,7 +210,7 @@ def plan(
         grid.add_row(step.name, action, step.reason)
     console.print(grid)
     to_run = sum(1 for step in plans if step.action == "run")
-    console.print(f"{to_run} of {len(plans)} steps would run")
+    console.print(f"{to_run} of {plural(len(plans), 'step')} would run")
 
 
 @app.command()
@@ -295,7 +296,7 @@ def step_begin(
     from zenml.launch import begin_scheduled_run
 
     begun = begin_scheduled_run(spec, scheduled_run, stack=stack)
-    console.print(f"Run {begun.run_id} {styled_status('running')} ({len(begun.steps)} steps)")
+    console.print(f"Run {begun.run_id} {styled_status('running')} ({plural(len(begun.steps), 'step')})")
 
 
 @step_app.command("end")

@@ -11,6 +11,7 @@ import typer
 from zenml.cli.app import app
 from zenml.cli.output import console, seconds, size, styled_status, table, when
 from zenml.exceptions import ConfigError, redact_urls_in_text
+from zenml.utils.text import metric_text
 
 if TYPE_CHECKING:
     from zenml.compare import RunComparison
@@ -48,7 +49,7 @@ def runs_list(
     columns = {name: metadata.metric_by_run(name, [r.id for r in records]) for name in metric}
     grid = table("run", "pipeline", "status", "created (UTC)", "duration", "orchestrator", *metric)
     for record in records:
-        cells = [f"{columns[name][record.id]:.6g}" if record.id in columns[name] else "-" for name in metric]
+        cells = [metric_text(columns[name].get(record.id)) for name in metric]
         grid.add_row(
             record.id,
             record.pipeline,
@@ -95,7 +96,7 @@ def runs_show(run_id: str = typer.Argument(..., help="Run id (or a unique prefix
         mgrid = table("step", "metric", "value")
         for step_name, values in metrics.items():
             for name, value in values.items():
-                mgrid.add_row(step_name, name, f"{value:.6g}")
+                mgrid.add_row(step_name, name, metric_text(value))
         console.print(mgrid)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import StepError, ZenMLError
+from zenml.utils.text import plural
 
 if TYPE_CHECKING:
     from zenml.metadata.records import StepRunRecord
@@ -75,7 +76,7 @@ class RunReport:
         counts = self.counts()
         parts = [f"{counts[status]} {status.replace('_', ' ')}" for status in _SUMMARY_ORDER if counts[status]]
         parts += [f"{count} {status}" for status, count in counts.items() if status not in _SUMMARY_ORDER]
-        return f"{len(self.steps)} steps ({', '.join(parts)})" if parts else "0 steps"
+        return f"{plural(len(self.steps), 'step')} ({', '.join(parts)})" if parts else "0 steps"
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` document (see ``docs/cli.md``)."""

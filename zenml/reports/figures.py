@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zenml.reports.page import STATUS_COLOURS, escape, params_text, plotly, seconds
+from zenml.utils.text import metric_text
 
 if TYPE_CHECKING:
     from zenml.reports.collect import StepState
@@ -385,7 +386,7 @@ def metrics_figure(values: Mapping[str, Mapping[str, float | None]], columns_per
                 showlegend=False,
                 name=metric,
                 marker={"color": [PALETTE[i % len(PALETTE)] for i in range(len(runs))]},
-                text=[f"{v:.4g}" if v is not None else "" for v in values[metric].values()],
+                text=[metric_text(v, 4) if v is not None else "" for v in values[metric].values()],
                 textposition="auto",
             ),
             row=index // columns_per_row + 1,

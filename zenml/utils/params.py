@@ -16,6 +16,7 @@ from zenml.exceptions import QUOTE_LIMIT, ConfigError, excerpt
 from zenml.utils.hashing import canonical_json
 from zenml.utils.importing import import_object, qualified_name
 from zenml.utils.jsonable import find_non_jsonable
+from zenml.utils.text import with_article
 from zenml.utils.typecheck import describe, matches
 
 
@@ -166,14 +167,16 @@ class Configurable:
         type_path = config.get("type")
         params = config.get("params") or {}
         if not isinstance(type_path, str) or not isinstance(params, dict):
-            raise ConfigError(f"a {cls._config_kind} config needs 'type' (a string) and 'params' (a mapping)")
+            raise ConfigError(
+                f"{with_article(cls._config_kind)} config needs 'type' (a string) and 'params' (a mapping)"
+            )
         target = import_object(type_path)
         return cls._build_from(target, type_path, params)
 
     @classmethod
     def _build_from(cls, target: Any, type_path: str, params: dict[str, Any]) -> Self:
         if not (isinstance(target, type) and issubclass(target, cls)):
-            raise ConfigError(f"'{type_path}' is not a {cls.__name__} class")
+            raise ConfigError(f"'{type_path}' is not {with_article(cls.__name__)} class")
         probe = target.__new__(target)
         probe.check_params(params)
         missing = [

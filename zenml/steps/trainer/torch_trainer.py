@@ -22,6 +22,7 @@ from zenml.exceptions import ConfigError
 from zenml.steps.metrics import binary_auc, epoch_metrics
 from zenml.steps.trainer.base import BaseTrainerStep, TrainedModel
 from zenml.steps.trainer.data import TrainingData
+from zenml.utils.text import plural, with_article
 
 __all__ = ["PyTorchBaseTrainer", "PyTorchFeedForwardTrainer", "TorchModel", "binary_auc", "epoch_metrics"]
 
@@ -419,7 +420,7 @@ def resolve_output_units(units: int | None, last_activation: str | None, trainin
     if expected_task != training.task:
         raise ConfigError(
             f"{owner} last_activation '{last_activation}' is for {expected_task}, but label "
-            f"'{training.label}' is a {training.task} target"
+            f"'{training.label}' is {with_article(training.task)} target"
         )
     classes = training.classes or []
     # last_activation also sets the task, so check it against the label's own classes
@@ -433,7 +434,7 @@ def resolve_output_units(units: int | None, last_activation: str | None, trainin
     if training.task == "multiclass" and units != len(training.classes or []):
         raise ConfigError(
             f"{owner} output_units={units} does not match label '{training.label}' with "
-            f"{len(training.classes or [])} classes"
+            f"{plural(len(training.classes or []), 'class', 'classes')}"
         )
     if training.task != "multiclass" and units != 1:
         raise ConfigError(
