@@ -74,7 +74,7 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
                 "re-run: {'cached'}",
                 "crunch_2 log: shard 2: crunching 300000 numbers",
                 "failed step: flaky_source",
-                "statuses: {'flaky_source': 'failed', 'housekeeping': 'completed'}",
+                "statuses: {'flaky_source': 'failed', 'housekeeping': 'completed', 'report': 'skipped'}",
             ],
         )
     ],
