@@ -28,10 +28,23 @@ app.add_typer(step_app, name="step")
 @app.command()
 def init(path: Path = typer.Argument(Path("."), help="Folder to make a zenml repository.")) -> None:
     """Create .zen/ (default stack: SQLite metadata + local artifact folder) and ignore it in git."""
-    from zenml.repository import Repository
+    from zenml.repository import Repository, already_initialised, find_root
 
+    if already_initialised(path):
+        existing = Repository(path)
+        console.print(
+            f"{existing.root} is already a zenml repository (active stack '{existing.active_stack_name()}'); "
+            "nothing changed"
+        )
+        return
+    outer = find_root(path.resolve().parent)
     repository = Repository.init(path)
     console.print(f"Initialised zenml repository in {repository.root} (stack 'default')")
+    if outer is not None:
+        console.print(
+            f"Note: it is inside the zenml repository at {outer}; commands run under {repository.root} now use "
+            "the new one"
+        )
 
 
 @app.command()
@@ -53,8 +66,6 @@ def run(
     ),
 ) -> None:
     """Compile and run a pipeline (or re-run a stored spec as a new run)."""
-    if quiet and json_:
-        raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
     options: dict[str, Any] = {
         "orchestrator": orchestrator,
         "processing": processing,
@@ -64,7 +75,7 @@ def run(
         "enable_cache": not no_cache,
         "failure_policy": on_failure,
     }
-    if json_:
+    if json_:  # with --quiet too: the document is all that --json prints
         _run_as_json(target, param, options)
     else:
         _run_with_display(target, param, options, quiet=quiet)

@@ -202,18 +202,19 @@ def runs_resume(
     """Finish a failed or killed run: completed steps are kept, the rest run."""
     from zenml.launch import resume_run
 
-    if quiet and json_:
-        raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
-    repository = _repository()
-    if json_:
+    if json_:  # with --quiet too: the document is all that --json prints
         from zenml.cli.run_report import report_as_json
 
-        def start(listener: Any) -> Any:
-            record = repository.run(run_id)  # an unknown id is bad input, reported as the document's error
-            return resume_run(record.id, listener=listener, enable_cache=not no_cache, repository=repository)
+        found: list[Any] = []
 
-        report_as_json(start, lambda error: _resumed_run(repository, error))
+        def start(listener: Any) -> Any:
+            found.append(_repository())  # no repository, or an unknown id, is bad input: the document's error
+            record = found[0].run(run_id)
+            return resume_run(record.id, listener=listener, enable_cache=not no_cache, repository=found[0])
+
+        report_as_json(start, lambda error: _resumed_run(found[0], error) if found else None)
         return
+    repository = _repository()
     from zenml.cli.progress import ProgressDisplay
 
     record = repository.run(run_id)

@@ -129,8 +129,8 @@ def _attempts(outcome: StepOutcome | None) -> int:
     return carried if isinstance(carried, int) else outcome.attempts
 
 
-def error_document(exc: ZenMLError) -> dict[str, Any]:
-    """The ``--json`` document when no run can be reported (bad input: nothing was recorded)."""
+def error_document(exc: BaseException) -> dict[str, Any]:
+    """The ``--json`` document when no run can be reported (bad input, a usage error: nothing was recorded)."""
     error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, StepError):
         error = {"step": exc.step, "type": exc.error_type, "message": exc.error_message}
