@@ -42,6 +42,9 @@ def _root(
 
 def _register_commands() -> None:
     from zenml.cli import commands, doctor, examples, history, stacks  # noqa: F401 -- they attach to ``app``
+    from zenml.cli.metavars import apply_metavars
+
+    apply_metavars(app)
 
 
 def main(argv: list[str] | None = None) -> int:

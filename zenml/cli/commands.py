@@ -239,7 +239,9 @@ def graph(
 
 @steps_app.command("list")
 def steps_list(
-    pipeline: str | None = typer.Option(None, "--pipeline", help="List this pipeline target's steps instead."),
+    pipeline: str | None = typer.Option(
+        None, "--pipeline", metavar="TARGET", help="List this pipeline target's steps instead."
+    ),
 ) -> None:
     """List the step classes zenml ships (and plugins add), or the steps of one pipeline."""
     if pipeline is not None:
@@ -267,6 +269,15 @@ def steps_list(
         console.print("No step classes are shipped yet; write your own with @step or BaseStep.")
         return
     console.print(grid)
+
+
+@step_app.command("list", hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def step_list() -> None:
+    """Point 'zen step list' (legacy ZenML's spelling, and an easy slip) at 'zen steps list'."""
+    raise ConfigError(
+        "'zen step' runs one step of a stored spec (the worker entry point); "
+        "did you mean 'zen steps list'? It lists the step classes zenml ships"
+    )
 
 
 SCHEDULED_RUN_HELP = "A deployed template's execution, named by the scheduler's run id (e.g. Airflow's)."
