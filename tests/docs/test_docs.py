@@ -95,6 +95,11 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("custom_tensorflow.py", ["learned: True", "history keys: ['accuracy', 'epoch', 'eval_accuracy'"]),
     ],
     "reports": [("report_flow.py", ["report: report.html"])],
+    "legacy": [
+        ("make_data.py", ["wrote breast_cancer.csv (569 rows)"]),
+        ("ported.py", ["completed ['accuracy', 'auc']", "breast_cancer completed ['datasource', 'evaluator'"]),
+        ("legacy_errors.py", ["did you mean 'ratios'?", "did you mean 'dropout'?", "did you mean 'activation'?"]),
+    ],
 }
 DATA_FILES = {"pipelines/spec_example.yaml", "stacks/config.yaml"}
 # Scripts that need a database server (ZEN_TEST_POSTGRES_URL): run when it is reachable, skipped
