@@ -31,7 +31,7 @@ from zenml.steps.signature import SINGLE_OUTPUT
 from zenml.utils.environment import package_versions, project_code_paths, python_version, zenml_version
 from zenml.utils.importing import qualified_name
 from zenml.utils.legacy import PIPELINE_ARGUMENTS, RUN_OPTIONS
-from zenml.utils.params import CheckedInit, suggest, unknown_name
+from zenml.utils.params import CheckedInit, caller_location, suggest, unknown_name
 from zenml.utils.typecheck import connectable, describe
 
 if TYPE_CHECKING:
@@ -280,7 +280,8 @@ def _check_options(method: str, target: Callable[..., Any], options: Mapping[str
     accepted = [name for name in inspect.signature(target).parameters if name != "pipeline"]
     for name in options:
         if name not in accepted:
-            raise ConfigError(unknown_name(f"{method}()", name, accepted, RUN_OPTIONS.get(name), what="option"))
+            message = unknown_name(f"{method}()", name, accepted, RUN_OPTIONS.get(name), what="option")
+            raise ConfigError(message + caller_location(2))  # 2: above run() or plan(), the user's call
 
 
 def _module_of(type_path: str) -> str:

@@ -10,8 +10,10 @@ import abc
 import copy
 import difflib
 import inspect
+import sys
 import typing
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Self
 
 from zenml.exceptions import QUOTE_LIMIT, ConfigError, excerpt
@@ -67,6 +69,23 @@ def call_problem(
     return None
 
 
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def caller_location(depth: int) -> str:
+    """`` (at FILE, line N)`` for the code ``depth`` frames above the caller, when it is the user's (not zenml's).
+
+    Only ever called while raising, so the frame lookup costs nothing on the normal path.
+    """
+    frame = sys._getframe(depth + 1)
+    filename = frame.f_code.co_filename
+    if filename.startswith(_PACKAGE) or filename.startswith("<"):
+        return ""
+    path = Path(filename)
+    shown = path.relative_to(Path.cwd()) if path.is_absolute() and path.is_relative_to(Path.cwd()) else path
+    return f" (at {shown}, line {frame.f_lineno})"
+
+
 class CheckedInit(abc.ABCMeta):
     """Metaclass whose constructor calls answer wrong arguments with a ``ConfigError`` naming the valid ones.
 
@@ -84,7 +103,7 @@ class CheckedInit(abc.ABCMeta):
             problem = call_problem(cls, args, kwargs, legacy)
             if problem is None:
                 raise
-            raise ConfigError(problem) from exc
+            raise ConfigError(problem + caller_location(1)) from exc
 
 
 def init_param_specs(cls: type) -> dict[str, ParamSpec]:
