@@ -21,7 +21,12 @@ Zen = Callable[..., Result]
 def test_help_shows_what_to_type_not_python_types(zen: Zen) -> None:
     result = zen("run", "--help")
     assert result.code == 0
-    for shown in ("--param STEP.KEY=VALUE", "--backend-opt KIND.KEY=VALUE", "--stack NAME", "--on-failure stop|continue"):
+    for shown in (
+        "--param STEP.KEY=VALUE",
+        "--backend-opt KIND.KEY=VALUE",
+        "--stack NAME",
+        "--on-failure stop|continue",
+    ):
         assert shown in result.out, result.out
     assert "TARGET" in result.out
     assert "<list[str]>" not in result.out
@@ -176,4 +181,3 @@ def test_a_metric_logged_as_a_float_shows_as_one(zen: Zen, flow: Flow) -> None:
     run_id = Repository().runs()[0].id
     shown = zen("runs", "show", run_id)
     assert re.search(r"scale\s+factor\s+2\.0\b", shown.out), shown.out
-

@@ -53,9 +53,7 @@ def test_statistics_colours_are_the_legend_colours_and_the_toolbar_misses_the_le
     assert statistics["layout"].get("barmode") != "overlay"
 
 
-def test_metric_dots_that_differ_by_one_percent_are_a_visible_distance_apart(
-    open_report: Any, tmp_path: Path
-) -> None:
+def test_metric_dots_that_differ_by_one_percent_are_a_visible_distance_apart(open_report: Any, tmp_path: Path) -> None:
     figure = metrics_figure({"accuracy": {"run 1": 0.9616, "run 2": 0.9709}, "auc": {"run 1": 0.99, "run 2": 0.99}})
     path = tmp_path / "metrics.html"
     plotly().pio.write_html(figure, str(path), include_plotlyjs=True, div_id="fig-metrics", full_html=True)
