@@ -3,6 +3,7 @@ naming the likely name and the valid ones (a ``ConfigError``; exit 2 on the comm
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -48,9 +49,11 @@ def test_a_legacy_keyword_names_what_it_is_called_now(keyword: str) -> None:
 def test_a_misspelling_gets_a_did_you_mean_and_the_valid_names() -> None:
     with pytest.raises(ConfigError) as raised:
         RandomSplit(ratioz={"train": 1.0})
-    assert str(raised.value) == (
+    message = str(raised.value)
+    assert message.startswith(
         "RandomSplit has no parameter 'ratioz'; did you mean 'ratios'? (parameters: ratios, seed, key_columns)"
     )
+    assert re.search(r" \(at \S*test_legacy\.py, line \d+\)$", message), message  # the call in this file
 
 
 def test_backends_and_user_subclasses_answer_the_same_way() -> None:

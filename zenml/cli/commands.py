@@ -260,8 +260,10 @@ def steps_list(
         return
     from zenml.steps.catalog import shipped_steps
 
+    found = shipped_steps()
     grid = table("step class", "parameters", "summary")
-    for path, klass in shipped_steps().items():
+    grid.columns[0].min_width = max((len(path) for path in found), default=0)  # a class path is never folded
+    for path, klass in found.items():
         summary = (klass.__doc__ or "").strip().splitlines()[0] if klass.__doc__ else ""
         params = ", ".join(klass.__new__(klass).param_specs())
         grid.add_row(path, params, summary)
