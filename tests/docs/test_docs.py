@@ -84,7 +84,7 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("weighted.py", None),
     ],
     "stacks": [("stacks.py", ["completed 42 memory://", "postgresql://zen:***@db.internal:5432/zen"])],
-    "errors": [("broken.py", ["failed {'read_settings': 'failed'}", "did you mean 'path'?"])],
+    "errors": [("broken.py", ["failed {'read_settings': 'failed', 'threshold': 'skipped'}", "did you mean 'path'?"])],
     "data_steps": [
         ("data_flow.py", ["rows per split: {'train': 300, 'eval': 100}"]),
         ("custom_steps.py", ["same results on every backend: True"]),
