@@ -6,16 +6,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+import typer
 import typer.main
 from cli_helpers import Flow, Result, store_state
+from typer.testing import CliRunner
 
 from zenml.cli import app as cli
+from zenml.cli.metavars import apply_metavars
 from zenml.exceptions import ConfigError
 from zenml.repository import Repository
 
 Zen = Callable[..., Result]
+#: declared once and shared, as ``zenml.cli.options.StackOption`` is
+StackAlias = Annotated[str | None, typer.Option("--stack", help="Stack.")]
 
 
 def test_help_shows_what_to_type_not_python_types(zen: Zen) -> None:
@@ -181,3 +187,21 @@ def test_a_metric_logged_as_a_float_shows_as_one(zen: Zen, flow: Flow) -> None:
     run_id = Repository().runs()[0].id
     shown = zen("runs", "show", run_id)
     assert re.search(r"scale\W+factor\W+2\.0\b", shown.out), shown.out
+
+
+def test_options_declared_in_annotations_get_a_metavar_too() -> None:
+    """``stack: StackOption = None`` (``Annotated[str | None, typer.Option("--stack")]``) reads ``--stack NAME``."""
+    app = typer.Typer(rich_markup_mode=None)
+
+    @app.command()
+    def show(
+        stack: StackAlias = None,
+        verbose: Annotated[bool, typer.Option("--verbose")] = False,
+        limit: int = typer.Option(5, "--limit"),
+    ) -> None:
+        """A command."""
+
+    apply_metavars(app)
+    text = CliRunner().invoke(app, ["--help"]).output
+    assert "--stack NAME" in text and "--limit N" in text, text
+    assert re.search(r"--verbose\s*\n", text), text

@@ -3,11 +3,15 @@
 Typer derives a metavar from the Python type; ``apply_metavars`` fills in, for every parameter of
 every registered command that has none of its own, the one this table names (by option flag, then
 by parameter name), or the parameter's name in capitals. A command may still pass ``metavar=``.
+An option declared through a shared ``Annotated`` alias (``stack: StackOption = None``) is reached
+too; one written out inline in a string annotation is rebuilt whenever Typer reads it, so give
+that one its ``metavar=`` itself.
 """
 
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any
 
 import typer
@@ -45,7 +49,10 @@ BY_NAME: dict[str, str] = {
 
 def metavar_for(name: str, info: ParameterInfo) -> str:
     """The metavar of the parameter ``name`` declared by ``info``."""
-    flags = [flag for flag in getattr(info, "param_decls", ()) or () if flag.startswith("--")]
+    declared = [*(getattr(info, "param_decls", ()) or ())]
+    if isinstance(info.default, str):  # ``Annotated[..., typer.Option("--stack")]``: the flag sits in ``default``
+        declared.insert(0, info.default)
+    flags = [flag for flag in declared if isinstance(flag, str) and flag.startswith("--")]
     if flags and flags[0] in BY_FLAG:
         return BY_FLAG[flags[0]]
     return BY_NAME.get(name, name.rstrip("_").upper())
@@ -62,8 +69,14 @@ def apply_metavars(app: typer.Typer) -> None:
 
 
 def _apply_to(callback: Any) -> None:
+    try:  # ``Annotated[str | None, typer.Option(...)]`` declares the option in the annotation
+        hints = typing.get_type_hints(callback, include_extras=True)
+    except Exception:  # noqa: BLE001 -- an unresolvable annotation: only the defaults can be read
+        hints = {}
     for parameter in inspect.signature(callback).parameters.values():
-        info = parameter.default
-        if not isinstance(info, ParameterInfo) or info.metavar is not None or parameter.annotation in (bool, "bool"):
+        hint = hints.get(parameter.name, parameter.annotation)
+        metadata = getattr(hint, "__metadata__", ())
+        info = next((item for item in (parameter.default, *metadata) if isinstance(item, ParameterInfo)), None)
+        if info is None or info.metavar is not None or typing.get_args(hint)[:1] == (bool,) or hint in (bool, "bool"):
             continue
         info.metavar = metavar_for(parameter.name, info)
