@@ -420,6 +420,7 @@ def metrics_figure(values: Mapping[str, Mapping[str, float | None]], columns_per
             col=col,
         )
         figure.update_yaxes(range=_fitted_range([v for v in numbers if v is not None]), row=row, col=col)
+        figure.update_xaxes(range=[-0.5, len(runs) - 0.5], row=row, col=col)  # labels clear of the y axis
     _layout(figure, height=250 * rows + 70, legend=False)
     return figure
 
