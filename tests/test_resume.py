@@ -83,7 +83,7 @@ def test_resume_failed_run_keeps_completed_steps(project: Path) -> None:
     assert run.status == "failed"
     assert run.record.error_step == "flaky"
     before = {name: step.record.started_at for name, step in run.steps.items()}
-    assert "last" not in run.steps
+    assert run.steps["last"].status == "skipped"  # never started
 
     (project / "FAIL").unlink()
     zen(project, "runs", "resume", run.id)
@@ -126,7 +126,7 @@ def test_killed_run_is_detected_as_crashed_and_resumable(
     assert run.status == "crashed"
     # it was mid-step when killed: that step died with it (not 'running' forever); finished ones stay
     statuses = {name: step.status for name, step in run.steps.items()}
-    assert statuses == {"first": "completed", "second": "completed", "flaky": "crashed"}
+    assert statuses == {"first": "completed", "second": "completed", "flaky": "crashed", "last": "skipped"}
     assert run.steps["flaky"].error == "Crashed: the process running it died (killed, or its machine stopped)"
     assert run.steps["flaky"].record.ended_at is not None
 
@@ -160,7 +160,8 @@ def test_resume_json_prints_one_document_for_success_failure_and_bad_input(proje
 
     unknown = zen(project, "runs", "resume", "no-such-run", "--json", expect=2)
     assert json.loads(unknown.stdout)["status"] == "error"
-    assert zen(project, "runs", "resume", run_id, "--json", "-q", expect=2).stdout == ""
+    quiet = zen(project, "runs", "resume", run_id, "--json", "-q", expect=2)  # completed: nothing left to resume
+    assert json.loads(quiet.stdout)["status"] == "error"  # -q changes nothing: still the one document
 
 
 # -- a stored spec is what ran ---------------------------------------------------------------------

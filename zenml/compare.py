@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from zenml.exceptions import ConfigError, ZenMLError
+from zenml.exceptions import ConfigError, ZenMLError, excerpt
+from zenml.utils.text import metric_text
 from zenml.views import PipelineRun, StepView
 
 
@@ -38,6 +39,20 @@ class StepComparison:
         """Whether anything that decides the step's result differs."""
         return bool(self.params or self.inputs or self.code_changed or None in self.status)
 
+    def differences(self) -> list[str]:
+        """What differs, one phrase each: ``epochs 10 → 20``, ``code``, ``input data``, ``only in run b``."""
+        if self.status[0] is None or self.status[1] is None:
+            return [f"only in run {'b' if self.status[0] is None else 'a'}"]
+        found = [f"{key} {_value(old)} → {_value(new)}" for key, (old, new) in self.params.items()]
+        if self.code_changed:
+            found.append("code")
+        if self.inputs:
+            found.append("input data (" + ", ".join(self.inputs) + ")")
+        return found
+
+    def __repr__(self) -> str:
+        return f"StepComparison(name={self.name!r}, status={self.status!r}, changed={self.differences() or None!r})"
+
 
 @dataclass(frozen=True)
 class RunComparison:
@@ -55,6 +70,46 @@ class RunComparison:
     def same_pipeline(self) -> bool:
         """Whether both runs belong to the same pipeline."""
         return self.a.pipeline == self.b.pipeline
+
+    def changed_steps(self) -> list[StepComparison]:
+        """The steps whose parameters, code or input data differ (or that only one run has)."""
+        return [step for step in self.steps if step.changed]
+
+    def __repr__(self) -> str:
+        changed = [step.name for step in self.changed_steps()]
+        metrics = {f"{step}.{name}": pair for step, values in self.metrics.items() for name, pair in values.items()}
+        return f"RunComparison(a={self.a.id!r}, b={self.b.id!r}, changed_steps={changed!r}, metrics={metrics!r})"
+
+    def __str__(self) -> str:
+        """A few readable lines: the runs, what changed per step, each metric and the provenance that differs."""
+        lines = [
+            f"run a {self.a.id} ({self.a.pipeline}, {self.a.status}) vs run b {self.b.id} "
+            f"({self.b.pipeline}, {self.b.status})"
+        ]
+        changed = self.changed_steps()
+        lines.append(
+            "steps: "
+            + (
+                "no differences"
+                if not changed
+                else "; ".join(f"{step.name}: {', '.join(step.differences())}" for step in changed)
+            )
+        )
+        for step, values in self.metrics.items():
+            for name, (old, new) in values.items():
+                lines.append(f"metric {step}.{name}: {metric_text(old)} → {metric_text(new)}")
+        if self.git[0] != self.git[1]:
+            lines.append(f"git: {self.git[0] or '(none)'} → {self.git[1] or '(none)'}")
+        if self.python[0] != self.python[1]:
+            lines.append(f"python: {self.python[0]} → {self.python[1]}")
+        lines += [
+            f"package {name}: {old or '(none)'} → {new or '(none)'}" for name, (old, new) in self.packages.items()
+        ]
+        return "\n".join(lines)
+
+
+def _value(value: Any) -> str:
+    return excerpt(value, 60)
 
 
 def _spec_environment(run: PipelineRun) -> tuple[str | None, dict[str, str]]:

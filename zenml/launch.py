@@ -47,6 +47,7 @@ from zenml.utils import collector
 from zenml.utils.hashing import sha256_text
 from zenml.utils.importing import refuse_run_during_import
 from zenml.utils.redact import redact_url
+from zenml.utils.text import with_article
 from zenml.views import PipelineRun
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def backend_spec(kind: str, choice: BackendChoice, stack: Stack, options: Mappin
     """
     if isinstance(choice, BaseBackend):
         if getattr(choice, "backend_kind", None) != kind:
-            raise ConfigError(f"{type(choice).__name__} is not a {kind} backend")
+            raise ConfigError(f"{type(choice).__name__} is not {with_article(kind)} backend")
         config = choice.to_config()
         config["params"].update(options or {})
         spec = BackendSpec(name=name_of_backend(kind, config["type"]), type=config["type"], params=config["params"])

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zenml.artifacts.store import LOGS_FOLDER, MANIFEST, ArtifactStore
 from zenml.compare import RunComparison, compare_runs
@@ -58,6 +58,23 @@ class RepositoryConfig(BaseModel):
     pipelines_dir: str = "pipelines"
     stacks: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"default": default_stack_fields()})
 
+    @field_validator("pipelines_dir")
+    @classmethod
+    def _inside_the_repository(cls, value: str) -> str:
+        # Specs belong to the project they describe: a run records its spec's path relative to the
+        # repository root, and git state excludes the folder; one outside would be neither.
+        path = Path(value)
+        if not value.strip() or path.is_absolute() or ".." in path.parts:
+            raise ValueError(
+                f"must be a folder inside the repository, relative to its root (e.g. 'pipelines'), got {value!r}"
+            )
+        return value
+
+
+def already_initialised(path: str | Path | None = None) -> bool:
+    """Whether ``path`` (default: the working directory) already holds a zenml repository's ``.zen/``."""
+    return (Path(path or os.getcwd()).resolve() / ZEN_DIR / CONFIG_NAME).is_file()
+
 
 def find_root(start: Path) -> Path | None:
     """The nearest folder at or above ``start`` that holds ``.zen/``."""
@@ -100,7 +117,7 @@ class Repository:
     def init(cls, path: str | Path | None = None) -> Repository:
         """Create ``.zen/`` with the default stack, its SQLite database and artifact folder.
 
-        Idempotent: an existing repository is left as it is.
+        Idempotent: an existing repository is left as it is (``already_initialised`` tells).
         """
         root = Path(path or os.getcwd()).resolve()
         config_path = root / ZEN_DIR / CONFIG_NAME

@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from zenml.artifacts.store import StoredArtifact
-from zenml.exceptions import ArtifactError
+from zenml.exceptions import ArtifactError, ZenMLError
 from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.runtime.data import SourceRead, recorded_sources
 from zenml.runtime.stores import Stores
+
+#: run statuses after which a step that never started will not start any more: such steps are ``skipped``
+#: (those of a ``running`` run, or of a ``deployed`` scheduler template, are still to come)
+FINISHED_RUN = ("completed", "failed", "crashed")
 
 
 def _timestamp(value: float | None) -> dt.datetime | None:
@@ -37,6 +41,9 @@ class ArtifactView:
     def uri(self) -> str:
         """Where the artifact's folder is."""
         return self.record.uri
+
+    def __repr__(self) -> str:
+        return f"ArtifactView(id={self.id}, format={self.format!r}, data_type={self.data_type!r})"
 
     @property
     def format(self) -> str:
@@ -106,7 +113,10 @@ class StepView:
 
     @property
     def status(self) -> str:
-        """``running``, ``completed``, ``cached``, ``failed``, ``timed_out`` or ``crashed`` (its run's process died)."""
+        """``running``, ``completed``, ``cached``, ``failed``, ``timed_out``, ``crashed`` or ``skipped``.
+
+        ``crashed``: its run's process died; ``skipped``: the run ended before the step started.
+        """
         return self.record.status
 
     @property
@@ -123,7 +133,9 @@ class StepView:
 
     @cached_property
     def outputs(self) -> dict[str, ArtifactView]:
-        """Its output artifacts by name."""
+        """Its output artifacts by name (none for a skipped step)."""
+        if self.status == "skipped":
+            return {}
         return {
             name: ArtifactView(record, self.stores)
             for name, record in self.stores.metadata.step_artifacts(self.record.id, "output").items()
@@ -132,10 +144,15 @@ class StepView:
     @cached_property
     def inputs(self) -> dict[str, ArtifactView]:
         """The artifacts it read, by input name."""
+        if self.status == "skipped":
+            return {}
         return {
             name: ArtifactView(record, self.stores)
             for name, record in self.stores.metadata.step_artifacts(self.record.id, "input").items()
         }
+
+    def __repr__(self) -> str:
+        return f"StepView(name={self.name!r}, status={self.status!r}, type={self.type!r})"
 
     def logs(self) -> list[tuple[str, str]]:
         """``(attempt, text)`` of each stored attempt log (prints, log records, the traceback), oldest first."""
@@ -170,6 +187,9 @@ class PipelineRun:
         """The run id."""
         return self.record.id
 
+    def __repr__(self) -> str:
+        return f"PipelineRun(id={self.id!r}, pipeline={self.pipeline!r}, status={self.status!r})"
+
     @property
     def pipeline(self) -> str:
         """The pipeline's name."""
@@ -202,8 +222,44 @@ class PipelineRun:
 
     @cached_property
     def steps(self) -> dict[str, StepView]:
-        """Its step runs by name, in execution order."""
-        return {record.name: StepView(record, self.stores) for record in self.stores.metadata.step_runs(self.record.id)}
+        """Every step by name: the step runs in execution order, then the steps the run never started.
+
+        A finished run's steps that never started are ``skipped`` (as ``zen run`` and the report show
+        them), with the type and parameters of its spec; a run still going lists only what started.
+        """
+        records = self.stores.metadata.step_runs(self.record.id)
+        steps = {record.name: StepView(record, self.stores) for record in records}
+        for record in self._skipped_records(set(steps)):
+            steps[record.name] = StepView(record, self.stores)
+        return steps
+
+    def _skipped_records(self, started: set[str]) -> list[StepRunRecord]:
+        if self.status not in FINISHED_RUN:
+            return []
+        try:
+            spec_steps = self.spec.steps
+        except (OSError, ZenMLError):  # the spec file is gone: only the metadata store's steps are known
+            return []
+        return [
+            StepRunRecord(
+                id=0,  # never a row: the store's ids start at 1
+                run_id=self.id,
+                name=name,
+                type=step.type,
+                status="skipped",
+                params=dict(step.params),
+                cache_key=None,
+                code_hash=None,
+                cache_components=None,
+                cached_from_id=None,
+                started_at=None,
+                ended_at=None,
+                error_type=None,
+                error_message=None,
+            )
+            for name, step in spec_steps.items()
+            if name not in started
+        ]
 
     @cached_property
     def spec(self) -> RunSpec:

@@ -165,14 +165,14 @@ def test_a_failing_step_raises_and_stops_the_run(
     run = repo.run(error.run_id)  # type: ignore[attr-defined]
     assert run.status == "failed"
     statuses = {name: view.status for name, view in run.steps.items()}
-    assert statuses["explode"] == "failed" and "join" not in statuses
+    assert statuses["explode"] == "failed" and statuses["join"] == "skipped"  # never started
     assert ("explode", "failed") in recorder.finished and ("join", "skipped") in recorder.finished
 
     run_state, states = _airflow_states(airflow_home, _dag_id(run, "broken_flow"))
     assert run_state == "failed"
     assert states["explode"][0] == "failed" and states["join"][0] == "upstream_failed"
     # failure policy 'stop': 'right' either ran before 'explode' failed or was skipped after it
-    assert states["right"][0] == ("success" if "right" in statuses else "skipped")
+    assert states["right"][0] == ("skipped" if statuses["right"] == "skipped" else "success")
 
 
 def test_failure_policy_continue_runs_independent_branches(
@@ -187,6 +187,7 @@ def test_failure_policy_continue_runs_independent_branches(
         "seed": "completed",
         "explode": "failed",
         "right": "completed",
+        "join": "skipped",  # downstream of the failure: never started
     }
     _, states = _airflow_states(airflow_home, _dag_id(run, "broken_flow"))
     assert states["right"][0] == "success" and states["join"][0] == "upstream_failed"

@@ -186,13 +186,24 @@ def test_json_keeps_stdout_for_the_document_when_a_step_prints(zen: Zen, progres
     assert "chatty step says hello on stdout" in result.err
 
 
-def test_quiet_and_json_together_are_bad_input(zen: Zen, flow: Flow) -> None:
-    result = zen("run", flow.target("scaled"), "--quiet", "--json")
+def test_quiet_and_json_together_print_the_document(zen: Zen, flow: Flow) -> None:
+    result = zen("run", flow.target("scaled"), "-q", "--json")
+    assert result.code == 0, result.err
+    assert _document(result)["status"] == "completed"
+    bad = zen("run", flow.target("scaled"), "--param", "scale.factr=2", "--quiet", "--json")
+    assert bad.code == 2
+    assert _document(bad)["error"]["type"] == "ConfigError" and len(bad.error_lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [(["run", "--json"], "MissingParameter"), (["run", "x.py:p", "--json", "--bogus"], "NoSuchOption")],
+)
+def test_json_usage_errors_still_print_a_document(zen: Zen, flow: Flow, args: list[str], kind: str) -> None:
+    result = zen(*args)
     assert result.code == 2
-    assert result.out == ""
-    assert result.error_lines == [
-        "Error: --quiet and --json cannot be combined; --json already prints only the run's JSON document"
-    ]
+    document = _document(result)
+    assert (document["run_id"], document["status"], document["error"]["type"]) == (None, "error", kind)
     assert not Path("pipelines").exists()
 
 

@@ -170,7 +170,7 @@ def test_on_failure_continue_runs_independent_steps(zen: Zen, repo: Repository, 
     assert run.status == "failed"
     assert run.spec.failure_policy == "continue"
     statuses = {name: step.status for name, step in run.steps.items()}
-    assert statuses == {"load": "completed", "shaky": "failed", "square": "completed"}  # 'after' never ran
+    assert statuses == {"load": "completed", "shaky": "failed", "square": "completed", "after": "skipped"}
     assert run.steps["square"].output() == 16
 
 
@@ -182,7 +182,7 @@ def test_on_failure_stop_is_the_default(zen: Zen, repo: Repository, tmp_path: Pa
     assert run.spec.failure_policy == "stop"
     statuses = {name: step.status for name, step in run.steps.items()}
     assert statuses["shaky"] == "failed"
-    assert "after" not in statuses
+    assert statuses["after"] == "skipped"  # never started
     explicit = zen("run", flow.target("branches"), "--quiet", "--on-failure", "stop")
     assert explicit.code == 1
     assert repo.runs()[0].spec.failure_policy == "stop"

@@ -90,7 +90,7 @@ def branches() -> None:
 '''
 
 # A run that ends is summarised on this line (and a hang never gets to it).
-_SUMMARY = re.compile(r"^Run (\S+) (completed|failed) in .*: \d+ steps \(.*\)$", re.MULTILINE)
+_SUMMARY = re.compile(r"^Run (\S+) (completed|failed) in .*: \d+ steps? \(.*\)$", re.MULTILINE)
 
 
 @pytest.fixture

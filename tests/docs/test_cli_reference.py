@@ -65,7 +65,8 @@ def test_every_registered_command_has_a_section_with_all_its_parameters() -> Non
                 for flag in [*param.opts, *param.secondary_opts] if param.param_type_name == "option" else []:
                     assert flag in body, f"`{' '.join(path)}` section lacks option {flag}"
                 if param.param_type_name == "argument":
-                    assert f"| `{param.name}" in body, f"`{' '.join(path)}` section lacks argument {param.name}"
+                    shown = param.metavar or param.name  # the metavar (what to type), else the name
+                    assert f"| `{shown}" in body, f"`{' '.join(path)}` section lacks argument {param.name}"
     from zenml.cli import app as cli
 
     assert set(hook.command_paths(cli.app, name="zen")) == set(tree)

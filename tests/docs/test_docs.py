@@ -74,7 +74,7 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
                 "re-run: {'cached'}",
                 "crunch_2 log: shard 2: crunching 300000 numbers",
                 "failed step: flaky_source",
-                "statuses: {'flaky_source': 'failed', 'housekeeping': 'completed'}",
+                "statuses: {'flaky_source': 'failed', 'housekeeping': 'completed', 'report': 'skipped'}",
             ],
         )
     ],
@@ -84,7 +84,7 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("weighted.py", None),
     ],
     "stacks": [("stacks.py", ["completed 42 memory://", "postgresql://zen:***@db.internal:5432/zen"])],
-    "errors": [("broken.py", ["failed {'read_settings': 'failed'}", "did you mean 'path'?"])],
+    "errors": [("broken.py", ["failed {'read_settings': 'failed', 'threshold': 'skipped'}", "did you mean 'path'?"])],
     "data_steps": [
         ("data_flow.py", ["rows per split: {'train': 300, 'eval': 100}"]),
         ("custom_steps.py", ["same results on every backend: True"]),
@@ -108,6 +108,11 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
                 "recorded in its spec: True",
             ],
         ),
+    ],
+    "legacy": [
+        ("make_data.py", ["wrote breast_cancer.csv (569 rows)"]),
+        ("ported.py", ["completed ['accuracy', 'auc']", "breast_cancer completed ['datasource', 'evaluator'"]),
+        ("legacy_errors.py", ["did you mean 'ratios'?", "did you mean 'dropout'?", "did you mean 'activation'?"]),
     ],
 }
 DATA_FILES = {"pipelines/spec_example.yaml", "stacks/config.yaml"}

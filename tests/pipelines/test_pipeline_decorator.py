@@ -210,7 +210,7 @@ def test_duplicate_explicit_names_are_refused() -> None:
             literal_into_function_input,
             "input 'b' of step combine got the literal 2.0; wire it to another step's output",
         ),
-        (too_many_positional, "step Scale takes 1 inputs, got 2"),
+        (too_many_positional, "step Scale takes 1 input, got 2"),
         (given_twice, "input 'x' of step Scale was given twice"),
         (str_into_float, "input 'x' of step 'scale' expects float but 'word.output' is str"),
         (unconnected, "input 'b' of step 'combine' is not connected"),

@@ -259,7 +259,11 @@ def test_raising_step_fails_the_run_and_stops_later_steps(repo: Repository) -> N
     assert (run.record.error_step, run.record.error_type, run.record.error_message) == (
         "fragile", "ValueError", "cannot handle 4 values")
     assert run.error == "step 'fragile' failed: ValueError: cannot handle 4 values"
-    assert {name: s.status for name, s in run.steps.items()} == {"numbers": "completed", "fragile": "failed"}
+    assert {name: s.status for name, s in run.steps.items()} == {
+        "numbers": "completed",
+        "fragile": "failed",
+        "after_fragile": "skipped",
+    }
     assert run.steps["fragile"].error == "ValueError: cannot handle 4 values"
     assert run.steps["fragile"].outputs == {}
     assert run.record.ended_at is not None

@@ -346,7 +346,7 @@ def test_a_step_past_its_timeout_is_stopped_and_recorded_timed_out(repo: Reposit
     run = repo.run(error.run_id)  # type: ignore[attr-defined]
     assert run.status == "failed"
     assert run.record.error_type == "StepTimeout"
-    assert {name: s.status for name, s in run.steps.items()} == {"sleeper": "timed_out"}
+    assert {name: s.status for name, s in run.steps.items()} == {"sleeper": "timed_out", "offset": "skipped"}
     record = run.steps["sleeper"].record
     assert record.error_type == "StepTimeout" and record.duration is not None and record.duration < 10
     [(_, text)] = run.steps["sleeper"].logs()
@@ -395,7 +395,7 @@ def test_failure_policy_continue_runs_independent_steps(repo: Repository) -> Non
     assert run.spec.failure_policy == "continue"
     assert run.status == "failed"
     statuses = {name: s.status for name, s in run.steps.items()}
-    assert statuses == {"hopeless": "failed", "numbers": "completed", "total": "completed"}
+    assert statuses == {"hopeless": "failed", "numbers": "completed", "total": "completed", "after": "skipped"}
     assert run.steps["total"].output() == 3
 
 
@@ -410,7 +410,11 @@ def test_failure_policy_stop_runs_nothing_after_the_failure(repo: Repository) ->
         run_pipeline(flow, repository=repo)
     run = repo.run(info.value.run_id)  # type: ignore[attr-defined]
     assert run.spec.failure_policy == "stop"
-    assert {name: s.status for name, s in run.steps.items()} == {"hopeless": "failed"}
+    assert {name: s.status for name, s in run.steps.items()} == {
+        "hopeless": "failed",
+        "numbers": "skipped",
+        "total": "skipped",
+    }
 
 
 def test_an_unknown_failure_policy_is_refused_before_recording(repo: Repository) -> None:

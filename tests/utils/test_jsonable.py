@@ -37,7 +37,7 @@ def test_json_values_are_accepted_and_round_trip(value: Any) -> None:
         (math.nan, "value is nan (not finite)"),
         (-math.inf, "value is -inf (not finite)"),
         ({3: "x"}, "value has a non-string key 3"),
-        ([1, [2, object()]], "[1][1] is a object"),
+        ([1, [2, object()]], "[1][1] is an object"),
         ({"a": [1, {"b": (1,)}]}, "['a'][1]['b'] is a tuple"),
         ({"a": {None: 1}}, "['a'] has a non-string key None"),
     ],

@@ -49,6 +49,9 @@ def _root(
 
 def _register_commands() -> None:
     from zenml.cli import commands, datasources, doctor, examples, history, stacks  # noqa: F401 -- they attach to ``app``
+    from zenml.cli.metavars import apply_metavars
+
+    apply_metavars(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except ClickException as exc:  # usage errors: unknown option, bad value, missing argument (exit 2)
         exc.show()
+        if _json_requested(argv if argv is not None else sys.argv[1:]):
+            from zenml.cli.output import print_json
+            from zenml.cli.run_report import error_document
+
+            print_json(error_document(exc))  # a script reading stdout gets its one document here too
         return exc.exit_code
     except ZenMLError as exc:
         _report(exc, debug)
@@ -74,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         error("interrupted")
         return 130
     return code if isinstance(code, int) else 0
+
+
+def _json_requested(args: list[str]) -> bool:
+    """Whether ``args`` ask ``zen run`` or ``zen runs resume`` for their ``--json`` document."""
+    args = args[: args.index("--")] if "--" in args else args
+    words = [arg for arg in args if not arg.startswith("-")]
+    return "--json" in args and (words[:1] == ["run"] or words[:2] == ["runs", "resume"])
 
 
 def _report(exc: ZenMLError, debug: bool) -> None:

@@ -13,6 +13,7 @@ from zenml.cli.options import StackOption, keep_strings, parse_assignments
 from zenml.cli.output import console, seconds, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
 from zenml.exceptions import ConfigError, ZenMLError
+from zenml.utils.text import plural
 
 if TYPE_CHECKING:
     from zenml.runtime.events import RunListener
@@ -27,10 +28,23 @@ app.add_typer(step_app, name="step")
 @app.command()
 def init(path: Path = typer.Argument(Path("."), help="Folder to make a zenml repository.")) -> None:
     """Create .zen/ (default stack: SQLite metadata + local artifact folder) and ignore it in git."""
-    from zenml.repository import Repository
+    from zenml.repository import Repository, already_initialised, find_root
 
+    if already_initialised(path):
+        existing = Repository(path)
+        console.print(
+            f"{existing.root} is already a zenml repository (active stack '{existing.active_stack_name()}'); "
+            "nothing changed"
+        )
+        return
+    outer = find_root(path.resolve().parent)
     repository = Repository.init(path)
     console.print(f"Initialised zenml repository in {repository.root} (stack 'default')")
+    if outer is not None:
+        console.print(
+            f"Note: it is inside the zenml repository at {outer}; commands run under {repository.root} now use "
+            "the new one"
+        )
 
 
 @app.command()
@@ -58,8 +72,6 @@ def run(
     ),
 ) -> None:
     """Compile and run a pipeline (or re-run a stored spec as a new run, on the data its run read)."""
-    if quiet and json_:
-        raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
     options: dict[str, Any] = {
         "orchestrator": orchestrator,
         "processing": processing,
@@ -71,7 +83,7 @@ def run(
         "refresh_data": refresh_data,
         "data_from": data_from,
     }
-    if json_:
+    if json_:  # with --quiet too: the document is all that --json prints
         _run_as_json(target, param, options)
     else:
         _run_with_display(target, param, options, quiet=quiet)
@@ -259,7 +271,7 @@ def plan(
         grid.add_row(step.name, action, step.reason)
     console.print(grid)
     to_run = sum(1 for step in plans if step.action == "run")
-    console.print(f"{to_run} of {len(plans)} steps would run")
+    console.print(f"{to_run} of {plural(len(plans), 'step')} would run")
 
 
 @app.command()
@@ -278,7 +290,9 @@ def graph(
 
 @steps_app.command("list")
 def steps_list(
-    pipeline: str | None = typer.Option(None, "--pipeline", help="List this pipeline target's steps instead."),
+    pipeline: str | None = typer.Option(
+        None, "--pipeline", metavar="TARGET", help="List this pipeline target's steps instead."
+    ),
 ) -> None:
     """List the step classes zenml ships (and plugins add), or the steps of one pipeline."""
     if pipeline is not None:
@@ -297,8 +311,10 @@ def steps_list(
         return
     from zenml.steps.catalog import shipped_steps
 
+    found = shipped_steps()
     grid = table("step class", "parameters", "summary")
-    for path, klass in shipped_steps().items():
+    grid.columns[0].min_width = max((len(path) for path in found), default=0)  # a class path is never folded
+    for path, klass in found.items():
         summary = (klass.__doc__ or "").strip().splitlines()[0] if klass.__doc__ else ""
         params = ", ".join(klass.__new__(klass).param_specs())
         grid.add_row(path, params, summary)
@@ -306,6 +322,15 @@ def steps_list(
         console.print("No step classes are shipped yet; write your own with @step or BaseStep.")
         return
     console.print(grid)
+
+
+@step_app.command("list", hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def step_list() -> None:
+    """Point 'zen step list' (legacy ZenML's spelling, and an easy slip) at 'zen steps list'."""
+    raise ConfigError(
+        "'zen step' runs one step of a stored spec (the worker entry point); "
+        "did you mean 'zen steps list'? It lists the step classes zenml ships"
+    )
 
 
 SCHEDULED_RUN_HELP = "A deployed template's execution, named by the scheduler's run id (e.g. Airflow's)."
@@ -346,7 +371,7 @@ def step_begin(
     from zenml.launch import begin_scheduled_run
 
     begun = begin_scheduled_run(spec, scheduled_run, stack=stack)
-    console.print(f"Run {begun.run_id} {styled_status('running')} ({len(begun.steps)} steps)")
+    console.print(f"Run {begun.run_id} {styled_status('running')} ({plural(len(begun.steps), 'step')})")
 
 
 @step_app.command("end")

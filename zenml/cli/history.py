@@ -12,6 +12,7 @@ from zenml.cli.app import app
 from zenml.cli.options import StackOption
 from zenml.cli.output import console, seconds, size, styled_status, table, when
 from zenml.exceptions import ConfigError
+from zenml.utils.text import metric_text
 
 if TYPE_CHECKING:
     from zenml.compare import RunComparison
@@ -51,7 +52,7 @@ def runs_list(
     columns = {name: metadata.metric_by_run(name, [r.id for r in records]) for name in metric}
     grid = table("run", "pipeline", "status", "created (UTC)", "duration", "orchestrator", *metric)
     for record in records:
-        cells = [f"{columns[name][record.id]:.6g}" if record.id in columns[name] else "-" for name in metric]
+        cells = [metric_text(columns[name].get(record.id)) for name in metric]
         grid.add_row(
             record.id,
             record.pipeline,
@@ -118,7 +119,7 @@ def runs_show(
         mgrid = table("step", "metric", "value")
         for step_name, values in metrics.items():
             for name, value in values.items():
-                mgrid.add_row(step_name, name, f"{value:.6g}")
+                mgrid.add_row(step_name, name, metric_text(value))
         console.print(mgrid)
 
 
@@ -249,19 +250,20 @@ def runs_resume(
     """Finish a failed or killed run: completed steps are kept, the rest run."""
     from zenml.launch import resume_run
 
-    if quiet and json_:
-        raise ConfigError("--quiet and --json cannot be combined; --json already prints only the run's JSON document")
-    repository = _repository(stack)
     cache = False if no_cache else None  # None: the run's own choice
-    if json_:
+    if json_:  # with --quiet too: the document is all that --json prints
         from zenml.cli.run_report import report_as_json
 
-        def start(listener: Any) -> Any:
-            record = repository.run(run_id)  # an unknown id is bad input, reported as the document's error
-            return resume_run(record.id, listener=listener, enable_cache=cache, repository=repository)
+        found: list[Any] = []
 
-        report_as_json(start, lambda error: _resumed_run(repository, error))
+        def start(listener: Any) -> Any:
+            found.append(_repository(stack))  # no repository, or an unknown id, is bad input: the document's error
+            record = found[0].run(run_id)
+            return resume_run(record.id, listener=listener, enable_cache=cache, repository=found[0])
+
+        report_as_json(start, lambda error: _resumed_run(found[0], error) if found else None)
         return
+    repository = _repository(stack)
     from zenml.cli.progress import ProgressDisplay
 
     record = repository.run(run_id)

@@ -38,7 +38,7 @@ def parse_assignments(items: list[str], option: str, what: str) -> dict[str, dic
     """Turn ``["a.k=v", …]`` into ``{"a": {"k": v}}``.
 
     Raises:
-        ConfigError: an item is not of the form ``NAME.KEY=VALUE``.
+        ConfigError: an item is not of the form ``NAME.KEY=VALUE``, or sets a key a second time.
     """
     result: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -46,6 +46,8 @@ def parse_assignments(items: list[str], option: str, what: str) -> dict[str, dic
         owner, dot, key = target.partition(".")
         if not eq or not dot or not owner or not key:
             raise ConfigError(f"{option} {excerpt(item)} must look like {what}.KEY=VALUE")
+        if key in result.get(owner, {}):  # which one was meant is a guess: refuse rather than keep the last
+            raise ConfigError(f"{option} sets {excerpt(target)} twice; give each {what}.KEY once")
         result.setdefault(owner, {})[key] = parse_value(raw, option)
     return result
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import StepError, ZenMLError
+from zenml.utils.text import plural
 
 if TYPE_CHECKING:
     from zenml.metadata.records import StepRunRecord
@@ -93,7 +94,7 @@ class RunReport:
         counts = self.counts()
         parts = [f"{counts[status]} {status.replace('_', ' ')}" for status in _SUMMARY_ORDER if counts[status]]
         parts += [f"{count} {status}" for status, count in counts.items() if status not in _SUMMARY_ORDER]
-        return f"{len(self.steps)} steps ({', '.join(parts)})" if parts else "0 steps"
+        return f"{plural(len(self.steps), 'step')} ({', '.join(parts)})" if parts else "0 steps"
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` document (see ``docs/cli.md``)."""
@@ -147,8 +148,8 @@ def _attempts(outcome: StepOutcome | None) -> int:
     return carried if isinstance(carried, int) else outcome.attempts
 
 
-def error_document(exc: ZenMLError) -> dict[str, Any]:
-    """The ``--json`` document when no run can be reported (bad input: nothing was recorded)."""
+def error_document(exc: BaseException) -> dict[str, Any]:
+    """The ``--json`` document when no run can be reported (bad input, a usage error: nothing was recorded)."""
     error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, StepError):
         error = {"step": exc.step, "type": exc.error_type, "message": exc.error_message}

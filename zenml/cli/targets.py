@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zenml.exceptions import ConfigError, ZenMLError
+from zenml.utils.text import with_article
 
 if TYPE_CHECKING:
     from zenml.pipelines.base import BasePipeline
@@ -37,7 +38,7 @@ def load_pipeline(target: str) -> BasePipeline:
         raise _user_code_error(f"importing the module of '{target}'", exc) from exc
     if not isinstance(obj, BasePipeline):
         raise ConfigError(
-            f"'{target}' is a {type(obj).__name__}, not a pipeline; point at a @pipeline function or a "
+            f"'{target}' is {with_article(type(obj).__name__)}, not a pipeline; point at a @pipeline function or a "
             "SimplePipeline object"
         )
     try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+import inspect
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -30,7 +31,8 @@ from zenml.steps.base import BaseStep, check_name
 from zenml.steps.signature import SINGLE_OUTPUT
 from zenml.utils.environment import package_versions, project_code_paths, python_version, zenml_version
 from zenml.utils.importing import qualified_name
-from zenml.utils.params import suggest
+from zenml.utils.legacy import PIPELINE_ARGUMENTS, RUN_OPTIONS
+from zenml.utils.params import CheckedInit, caller_location, suggest, unknown_name
 from zenml.utils.typecheck import connectable, describe
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ class CompileContext:
     data_from: Mapping[str, DataPin] = field(default_factory=dict)
 
 
-class BasePipeline:
+class BasePipeline(metaclass=CheckedInit):
     """A named DAG of steps.
 
     Examples:
@@ -81,6 +83,11 @@ class BasePipeline:
     def __init__(self, name: str) -> None:
         self.name = check_name(name, "pipeline")
         self._custom: dict[str, StepNode] = {}
+
+    @classmethod
+    def _legacy_keyword(cls, name: str) -> str | None:
+        """What legacy ZenML's ``TrainingPipeline(name=...)`` keyword became (``CheckedInit`` asks)."""
+        return PIPELINE_ARGUMENTS.get(name)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -268,12 +275,14 @@ class BasePipeline:
         """Per step, ``run`` or ``cached`` and why; see ``zenml.launch.plan_pipeline`` for the options."""
         from zenml.launch import plan_pipeline
 
+        _check_options("plan", plan_pipeline, options)
         return plan_pipeline(self, **options)
 
     def run(self, **options: Any) -> PipelineRun:
         """Compile and run on the active stack; see ``zenml.launch.run_pipeline`` for the options."""
         from zenml.launch import run_pipeline
 
+        _check_options("run", run_pipeline, options)
         return run_pipeline(self, **options)
 
 
@@ -293,6 +302,15 @@ def check_wiring(steps: Mapping[str, BaseStep], inputs: Mapping[str, Mapping[str
             steps[name].check_producers(producers)
         except ZenMLError as exc:
             raise type(exc)(f"step '{name}': {exc}") from exc
+
+
+def _check_options(method: str, target: Callable[..., Any], options: Mapping[str, Any]) -> None:
+    """Refuse an option ``target`` does not take, naming the ones it does (and legacy ZenML's spellings)."""
+    accepted = [name for name in inspect.signature(target).parameters if name != "pipeline"]
+    for name in options:
+        if name not in accepted:
+            message = unknown_name(f"{method}()", name, accepted, RUN_OPTIONS.get(name), what="option")
+            raise ConfigError(message + caller_location(2))  # 2: above run() or plan(), the user's call
 
 
 def _module_of(type_path: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from zenml.exceptions import GraphError
 from zenml.pipelines.base import BasePipeline, StepNode
 from zenml.steps.base import BaseStep
+from zenml.utils.text import with_article
 
 SLOTS = ("datasource", "split", "preprocessor", "trainer", "evaluator")
 
@@ -61,7 +62,9 @@ class SimplePipeline(BasePipeline):
         if not isinstance(step, BaseStep):
             raise GraphError(f"add_{slot} needs a step (a BaseStep or an @step function), got {type(step).__name__}")
         if slot in self._slots:
-            raise GraphError(f"pipeline '{self.name}' already has a {slot}; a SimplePipeline has one of each slot")
+            raise GraphError(
+                f"pipeline '{self.name}' already has {with_article(slot)}; a SimplePipeline has one of each slot"
+            )
         if slot in self._custom:
             raise GraphError(f"pipeline '{self.name}' has a custom step named '{slot}'; rename it to use the slot")
         self._slots[slot] = (step.clone(), dict(inputs) if inputs is not None else None)

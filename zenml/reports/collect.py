@@ -15,15 +15,13 @@ from zenml.steps.preprocessor.base import Transform
 from zenml.steps.statistics import Statistics
 from zenml.steps.trainer.base import History
 from zenml.utils.importing import qualified_name
+from zenml.views import FINISHED_RUN
 
 if TYPE_CHECKING:
     from zenml.metadata.records import StepRunRecord
     from zenml.pipelines.spec import RunSpec
     from zenml.views import ArtifactView, PipelineRun
 
-#: run statuses after which a step that never started will not start any more (its steps show ``skipped``;
-#: those of a ``running`` run, or of a ``deployed`` scheduler template, show ``pending``)
-FINISHED_RUN = ("completed", "failed", "crashed")
 #: the artifact types a report draws, by the kind of section that shows them
 KINDS: dict[str, type] = {
     "statistics": Statistics,

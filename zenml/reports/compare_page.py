@@ -27,6 +27,7 @@ from zenml.reports.page import (
     when,
     write_page,
 )
+from zenml.utils.text import plural
 
 if TYPE_CHECKING:
     from zenml.views import PipelineRun
@@ -130,13 +131,17 @@ def _parameters(runs: list[PipelineRun], labels: list[str]) -> Markup:
     if not keys:
         return Markup('<p class="muted">None of the runs has step parameters.</p>')
     headers = ["step", "parameter", *labels]
-    parts = [Markup(f"<p>{len(changed)} of {len(keys)} parameters differ from run 1 (changed values highlighted).</p>")]
+    parts = [
+        Markup(
+            f"<p>{len(changed)} of {plural(len(keys), 'parameter')} differ from run 1 (changed values highlighted).</p>"
+        )
+    ]
     if changed:
         parts.append(table(headers, changed, row_css=["changed"] * len(changed), css_id="parameters-table"))
     if same:
         parts.append(
             Markup(
-                f"<details><summary>{len(same)} parameters equal in every run</summary>"
+                f"<details><summary>{plural(len(same), 'parameter')} equal in every run</summary>"
                 f"{table(headers, same, row_css=['same'] * len(same), css_id='same-parameters-table')}</details>"
             )
         )

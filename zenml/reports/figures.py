@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zenml.reports.page import STATUS_COLOURS, escape, params_text, plotly, seconds
+from zenml.utils.text import metric_text
 
 if TYPE_CHECKING:
     from zenml.reports.collect import StepState
@@ -16,13 +17,20 @@ if TYPE_CHECKING:
 PALETTE = ["#3d7fd1", "#e8772e", "#2f9e5b", "#b0306e", "#7a5cc7", "#8c6d31", "#17a2b8", "#677085"]
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12, "color": "#1f2430"}
 GRID = "#e8ebf1"
+#: pixels at the top of a figure kept for plotly's toolbar (the modebar, top right), so no legend sits under it
+TOOLBAR_BAND = 34
+#: pixels of one legend row
+LEGEND_ROW = 26
 
 
 def _layout(figure: Any, *, height: int, title: str = "", legend: bool = True) -> Any:
     """The look every figure shares (a small explicit style rather than plotly's large default template).
 
-    Title top left and legend top right sit in the margin above the plots, clear of subplot titles.
+    The top margin holds, from the top: the title (left) beside plotly's toolbar (right), then the
+    legend's row below the toolbar's band (the toolbar would cover a legend beside it), then the
+    subplot titles.
     """
+    top = 28 + (36 if title or legend else 0) + (LEGEND_ROW if legend else 0)
     figure.update_layout(
         template="none",
         height=height,
@@ -30,11 +38,18 @@ def _layout(figure: Any, *, height: int, title: str = "", legend: bool = True) -
         title={"text": title, "x": 0, "xanchor": "left", "y": 0.985, "yref": "container", "font": {"size": 14}}
         if title
         else None,
-        margin={"l": 60, "r": 24, "t": 64 if title or legend else 28, "b": 48},
+        margin={"l": 60, "r": 24, "t": top, "b": 48},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
         showlegend=legend,
-        legend={"orientation": "h", "yref": "container", "y": 0.985, "yanchor": "top", "x": 1, "xanchor": "right"},
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "y": 1 - TOOLBAR_BAND / height,
+            "yanchor": "top",
+            "x": 1,
+            "xanchor": "right",
+        },
         hoverlabel={"font": {"family": FONT["family"], "size": 12}},
     )
     figure.update_xaxes(gridcolor=GRID, zeroline=False, automargin=True)
@@ -187,7 +202,9 @@ def timeline_figure(steps: Sequence[StepState], now: float | None) -> Any:
 def statistics_figure(splits: Mapping[str, Any], columns_per_row: int = 3) -> Any:
     """One small chart per column, one colour per split: histograms of numbers, top values of categories.
 
-    Bars show the share of each split's rows, so splits of different sizes compare directly.
+    Heights are the share of each split's rows, so splits of different sizes compare directly. The
+    splits are never drawn translucent over each other (overlaps would mix colours the legend does
+    not show): numeric histograms are step outlines, categories and booleans grouped bars.
     """
     columns = list(dict.fromkeys(name for entry in splits.values() for name in entry.get("columns", {})))
     rows = max(math.ceil(len(columns) / columns_per_row), 1)
@@ -201,14 +218,17 @@ def statistics_figure(splits: Mapping[str, Any], columns_per_row: int = 3) -> An
         vertical_spacing=min(0.5 / rows, 0.12),
         horizontal_spacing=0.07,
     )
+    in_legend: set[str] = set()
     for index, column in enumerate(columns):
         row, col = index // columns_per_row + 1, index % columns_per_row + 1
         for number, (split, entry) in enumerate(splits.items()):
-            trace = _column_trace(column, split, entry, PALETTE[number % len(PALETTE)], showlegend=index == 0)
+            colour = PALETTE[number % len(PALETTE)]
+            trace = _column_trace(column, split, entry, colour, showlegend=split not in in_legend)
             if trace is not None:
                 figure.add_trace(trace, row=row, col=col)
-    _layout(figure, height=230 * rows + 90)
-    figure.update_layout(barmode="overlay", bargap=0.05)
+                in_legend.add(split)
+    _layout(figure, height=230 * rows + 90 + LEGEND_ROW)
+    figure.update_layout(barmode="group", bargap=0.15, bargroupgap=0.05)
     figure.update_annotations(font={"size": 12})
     figure.update_yaxes(tickformat=".0%")
     return figure
@@ -223,21 +243,21 @@ def _column_trace(column: str, split: str, entry: Mapping[str, Any], colour: str
         "legendgroup": split,
         "showlegend": showlegend,
         "marker": {"color": colour},
-        "opacity": 0.6,
     }
     if info is None:
         return None
     histogram = info.get("histogram")
     if info.get("kind") == "numeric" and histogram:
         edges, counts = histogram["edges"], histogram["counts"]
-        centres = [(low + high) / 2 for low, high in itertools.pairwise(edges)]
-        widths = [high - low or 1.0 for low, high in itertools.pairwise(edges)]
-        return go.Bar(
-            x=centres,
-            y=[c / rows for c in counts],
-            width=widths,
-            customdata=counts,
-            hovertemplate=f"{split}: %{{x:.4g}}: %{{customdata}} rows<extra></extra>",
+        shares = [c / rows for c in counts]
+        # a step outline: each bin's share held from its left edge to its right edge, down to 0 at both ends
+        return go.Scatter(
+            x=[edges[0], *edges],
+            y=[0.0, *shares, 0.0],
+            mode="lines",
+            line={"color": colour, "shape": "hv", "width": 2},
+            customdata=[0, *counts, 0],
+            hovertemplate=f"{split}: from %{{x:.4g}}: %{{customdata}} rows<extra></extra>",
             **common,
         )
     if info.get("kind") == "categorical":
@@ -366,7 +386,11 @@ def residuals_figure(residuals: Mapping[str, Any], title: str) -> Any:
 
 
 def metrics_figure(values: Mapping[str, Mapping[str, float | None]], columns_per_row: int = 4) -> Any:
-    """Grouped bars of metrics across runs: one chart per metric (metrics have different scales)."""
+    """Metrics across runs, one chart per metric (metrics have different scales), one dot per run.
+
+    Dots on an axis fitted to the values, not bars from 0: 0.9616 and 0.9709 would be bars of the
+    same height; here they are a readable distance apart, each labelled with its value.
+    """
     go = plotly().go
     metrics = list(values)
     rows = max(math.ceil(len(metrics) / columns_per_row), 1)
@@ -378,18 +402,33 @@ def metrics_figure(values: Mapping[str, Mapping[str, float | None]], columns_per
     )
     for index, metric in enumerate(metrics):
         runs = list(values[metric])
+        row, col = index // columns_per_row + 1, index % columns_per_row + 1
+        numbers = [values[metric][run] for run in runs]
         figure.add_trace(
-            go.Bar(
+            go.Scatter(
                 x=runs,
-                y=[values[metric][run] for run in runs],
+                y=numbers,
+                mode="markers+text",
                 showlegend=False,
                 name=metric,
-                marker={"color": [PALETTE[i % len(PALETTE)] for i in range(len(runs))]},
-                text=[f"{v:.4g}" if v is not None else "" for v in values[metric].values()],
-                textposition="auto",
+                marker={"color": [PALETTE[i % len(PALETTE)] for i in range(len(runs))], "size": 12},
+                text=[metric_text(v, 4) if v is not None else "" for v in numbers],
+                textposition="top center",
+                cliponaxis=False,
             ),
-            row=index // columns_per_row + 1,
-            col=index % columns_per_row + 1,
+            row=row,
+            col=col,
         )
+        figure.update_yaxes(range=_fitted_range([v for v in numbers if v is not None]), row=row, col=col)
+        figure.update_xaxes(range=[-0.5, len(runs) - 0.5], row=row, col=col)  # labels clear of the y axis
     _layout(figure, height=250 * rows + 70, legend=False)
     return figure
+
+
+def _fitted_range(numbers: Sequence[float]) -> list[float] | None:
+    """An axis range around ``numbers`` with room for the value labels above the dots (``None``: plotly's)."""
+    if not numbers:
+        return None
+    low, high = min(numbers), max(numbers)
+    pad = (high - low) * 0.35 or abs(high) * 0.05 or 1.0
+    return [low - pad, high + pad]

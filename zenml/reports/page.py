@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from zenml.exceptions import ConfigError
+from zenml.utils.text import metric_text
 
 #: one colour per step status, shared by the graph, the timeline and the tables
 STATUS_COLOURS = {
@@ -141,7 +142,7 @@ def when(timestamp: float | None) -> str:
 
 def number(value: float | None) -> str:
     """A metric value, or ``-``."""
-    return f"{value:.4g}" if isinstance(value, (int, float)) else "-"
+    return metric_text(value, 4)
 
 
 # -- plotly --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec
 from zenml.steps.base import BaseStep
 from zenml.steps.function import SimpleStep
 from zenml.utils.params import Configurable
+from zenml.utils.text import with_article
 from zenml.utils.trust import import_trusted, trust_project_folder
 
 #: step definitions seen in this process, so in-process runs never re-import user scripts
@@ -82,7 +83,7 @@ def load_backend(kind: str, spec: BackendSpec, *, check_available: bool = True) 
     if not (
         isinstance(target, type) and issubclass(target, Configurable) and getattr(target, "backend_kind", None) == kind
     ):
-        raise ConfigError(f"'{spec.type}' is not a {kind} backend class")
+        raise ConfigError(f"'{spec.type}' is not {with_article(kind)} backend class")
     try:
         backend = target._build_from(target, spec.type, dict(spec.params))
         available = getattr(backend, "check_available", None) if check_available else None

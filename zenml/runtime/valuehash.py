@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zenml.utils.importing import module_name_of
+from zenml.utils.text import with_article
 
 #: leaves written as their type and ``repr`` (exact types only: subclasses go through reduce)
 _SCALARS = (type(None), bool, int, float, complex, str)
@@ -123,7 +124,9 @@ class _ValueHasher:
         try:
             reduced = reducer(value) if reducer is not None else value.__reduce_ex__(4)
         except Exception as exc:  # any refusal means "no content to hash"; the reason is reported
-            raise Unhashable(f"holds a {kind.__module__}.{kind.__qualname__} that cannot be hashed ({exc})") from exc
+            raise Unhashable(
+                f"holds {with_article(kind.__module__)}.{kind.__qualname__} that cannot be hashed ({exc})"
+            ) from exc
         if isinstance(reduced, str):  # a module-level singleton, pickled by its name
             module = getattr(value, "__module__", None)
             module = module_name_of(value) if isinstance(module, str) else kind.__module__

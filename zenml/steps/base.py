@@ -14,6 +14,7 @@ from zenml.steps.runtime import RuntimeSpec, runtime_from
 from zenml.steps.signature import SINGLE_OUTPUT, StepSignature, read_signature
 from zenml.steps.wiring import OutputHandle, StepOutputs, active_builder
 from zenml.utils.params import Configurable
+from zenml.utils.text import plural, with_article
 from zenml.utils.typecheck import describe, matches
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
@@ -210,7 +211,8 @@ class BaseStep(Configurable, abc.ABC):
                 raise StepError(
                     step_name,
                     "TypeError",
-                    f"process() must return a {signature.tuple_type.__name__} with {len(signature.outputs)} fields",
+                    f"process() must return {with_article(signature.tuple_type.__name__)} "
+                    f"with {plural(len(signature.outputs), 'field')}",
                 )
             outputs = dict(zip(signature.outputs, result, strict=True))
         for name, value in outputs.items():
@@ -250,7 +252,7 @@ class BaseStep(Configurable, abc.ABC):
     def _bind_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Self, dict[str, OutputHandle]]:
         input_names = list(self.signature().inputs)
         if len(args) > len(input_names):
-            raise GraphError(f"step {self.display_name()} takes {len(input_names)} inputs, got {len(args)}")
+            raise GraphError(f"step {self.display_name()} takes {plural(len(input_names), 'input')}, got {len(args)}")
         bound = dict(zip(input_names, args, strict=False))
         for key, value in kwargs.items():
             if key in bound:

@@ -1,7 +1,9 @@
 """The table of step classes zenml ships, plus those plugins register (entry-point group ``zenml.steps``).
 
-Standard data and trainer steps join this table as they land; ``zen steps list`` and the
-conformance tests read it.
+Every concrete step class zenml and its contrib packages ship is listed: datasources, statistics,
+splits, the preprocessor, trainers, evaluators and batch inference. ``zen steps list`` and the
+conformance tests read it; a test checks that no shipped concrete step class is missing.
+Importing a trainer's module imports no framework, so listing them all stays cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ SHIPPED_STEPS: tuple[str, ...] = (
     "zenml.steps.split.categorical.CategoricalRatioSplit",
     "zenml.steps.split.none.NoSplit",
     "zenml.steps.preprocessor.standard.StandardPreprocessor",
+    "zenml.steps.trainer.tensorflow_trainer.TensorflowFeedForwardTrainer",
+    "zenml.steps.trainer.torch_trainer.PyTorchFeedForwardTrainer",
+    "zenml_sklearn.trainer.SklearnTrainer",
+    "zenml.steps.evaluator.classification.ClassificationEvaluator",
+    "zenml.steps.evaluator.regression.RegressionEvaluator",
+    "zenml.steps.inference.BatchInferrer",
 )
 
 

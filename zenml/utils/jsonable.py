@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from zenml.exceptions import excerpt
+from zenml.utils.text import with_article
 
 
 def find_non_jsonable(value: Any, path: str = "") -> str | None:
@@ -32,4 +33,4 @@ def find_non_jsonable(value: Any, path: str = "") -> str | None:
             if problem:
                 return problem
         return None
-    return f"{path or 'value'} is a {type(value).__name__}"
+    return f"{path or 'value'} is {with_article(type(value).__name__)}"

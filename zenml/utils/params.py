@@ -6,16 +6,22 @@ an attribute of the same name. Values must be JSON-able so they survive the run 
 
 from __future__ import annotations
 
+import abc
 import copy
 import difflib
 import inspect
+import sys
 import typing
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Self
 
 from zenml.exceptions import QUOTE_LIMIT, ConfigError, excerpt
 from zenml.utils.hashing import canonical_json
 from zenml.utils.importing import import_object, qualified_name
 from zenml.utils.jsonable import find_non_jsonable
+from zenml.utils.legacy import parameter_replacement, replacement_hint
+from zenml.utils.text import with_article
 from zenml.utils.typecheck import describe, matches
 
 
@@ -33,6 +39,71 @@ def suggest(name: str, known: typing.Iterable[str]) -> str:
         return ""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown_name(owner: str, name: str, known: Iterable[str], legacy: str | None, what: str = "parameter") -> str:
+    """``X has no parameter 'n'; did you mean 'm'? (parameters: a, b)``, with legacy ZenML's spelling explained.
+
+    ``legacy`` is what legacy ZenML's keyword ``name`` became here (``None``: it had none).
+    """
+    names = list(known)
+    hint = replacement_hint(name, legacy, names) or suggest(name, names)
+    return f"{owner} has no {what} {excerpt(name)}{hint} ({what}s: {', '.join(names) or 'none'})"
+
+
+def call_problem(
+    cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], legacy: typing.Callable[[str], str | None]
+) -> str | None:
+    """Why ``cls(*args, **kwargs)`` does not fit ``cls.__init__``, in words; ``None`` when it does."""
+    init = cls.__init__  # type: ignore[misc]
+    signature = inspect.signature(init if init is not object.__init__ else lambda self: None)
+    try:
+        signature.bind(None, *args, **kwargs)
+    except TypeError as exc:
+        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        names = [p.name for p in list(signature.parameters.values())[1:] if p.kind not in variadic]
+        unknown = [key for key in kwargs if key not in names]
+        if unknown:
+            return unknown_name(cls.__name__, unknown[0], names, legacy(unknown[0]))
+        return f"{cls.__name__}(...): {exc} (parameters: {', '.join(names) or 'none'})"
+    return None
+
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def caller_location(depth: int) -> str:
+    """`` (at FILE, line N)`` for the code ``depth`` frames above the caller, when it is the user's (not zenml's).
+
+    Only ever called while raising, so the frame lookup costs nothing on the normal path.
+    """
+    frame = sys._getframe(depth + 1)
+    filename = frame.f_code.co_filename
+    if filename.startswith(_PACKAGE) or filename.startswith("<"):
+        return ""
+    path = Path(filename)
+    shown = path.relative_to(Path.cwd()) if path.is_absolute() and path.is_relative_to(Path.cwd()) else path
+    return f" (at {shown}, line {frame.f_lineno})"
+
+
+class CheckedInit(abc.ABCMeta):
+    """Metaclass whose constructor calls answer wrong arguments with a ``ConfigError`` naming the valid ones.
+
+    Python's own ``TypeError`` (``__init__() got an unexpected keyword argument 'split_map'``) names
+    neither the valid parameters nor the likely one; this one does, with legacy ZenML's spellings.
+    Arguments that fit leave the call untouched, and a ``TypeError`` from inside ``__init__`` passes.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Construct as usual; wrong arguments raise ``ConfigError`` instead of ``TypeError``."""
+        try:
+            return super().__call__(*args, **kwargs)
+        except TypeError as exc:
+            legacy = getattr(cls, "_legacy_keyword", lambda name: None)
+            problem = call_problem(cls, args, kwargs, legacy)
+            if problem is None:
+                raise
+            raise ConfigError(problem + caller_location(1)) from exc
 
 
 def init_param_specs(cls: type) -> dict[str, ParamSpec]:
@@ -68,7 +139,7 @@ def init_param_specs(cls: type) -> dict[str, ParamSpec]:
     return specs
 
 
-class Configurable:
+class Configurable(metaclass=CheckedInit):
     """Mixin giving a class the parameter contract: get/set/clone/to_config/from_config.
 
     Examples:
@@ -81,6 +152,11 @@ class Configurable:
 
     #: what the error messages call instances ("step", "backend")
     _config_kind: typing.ClassVar[str] = "object"
+
+    @classmethod
+    def _legacy_keyword(cls, name: str) -> str | None:
+        """What legacy ZenML's keyword ``name`` of this class (or a base) is called here, if it had one."""
+        return parameter_replacement(cls.__mro__, name)
 
     def param_specs(self) -> dict[str, ParamSpec]:
         """Return the declared parameters (name → spec) of this object."""
@@ -126,9 +202,7 @@ class Configurable:
         specs = self.param_specs()
         for name, value in params.items():
             if name not in specs:
-                known = ", ".join(specs) or "none"
-                unknown = f"has no parameter {excerpt(name)}{suggest(name, specs)}"
-                raise ConfigError(f"{self.display_name()} {unknown} (parameters: {known})")
+                raise ConfigError(unknown_name(self.display_name(), name, specs, self._legacy_keyword(name)))
             self._check_value(specs[name], value)
 
     def _check_value(self, spec: ParamSpec, value: Any) -> None:
@@ -166,14 +240,16 @@ class Configurable:
         type_path = config.get("type")
         params = config.get("params") or {}
         if not isinstance(type_path, str) or not isinstance(params, dict):
-            raise ConfigError(f"a {cls._config_kind} config needs 'type' (a string) and 'params' (a mapping)")
+            raise ConfigError(
+                f"{with_article(cls._config_kind)} config needs 'type' (a string) and 'params' (a mapping)"
+            )
         target = import_object(type_path)
         return cls._build_from(target, type_path, params)
 
     @classmethod
     def _build_from(cls, target: Any, type_path: str, params: dict[str, Any]) -> Self:
         if not (isinstance(target, type) and issubclass(target, cls)):
-            raise ConfigError(f"'{type_path}' is not a {cls.__name__} class")
+            raise ConfigError(f"'{type_path}' is not {with_article(cls.__name__)} class")
         probe = target.__new__(target)
         probe.check_params(params)
         missing = [

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from zenml.exceptions import ConfigError
 from zenml.steps.task import TASKS
 from zenml.steps.trainer.loop import FrameworkTrainer
+from zenml.utils.text import plural, with_article
 
 if TYPE_CHECKING:
     from zenml.backends.training.base import TrainingContext
@@ -56,7 +57,7 @@ def resolve_output_units(units: int | None, training: TrainingData, owner: str) 
     if training.task == "multiclass" and units != len(training.classes or []):
         raise ConfigError(
             f"{owner} output_units={units} does not match label '{training.label}' with "
-            f"{len(training.classes or [])} classes"
+            f"{plural(len(training.classes or []), 'class', 'classes')}"
         )
     if training.task != "multiclass" and units != 1:
         raise ConfigError(
@@ -143,8 +144,8 @@ class FeedForwardParams(FrameworkTrainer):
         if wanted in TASKS and wanted != training.task:  # TrainingData built by hand, not by TrainingData.load
             source = next(source for source, task in hints.items() if task == wanted)
             raise ConfigError(
-                f"{type(self).__name__}: {source} asks for {wanted}, but label '{training.label}' is a "
-                f"{training.task} target"
+                f"{type(self).__name__}: {source} asks for {wanted}, but label '{training.label}' is "
+                f"{with_article(training.task)} target"
             )
         self.output_units_ = resolve_output_units(self.output_units, training, type(self).__name__)
         # the framework's base trainer, next in the method order, implements it
