@@ -38,6 +38,25 @@ def test_help_shows_what_to_type_not_python_types(zen: Zen) -> None:
     assert "<list[str]>" not in result.out
 
 
+def test_no_help_page_shows_a_python_type(zen: Zen) -> None:
+    """Arguments too: ``zen runs compare --help`` shows ``RUN_ID...``, not ``RUN_ID... <list[str]>``."""
+    cli._register_commands()
+    root = typer.main.get_command(cli.app)
+    pages: list[list[str]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        pages.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(root, [])
+    typed = re.compile(r"<(?:str|int|float|list\[\w+\]|path|Path)>")
+    shown = {" ".join(path): zen(*path, "--help").out for path in pages}
+    assert len(shown) > 30
+    assert not {page: typed.findall(out) for page, out in shown.items() if typed.search(out)}
+    assert "RUN_ID..." in shown["runs compare"]
+
+
 def test_no_option_anywhere_shows_a_python_type() -> None:
     cli._register_commands()
     root = typer.main.get_command(cli.app)

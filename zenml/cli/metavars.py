@@ -60,12 +60,19 @@ def metavar_for(name: str, info: ParameterInfo) -> str:
 
 def apply_metavars(app: typer.Typer) -> None:
     """Give every non-flag parameter of ``app``'s commands (and its groups', recursively) a readable metavar."""
+    # Typer prints an argument's Python type after its metavar (``RUN_ID... <list[str]>``) and has no
+    # setting to turn that off; the metavar already says what to type, so arguments show no type.
+    typer.core.TyperArgument.display_type_rich = _no_type_label  # type: ignore[method-assign,assignment]
     for command in app.registered_commands:
         if command.callback is not None:
             _apply_to(command.callback)
     for group in app.registered_groups:
         if group.typer_instance is not None:
             apply_metavars(group.typer_instance)
+
+
+def _no_type_label(self: typer.core.TyperArgument, ctx: Any) -> None:
+    return None
 
 
 def _apply_to(callback: Any) -> None:
