@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from zenml.utils.legacy import install_legacy_module_finder
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -40,3 +42,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+install_legacy_module_finder()  # ``import zenml.core.…`` (legacy ZenML) says where its names live now

@@ -150,3 +150,51 @@ def test_zen_run_of_a_legacy_script_exits_2_with_the_hint(repo: Any, tmp_path: P
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "did you mean 'ratios'?" in errors[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+# Legacy ZenML 0.1-0.5 imports, as its examples and docs wrote them: each says what to import here.
+LEGACY_IMPORTS = [
+    ("from zenml.pipelines import TrainingPipeline", "from zenml.pipelines import SimplePipeline"),
+    ("from zenml.pipelines import DataPipeline", "SimplePipeline"),
+    ("from zenml.pipelines import InferencePipeline", "BatchInferencePipeline"),
+    ("from zenml.steps.trainer import TFFeedForwardTrainer", "TensorflowFeedForwardTrainer"),
+    ("from zenml.steps.trainer import TorchFeedForwardTrainer", "PyTorchFeedForwardTrainer"),
+    ("from zenml.steps.trainer import TFBaseTrainerStep", "TensorflowBaseTrainer"),
+    ("from zenml.steps.evaluator import TFMAEvaluator", "ClassificationEvaluator"),
+    ("from zenml.steps.evaluator import AgnosticEvaluator", "ClassificationEvaluator"),
+    ("from zenml.steps.preprocessor import StandardPreprocesser", "StandardPreprocessor"),
+    ("from zenml.datasources import PostgresDatasource", "SQLDatasource"),
+    ("from zenml.datasources import ImageDatasource", "a data step of your own"),
+    ("from zenml.backends.orchestrator import OrchestratorGCPBackend", "--orchestrator"),
+    ("from zenml.repo import Repository", "from zenml.repository import Repository"),
+    ("from zenml.core.repo.repo import Repository", "zenml.repository"),
+    ("from zenml.core.pipelines.training_pipeline import TrainingPipeline", "zenml.pipelines"),
+    ("from zenml.core.datasources.csv_datasource import CSVDatasource", "zenml.datasources"),
+    (
+        "from zenml.steps.preprocesser.standard_preprocesser.standard_preprocesser import StandardPreprocesser",
+        "StandardPreprocessor",
+    ),
+    ("from zenml.steps.deployer import CortexDeployer", "no deployer ships"),
+    ("from zenml.backends.processing.processing_dataflow_backend import ProcessingDataFlowBackend", "DataflowRunner"),
+    ("from zenml.metadata.sqlite_metadata_wrapper import SQLiteMetadataStore", "--metadata-store sqlite"),
+]
+
+
+@pytest.mark.parametrize(("statement", "hint"), LEGACY_IMPORTS, ids=[s for s, _ in LEGACY_IMPORTS])
+def test_a_legacy_import_says_what_to_import_here(statement: str, hint: str) -> None:
+    """Run in a fresh interpreter, as a ported script meets it: an ImportError naming today's import."""
+    done = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(("ImportError", "ModuleNotFoundError")), done.stderr
+    assert hint in last and "docs/guides/legacy.md" in last, last
+
+
+def test_unknown_names_stay_ordinary_attribute_errors() -> None:
+    """Only legacy names raise ImportError; ``hasattr`` and ``getattr(..., default)`` work for any other."""
+    import zenml.pipelines
+
+    assert not hasattr(zenml.pipelines, "NoSuchThing")
+    assert getattr(zenml.pipelines, "NoSuchThing", None) is None
+    with pytest.raises(ModuleNotFoundError, match="No module named 'zenml.nosuch'$"):
+        __import__("zenml.nosuch")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zenml.steps.trainer.base import BaseTrainerStep, History, TrainedModel, TrainerOutput
 from zenml.steps.trainer.data import TrainingData
 from zenml.steps.trainer.loop import FrameworkTrainer
+from zenml.utils.legacy import legacy_name_error as _legacy_name_error
 
 _LAZY = {
     "PyTorchBaseTrainer": "zenml.steps.trainer.torch_trainer",
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
+        legacy = _legacy_name_error(__name__, name)  # ``from zenml.steps.trainer import TFFeedForwardTrainer``
+        if legacy is not None:
+            raise legacy
         raise AttributeError(f"module 'zenml.steps.trainer' has no attribute '{name}'")
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
