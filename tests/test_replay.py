@@ -160,7 +160,8 @@ def test_a_resumed_replay_finishes_on_the_pinned_data(project: Path) -> None:
 
     (project / "FAIL").unlink()
     (project / "data.csv").unlink()
-    zen(project, "runs", "resume", replay_id)
+    said = zen(project, "runs", "resume", replay_id).stdout
+    assert "datasource: pinned to data version xxh3-128:" in said and f"(run {first['run_id']})" in said
     resumed = _repository(project).run(replay_id)
     assert resumed.status == "completed" and resumed.metrics()["fit"] == first["metrics"]["fit"]
     assert resumed.data_versions["datasource"].pinned_from == first["run_id"]

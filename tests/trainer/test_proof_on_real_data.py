@@ -42,7 +42,6 @@ DATASETS = {
 }
 ACCURACY_POINTS = 0.03
 MAE_RATIO = 1.10
-SKOPS_REASON = "needs skops persistence (branch i16-data)"
 
 
 class CustomTorchTrainer(PyTorchBaseTrainer):
@@ -105,10 +104,6 @@ NETWORKS = (
     "custom PyTorchBaseTrainer (model_fn only)",
     "custom TensorflowBaseTrainer (model_fn only)",
 )
-#: estimators whose fitted state is not plain arrays: stored only once skops persistence lands
-NEEDS_SKOPS = ("SVC", "SVR", "RandomForest")
-#: how the array-only persistence refuses or breaks on them
-PERSISTENCE_FAILURES = ("would need a pickle", "_sparse", "predict_proba")
 
 
 def trainer(row: str, task: str) -> Any:
@@ -198,16 +193,8 @@ def proof_pipeline(name: str, trainer_step: Any) -> Any:
 
 @pytest.mark.parametrize(("name", "row"), cases())
 def test_trainer_matches_the_scikit_learn_reference(name: str, row: str, proof_repo: Path) -> None:
-    from zenml.exceptions import StepError
-
     task = DATASETS[name][1]
-    try:
-        run = proof_pipeline(name, trainer(row, task)).run()
-    except StepError as failure:
-        # storing these estimators needs skops; only that failure is expected here, and only for them
-        if any(part in row for part in NEEDS_SKOPS) and any(text in str(failure) for text in PERSISTENCE_FAILURES):
-            pytest.xfail(SKOPS_REASON)
-        raise
+    run = proof_pipeline(name, trainer(row, task)).run()
     assert run.steps["trainer"].outputs["model"].read().meta["task"] == task
     baseline = reference(run.steps["preprocessor"].outputs["data"].read(), "target", task)
     metric = "mae" if task == "regression" else "accuracy"

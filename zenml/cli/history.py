@@ -278,6 +278,11 @@ def runs_resume(
             console.print(f"Run {stopped.id} {styled_status(stopped.status)} after resume")
         report_interrupted(stopped)
         raise
+    if not quiet:  # as after ``zen run``: a replay's datasource says which run's data it was pinned to
+        from zenml.cli.run_report import RunReport
+
+        for note in RunReport.of(run, display.outcomes).data_notes():
+            console.print(note, markup=False)
     console.print(f"Run {run.id} {styled_status(run.status)} after resume")
 
 
