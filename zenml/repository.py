@@ -256,6 +256,16 @@ class Repository:
         self._stores[key] = _OPEN_STORES[key]
         return _OPEN_STORES[key]
 
+    def check_metadata_file(self) -> None:
+        """Refuse, as ``stores()`` would, a stack whose SQLite file is missing next to its artifacts (opens no store).
+
+        Raises:
+            LostMetadataStoreError: the active stack's metadata file is missing while its artifacts remain.
+        """
+        stack = self.stack().resolved()
+        artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root, options=stack.artifact_store_options)
+        _refuse_lost_metadata(stack, artifacts, self.root)
+
     # -- reading history -------------------------------------------------------------------------
 
     def pipelines(self) -> list[PipelineRecord]:

@@ -32,6 +32,7 @@ def init(path: Path = typer.Argument(Path("."), help="Folder to make a zenml rep
 
     if already_initialised(path):
         existing = Repository(path)
+        existing.check_metadata_file()  # a lost metadata.db is reported here too, not hidden by "nothing changed"
         console.print(
             f"{existing.root} is already a zenml repository (active stack '{existing.active_stack_name()}'); "
             "nothing changed"
