@@ -1,0 +1,86 @@
+"""``zen serve`` as a user runs it: Ctrl-C in a terminal, bad targets, several workers."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import socket
+import subprocess
+import time
+
+import httpx
+from conftest import Trained
+from serve_helpers import ZEN, Server, clean_env
+
+
+def _read_until(fd: int, pattern: str, timeout: float) -> str:
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not re.search(pattern, seen):
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk.decode(errors="replace")
+    return seen
+
+
+def test_ctrl_c_in_a_terminal_stops_it_cleanly(trained: Trained) -> None:
+    pid, fd = pty.fork()  # the child gets the terminal as its controlling one, as in a shell
+    if pid == 0:
+        os.chdir(trained.root)
+        os.execve(ZEN, [ZEN, "serve", trained.run_id, "--port", "0"], clean_env())
+    started = _read_until(fd, r"Uvicorn running on http://127\.0\.0\.1:\d+", timeout=120)
+    url = re.search(r"http://127\.0\.0\.1:\d+", started.split("Uvicorn running on", 1)[-1])
+    assert url is not None, started
+    assert httpx.get(f"{url.group(0)}/health").status_code == 200
+    os.write(fd, b"\x03")  # Ctrl-C: the terminal sends SIGINT to the foreground process group
+    rest = _read_until(fd, r"zen serve: stopped", timeout=60)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    output = started + rest
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert "Traceback" not in output and "Error" not in output, output
+    assert "Shutting down" in output and "zen serve: stopped" in output
+
+
+def _zen(cwd: object, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ZEN, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=120)
+
+
+def test_what_to_serve_must_be_named_once(trained: Trained) -> None:
+    neither = _zen(trained.root, "serve")
+    assert neither.returncode == 2 and "name what to serve" in neither.stderr
+    both = _zen(trained.root, "serve", trained.run_id, "--pipeline", "cancer")
+    assert both.returncode == 2 and "name what to serve" in both.stderr
+
+
+def test_an_unknown_run_or_folder_is_one_line_and_exit_2(trained: Trained) -> None:
+    unknown = _zen(trained.root, "serve", "no-such-run")
+    assert unknown.returncode == 2, unknown.stderr
+    assert "no-such-run" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+def test_a_taken_port_is_a_clear_error(trained: Trained, server: Server) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    taken = _zen(trained.root, "serve", trained.run_id, "--port", port)
+    assert taken.returncode == 2 and f"could not listen on 127.0.0.1:{port}" in taken.stderr, taken.stderr
+
+
+def test_several_workers_answer(trained: Trained) -> None:
+    with socket.socket() as probe:  # uvicorn's workers share a socket the parent binds: name a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with Server(trained.root, trained.run_id, "--workers", "2", port=port) as running:
+        rows = trained.rows(3)
+        answers = [httpx.post(f"{running.url}/predict", json={"rows": rows}, timeout=60) for _ in range(4)]
+        assert all(answer.status_code == 200 for answer in answers)
+        assert all(answer.json() == answers[0].json() for answer in answers)
+    assert running.process.returncode == 0, running.output()
