@@ -1,0 +1,113 @@
+"""A project trained once per session on scikit-learn's datasets: breast cancer (0/1), iris (class names) and
+diabetes (a value), with a scikit-learn, a custom PyTorch and a TensorFlow trainer, for the serving tests."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: the project's pipelines; ``IrisNet`` is a trainer subclass only this project defines
+FLOWS = """
+from zenml.datasources import CSVDatasource
+from zenml.pipelines import SimplePipeline
+from zenml.steps.evaluator import ClassificationEvaluator, RegressionEvaluator
+from zenml.steps.preprocessor import StandardPreprocessor
+from zenml.steps.split import RandomSplit
+from zenml.steps.trainer import PyTorchBaseTrainer
+
+
+class IrisNet(PyTorchBaseTrainer):
+    def model_fn(self, n_features, n_outputs):
+        import torch
+
+        return torch.nn.Sequential(torch.nn.Linear(n_features, 16), torch.nn.ReLU(), torch.nn.Linear(16, n_outputs))
+
+
+def build(name, data, label, trainer, evaluator, deployer=None):
+    pipeline = SimplePipeline(name=name)
+    pipeline.add_datasource(CSVDatasource(path=data + ".csv"))
+    pipeline.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.3}, seed=1))
+    pipeline.add_preprocessor(StandardPreprocessor(labels=[label]))
+    pipeline.add_trainer(trainer)
+    pipeline.add_evaluator(evaluator)
+    if deployer is not None:
+        pipeline.add_deployer(deployer)
+    return pipeline
+
+
+def cancer_sklearn(deployer=None, name="cancer_sklearn"):
+    from zenml_sklearn import SklearnTrainer
+
+    trainer = SklearnTrainer(estimator="sklearn.linear_model.LogisticRegression", estimator_params={"max_iter": 500})
+    return build(name, "cancer", "target", trainer, ClassificationEvaluator(), deployer)
+
+
+def iris_torch():
+    return build("iris_torch", "iris", "species", IrisNet(epochs=15, lr=0.02, batch_size=16), ClassificationEvaluator())
+
+
+def diabetes_tf():
+    from zenml.steps.trainer import TensorflowFeedForwardTrainer
+
+    trainer = TensorflowFeedForwardTrainer(hidden_layers=[16], epochs=3, lr=0.01)
+    return build("diabetes_tf", "diabetes", "target", trainer, RegressionEvaluator())
+"""
+
+
+def write_datasets(root: Path) -> None:
+    """breast cancer, iris (species names as labels) and diabetes as CSVs with plain column names."""
+    import sklearn.datasets
+
+    for name, loader in (("cancer", "load_breast_cancer"), ("iris", "load_iris"), ("diabetes", "load_diabetes")):
+        loaded = getattr(sklearn.datasets, loader)(as_frame=True)
+        frame = loaded.frame
+        frame.columns = [str(c).replace(" (cm)", "").replace(" ", "_") for c in frame.columns]
+        if name == "iris":
+            frame = frame.assign(species=[str(loaded.target_names[i]) for i in frame.pop("target")])
+        frame.to_csv(root / f"{name}.csv", index=False)
+
+
+@pytest.fixture(scope="session")
+def serving_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The project folder (a repository holding the CSVs and ``flows.py``)."""
+    pytest.importorskip("sklearn")
+    from zenml.repository import Repository
+
+    root = tmp_path_factory.mktemp("serving-project")
+    write_datasets(root)
+    (root / "flows.py").write_text(FLOWS)
+    Repository.init(root)
+    yield root
+
+
+@pytest.fixture
+def in_project(serving_project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The project as the working directory and import path (its stores closed afterwards)."""
+    from zenml.repository import close_stores
+
+    monkeypatch.chdir(serving_project)
+    monkeypatch.syspath_prepend(str(serving_project))
+    yield serving_project
+    close_stores()
+
+
+_RUNS: dict[str, str] = {}
+
+
+@pytest.fixture
+def trained(in_project: Path) -> Callable[[str], Any]:
+    """``trained("cancer_sklearn")``: the run of that flow (trained once per session)."""
+    from zenml.repository import Repository
+
+    def run_of(flow: str) -> Any:
+        if flow not in _RUNS:
+            flows = sys.modules.get("flows") or importlib.import_module("flows")
+            _RUNS[flow] = getattr(flows, flow)().run().id
+        return Repository().run(_RUNS[flow])
+
+    return run_of
