@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Trained
+from conftest import ServedRun
 from serve_helpers import Server
 
 ARTIFACTS = Path(os.environ.get("ZEN_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts")
@@ -22,7 +22,7 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-def test_docs_page_lists_the_endpoints_and_tries_predict(server: Server, trained: Trained) -> None:
+def test_docs_page_lists_the_endpoints_and_tries_predict(server: Server, cancer_run: ServedRun) -> None:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:

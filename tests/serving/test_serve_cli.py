@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import httpx
-from conftest import Trained
+from conftest import ServedRun
 from serve_helpers import ZEN, Server, clean_env
 
 
@@ -31,11 +31,11 @@ def _read_until(fd: int, pattern: str, timeout: float) -> str:
     return seen
 
 
-def test_ctrl_c_in_a_terminal_stops_it_cleanly(trained: Trained) -> None:
+def test_ctrl_c_in_a_terminal_stops_it_cleanly(cancer_run: ServedRun) -> None:
     pid, fd = pty.fork()  # the child gets the terminal as its controlling one, as in a shell
     if pid == 0:
-        os.chdir(trained.root)
-        os.execve(ZEN, [ZEN, "serve", trained.run_id, "--port", "0"], clean_env())
+        os.chdir(cancer_run.root)
+        os.execve(ZEN, [ZEN, "serve", cancer_run.run_id, "--port", "0"], clean_env())
     started = _read_until(fd, r"Uvicorn running on http://127\.0\.0\.1:\d+", timeout=120)
     url = re.search(r"http://127\.0\.0\.1:\d+", started.split("Uvicorn running on", 1)[-1])
     assert url is not None, started
@@ -54,32 +54,32 @@ def _zen(cwd: object, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([ZEN, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=120)
 
 
-def test_what_to_serve_must_be_named_once(trained: Trained) -> None:
-    neither = _zen(trained.root, "serve")
+def test_what_to_serve_must_be_named_once(cancer_run: ServedRun) -> None:
+    neither = _zen(cancer_run.root, "serve")
     assert neither.returncode == 2 and "name what to serve" in neither.stderr
-    both = _zen(trained.root, "serve", trained.run_id, "--pipeline", "cancer")
+    both = _zen(cancer_run.root, "serve", cancer_run.run_id, "--pipeline", "cancer_sklearn")
     assert both.returncode == 2 and "name what to serve" in both.stderr
 
 
-def test_an_unknown_run_or_folder_is_one_line_and_exit_2(trained: Trained) -> None:
-    unknown = _zen(trained.root, "serve", "no-such-run")
+def test_an_unknown_run_or_folder_is_one_line_and_exit_2(cancer_run: ServedRun) -> None:
+    unknown = _zen(cancer_run.root, "serve", "no-such-run")
     assert unknown.returncode == 2, unknown.stderr
     assert "no-such-run" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
     assert "Traceback" not in unknown.stderr
 
 
-def test_a_taken_port_is_a_clear_error(trained: Trained, server: Server) -> None:
+def test_a_taken_port_is_a_clear_error(cancer_run: ServedRun, server: Server) -> None:
     port = server.url.rsplit(":", 1)[1]
-    taken = _zen(trained.root, "serve", trained.run_id, "--port", port)
+    taken = _zen(cancer_run.root, "serve", cancer_run.run_id, "--port", port)
     assert taken.returncode == 2 and f"could not listen on 127.0.0.1:{port}" in taken.stderr, taken.stderr
 
 
-def test_several_workers_answer(trained: Trained) -> None:
+def test_several_workers_answer(cancer_run: ServedRun) -> None:
     with socket.socket() as probe:  # uvicorn's workers share a socket the parent binds: name a free port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with Server(trained.root, trained.run_id, "--workers", "2", port=port) as running:
-        rows = trained.rows(3)
+    with Server(cancer_run.root, cancer_run.run_id, "--workers", "2", port=port) as running:
+        rows = cancer_run.rows(3)
         answers = [httpx.post(f"{running.url}/predict", json={"rows": rows}, timeout=60) for _ in range(4)]
         assert all(answer.status_code == 200 for answer in answers)
         assert all(answer.json() == answers[0].json() for answer in answers)
