@@ -44,7 +44,8 @@ class Server:
         )
         self.lines: list[str] = []
         self._seen: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self.url = self._wait_listening(timeout=120)
 
     def _read(self) -> None:
@@ -60,13 +61,13 @@ class Server:
                 line = self._seen.get(timeout=0.2)
             except queue.Empty:
                 if self.process.poll() is not None and self._seen.empty():
-                    time.sleep(0.2)  # let the reader thread pass on the last lines
+                    self.stop()
                     raise AssertionError(f"zen serve exited {self.process.returncode}:\n{self.output()}")
                 continue
             found = _LISTENING.search(line)
             if found:
                 return found.group(1)
-        self.process.kill()
+        self.stop()
         raise AssertionError(f"zen serve did not start listening in {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
@@ -81,7 +82,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        time.sleep(0.1)
+        self._reader.join(timeout=10)  # it has read everything the process wrote
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return self.process.returncode
 
     def __enter__(self) -> Server:
