@@ -15,6 +15,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,7 @@ def start() -> tuple[subprocess.Popen[str], str]:
 
 def main() -> None:
     with DATA.open() as handle:
-        rows = [{name: float(value) for name, value in row.items()} for row, _ in zip(csv.DictReader(handle),
-                                                                                      range(3))]
+        rows = [{name: float(value) for name, value in row.items()} for row in islice(csv.DictReader(handle), 3)]
     server, url = start()
     try:
         _, metadata = call(f"{url}/metadata")

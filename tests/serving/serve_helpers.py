@@ -66,9 +66,22 @@ class Server:
                 continue
             found = _LISTENING.search(line)
             if found:
-                return found.group(1)
+                return self._wait_healthy(found.group(1), deadline)
         self.stop()
         raise AssertionError(f"zen serve did not start listening in {timeout} s:\n{self.output()}")
+
+    def _wait_healthy(self, url: str, deadline: float) -> str:
+        # with --workers N the parent binds and reports the port before its workers have loaded the model
+        import httpx
+
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    return url
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"zen serve did not answer /health:\n{self.output()}")
 
     def output(self) -> str:
         return "".join(self.lines)

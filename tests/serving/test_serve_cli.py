@@ -14,8 +14,11 @@ import httpx
 from conftest import ServedRun
 from serve_helpers import ZEN, Server, clean_env
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
 
 def _read_until(fd: int, pattern: str, timeout: float) -> str:
+    """What the terminal shows (colours removed) until ``pattern`` appears, the child exits or time is up."""
     seen = ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not re.search(pattern, seen):
@@ -27,7 +30,7 @@ def _read_until(fd: int, pattern: str, timeout: float) -> str:
                 break
             if not chunk:
                 break
-            seen += chunk.decode(errors="replace")
+            seen = _ANSI.sub("", seen + chunk.decode(errors="replace"))
     return seen
 
 
