@@ -82,14 +82,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(command: list[str], port: int) -> subprocess.Popen[bytes]:
+def _start(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start a server writing its output to ``log`` (a pipe nobody reads would stall it); wait for /health."""
     import httpx
 
-    process = subprocess.Popen(command, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=clean_env(), stdout=output, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+            raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return process
@@ -139,13 +141,17 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _agree(zen_port: int, base_port: int, rows: list[dict[str, Any]]) -> float:
+def _agree(zen_port: int, base_port: int, rows: list[dict[str, Any]], root: Path) -> float:
     """The largest score difference between the two servers on the same 100 rows (predictions must match)."""
     import httpx
 
     body = {"rows": rows[:100]}
     ours = httpx.post(f"http://127.0.0.1:{zen_port}/predict", json=body, timeout=60).json()["predictions"]
-    theirs = httpx.post(f"http://127.0.0.1:{base_port}/predict", json=body, timeout=60).json()["predictions"]
+    answer = httpx.post(f"http://127.0.0.1:{base_port}/predict", json=body, timeout=60)
+    if answer.status_code != 200:
+        raise RuntimeError(f"the hand-written endpoint answered {answer.status_code}: {answer.text[:300]}\n"
+                           f"{(root / 'by-hand.log').read_text()[-2000:]}")
+    theirs = answer.json()["predictions"]
     if [row["prediction"] for row in ours] != [row["prediction"] for row in theirs]:
         raise RuntimeError("zen serve and the hand-written endpoint disagree on predictions: not the same model")
     return max(abs(a["score"] - b["score"]) for a, b in zip(ours, theirs, strict=True))
@@ -159,13 +165,13 @@ def run() -> list[Figure]:
         zen_port, base_port = _free_port(), _free_port()
         servers = {
             "zen serve": _start([zen(), "serve", str(bundle_dir), "--port", str(zen_port), "--no-access-log"],
-                                zen_port),
+                                zen_port, root / "zen-serve.log"),
             "by hand": _start([sys.executable, "-m", "benchmarks.serving_baseline", str(root / "baseline"),
-                               str(base_port)], base_port),
+                               str(base_port)], base_port, root / "by-hand.log"),
         }
         ports = {"zen serve": zen_port, "by hand": base_port}
         try:
-            difference = _agree(zen_port, base_port, rows)
+            difference = _agree(zen_port, base_port, rows, root)
             results: dict[tuple[str, int], list[tuple[float, list[float]]]] = {}
             for _ in range(ROUNDS):
                 for size in (1, 100):

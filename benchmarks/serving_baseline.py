@@ -2,7 +2,8 @@
 
 What a user writes without zenml: parse the JSON rows, put the features in the model's order,
 z-score them with the training means and deviations, call the scikit-learn model's
-``predict_proba``, answer class name, score and per-class probabilities. Run as
+``predict_proba``, answer class name, score (the predicted class's probability, as zenml's) and
+per-class probabilities. Run as
 ``python -m benchmarks.serving_baseline FOLDER PORT``; FOLDER holds ``model.pkl`` and ``scaling.json``.
 """
 
@@ -14,13 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from fastapi import FastAPI, Request  # at module level: FastAPI resolves the handler's annotations here
+from fastapi.responses import Response
+
 
 def create_app(folder: Path) -> Any:
     """The FastAPI app: ``POST /predict`` with ``{"rows": [...]}``."""
-    import numpy as np
-    from fastapi import FastAPI, Request
-    from fastapi.responses import Response
-
     scaling = json.loads((folder / "scaling.json").read_text())
     model = pickle.loads((folder / "model.pkl").read_bytes())  # a benchmark's own file, written just before
     features, classes = scaling["features"], scaling["classes"]
@@ -33,7 +34,7 @@ def create_app(folder: Path) -> Any:
         x = (np.array([[row[name] for name in features] for row in rows], dtype="float64") - mean) / std
         probabilities = model.predict_proba(x)
         answer = [
-            {"prediction": classes[int(p.argmax())], "score": float(p[1]),
+            {"prediction": classes[int(p.argmax())], "score": float(p.max()),
              **{f"probability_{name}": float(value) for name, value in zip(classes, p, strict=True)}}
             for p in probabilities
         ]

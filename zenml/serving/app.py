@@ -25,8 +25,9 @@ MAX_ROWS = 10_000
 #: how ``zen serve --workers N`` hands each worker process its bundle (uvicorn imports the app by name there)
 BUNDLE_ENV = "ZEN_SERVE_BUNDLE"
 LIMITS_ENV = "ZEN_SERVE_LIMITS"
-#: requests of at most this many rows are scored on the event loop: a thread hop costs more than they do
-_INLINE_ROWS = 8
+#: requests of at most this many rows are scored on the event loop (a few ms at most; a thread hop costs
+#: more than small ones take); bigger ones in a thread, so /health keeps answering meanwhile
+_INLINE_ROWS = 1000
 
 _log = logging.getLogger("zenml.serving")
 
@@ -75,8 +76,6 @@ def create_app(bundle: ModelBundle, *, max_body_mb: float = MAX_BODY_MB, max_row
     async def predict(request: Request) -> Response:
         rows = _rows(await _body(request, limit), max_rows)
         started = time.perf_counter()
-        # a few rows score faster on the event loop than the hop to a thread costs; big batches go to a
-        # thread so /health keeps answering (the frameworks release the GIL while they compute)
         if len(rows) <= _INLINE_ROWS:
             table = _score(bundle, rows)
         else:
