@@ -16,8 +16,10 @@ from serving_helpers import raw_rows
 
 #: the project's pipelines; ``IrisNet`` is a trainer subclass only this project defines
 FLOWS = """
+from zenml import pipeline
 from zenml.datasources import CSVDatasource
 from zenml.pipelines import SimplePipeline
+from zenml.steps.deployer import LocalDeployer
 from zenml.steps.evaluator import ClassificationEvaluator, RegressionEvaluator
 from zenml.steps.preprocessor import StandardPreprocessor
 from zenml.steps.split import RandomSplit
@@ -32,15 +34,15 @@ class IrisNet(PyTorchBaseTrainer):
 
 
 def build(name, data, label, trainer, evaluator, deployer=None):
-    pipeline = SimplePipeline(name=name)
-    pipeline.add_datasource(CSVDatasource(path=data + ".csv"))
-    pipeline.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.3}, seed=1))
-    pipeline.add_preprocessor(StandardPreprocessor(labels=[label]))
-    pipeline.add_trainer(trainer)
-    pipeline.add_evaluator(evaluator)
+    flow = SimplePipeline(name=name)
+    flow.add_datasource(CSVDatasource(path=data + ".csv"))
+    flow.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.3}, seed=1))
+    flow.add_preprocessor(StandardPreprocessor(labels=[label]))
+    flow.add_trainer(trainer)
+    flow.add_evaluator(evaluator)
     if deployer is not None:
-        pipeline.add_deployer(deployer)
-    return pipeline
+        flow.add_deployer(deployer)
+    return flow
 
 
 def cancer_sklearn(deployer=None, name="cancer_sklearn"):
@@ -59,6 +61,25 @@ def diabetes_tf():
 
     trainer = TensorflowFeedForwardTrainer(hidden_layers=[16], epochs=3, lr=0.01)
     return build("diabetes_tf", "diabetes", "target", trainer, RegressionEvaluator())
+
+
+gated = LocalDeployer(target="deployed/{pipeline}", min_metrics={"accuracy": 0.9})
+cancer_gated = cancer_sklearn(gated, "cancer_gated")
+held = LocalDeployer(target="held/{pipeline}", min_metrics={"accuracy": 0.999})
+cancer_held_back = cancer_sklearn(held, "cancer_held")
+cancer_misnamed = cancer_sklearn(LocalDeployer(target="x", min_metrics={"acuracy": 0.9}), "cancer_misnamed")
+
+
+@pipeline
+def cancer_decorated():
+    from zenml_sklearn import SklearnTrainer
+
+    # RandomSplit outputs data and statistics
+    data = RandomSplit(ratios={"train": 0.7, "eval": 0.3}, seed=1)(CSVDatasource(path="cancer.csv")())
+    prepared = StandardPreprocessor(labels=["target"])(data.data)
+    trained = SklearnTrainer(estimator_params={"max_iter": 500})(prepared.data, prepared.transform)
+    evaluation = ClassificationEvaluator()(trained.predictions)
+    LocalDeployer(target="decorated/{run_id}")(prepared.transform, trained.model, evaluation.metrics)
 """
 
 

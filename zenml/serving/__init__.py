@@ -6,7 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _LAZY = {
-    "ModelBundle": "zenml.serving.bundle",
+    "ModelBundle": "zenml.steps.bundle",
     "load_bundle": "zenml.serving.export",
     "export_bundle": "zenml.serving.export",
 }
@@ -14,8 +14,8 @@ _LAZY = {
 __all__ = ["ModelBundle", "export_bundle", "load_bundle"]
 
 if TYPE_CHECKING:
-    from zenml.serving.bundle import ModelBundle
     from zenml.serving.export import export_bundle, load_bundle
+    from zenml.steps.bundle import ModelBundle
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
-from zenml.serving.bundle import BUNDLE_FILE, ModelBundle, write_bundle
+from zenml.steps.bundle import BUNDLE_FILE, ModelBundle, write_bundle
 
 if TYPE_CHECKING:
     import pyarrow as pa
