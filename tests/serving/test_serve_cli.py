@@ -9,6 +9,9 @@ import select
 import socket
 import subprocess
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 from conftest import ServedRun
@@ -87,3 +90,24 @@ def test_several_workers_answer(cancer_run: ServedRun) -> None:
         assert all(answer.status_code == 200 for answer in answers)
         assert all(answer.json() == answers[0].json() for answer in answers)
     assert running.process.returncode == 0, running.output()
+
+
+def test_pipeline_serves_its_latest_deployed_bundle_and_says_why_not(
+    trained: Callable[[str], Any], in_project: Path
+) -> None:
+    import flows
+
+    from zenml.steps.deployer import LocalDeployer
+
+    deployed = flows.cancer_sklearn(LocalDeployer(target="models/{run_id}"), name="cancer_deployed").run()
+    with Server(in_project, "--pipeline", "cancer_deployed", "--no-access-log") as running:
+        metadata = httpx.get(f"{running.url}/metadata").json()
+        assert metadata["run_id"] == deployed.id and metadata["pipeline"] == "cancer_deployed"
+    gated = flows.cancer_sklearn(LocalDeployer(target="models/gated", min_metrics={"accuracy": 1.01}),
+                                 name="cancer_gated").run()
+    refused = _zen(in_project, "serve", "--pipeline", "cancer_gated")
+    assert refused.returncode == 2, refused.stderr
+    assert f"pipeline 'cancer_gated' has no deployed model (its latest run {gated.id} was not deployed" in (
+        refused.stderr.replace("\n", " "))
+    unknown = _zen(in_project, "serve", "--pipeline", "nope")
+    assert unknown.returncode == 2 and "pipeline 'nope' has no deployed model;" in unknown.stderr

@@ -72,7 +72,20 @@ def serve(
 
 
 def _deployed(pipeline: str, stack: str | None) -> str:
-    """The bundle location of ``pipeline``'s latest deployment that passed its gate."""
-    from zenml.serving import latest_deployment
+    """Where ``pipeline``'s latest deployment that passed its gate put its bundle.
 
-    return latest_deployment(pipeline, stack=stack)
+    Raises:
+        ConfigError: the pipeline has no such deployment (with why its latest one was not deployed).
+    """
+    from zenml.repository import Repository
+
+    metadata = Repository(stack=stack).stores().metadata
+    deployed = metadata.deployments(pipeline, limit=1, deployed_only=True)
+    if deployed and deployed[0].uri:
+        return deployed[0].uri
+    latest = metadata.deployments(pipeline, limit=1)
+    why = f" (its latest run {latest[0].run_id} was not deployed: {latest[0].reason})" if latest else ""
+    raise ConfigError(
+        f"pipeline '{pipeline}' has no deployed model{why}; add a deployer, "
+        f"pipeline.add_deployer(LocalDeployer(target=...)), or see 'zen models list --pipeline {pipeline}'"
+    )
