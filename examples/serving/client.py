@@ -36,8 +36,8 @@ def call(url: str, body: Any = None) -> tuple[int, Any]:
 
 def start() -> tuple[subprocess.Popen[str], str]:
     """``zen serve --pipeline serving`` on a free port; the process and its base URL."""
-    server = subprocess.Popen([ZEN, "serve", "--pipeline", "serving", "--port", "0"], stderr=subprocess.PIPE,
-                              text=True)
+    command = [ZEN, "serve", "--pipeline", "serving", "--port", "0", "--no-access-log"]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert server.stderr is not None
     for line in server.stderr:
         found = re.search(r"Uvicorn running on (http://\S+)", line)
