@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from serving_helpers import raw_rows
 
-from zenml.exceptions import ConfigError
+from zenml.exceptions import ArtifactError, ConfigError
 from zenml.serving import ModelBundle, export_bundle, load_bundle
 
 needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs PyTorch")
@@ -142,3 +142,21 @@ def test_a_tensorflow_regression_bundle_scores_values(
     predicted = bundle.predict(raw_rows(in_project, "diabetes", 10))
     assert predicted.column_names == ["prediction", "score"] and predicted.column("prediction").type == pa.float64()
     assert predicted.column("prediction").equals(predicted.column("score"))
+
+
+def test_a_column_of_mixed_types_is_named(trained: Callable[[str], Any], in_project: Path, tmp_path: Path) -> None:
+    bundle = load_bundle(export_bundle(trained("cancer_sklearn"), str(tmp_path / "b")))
+    rows = raw_rows(in_project, "cancer", 2)
+    rows[1]["mean_area"] = "large"
+    with pytest.raises(ConfigError, match="column 'mean_area' mixes values of types float, str; give it values of one"):
+        bundle.predict(rows)
+
+
+def test_a_damaged_bundle_fails_when_loaded_naming_the_file(trained: Callable[[str], Any], tmp_path: Path) -> None:
+    uri = export_bundle(trained("cancer_sklearn"), str(tmp_path / "b"))
+    (Path(uri) / "model" / "estimator.skops").write_bytes(b"not a skops file")
+    with pytest.raises(ArtifactError, match="the model in .* cannot score"):
+        load_bundle(uri)
+    (Path(uri) / "bundle.json").write_text("{")
+    with pytest.raises(ArtifactError, match="bundle.json is not valid JSON"):
+        load_bundle(uri)

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zenml.exceptions import ArtifactError, ConfigError, excerpt
+from zenml.exceptions import ArtifactError, ConfigError, ZenMLError, excerpt
 from zenml.steps.preprocessor.base import Transform
 from zenml.steps.trainer.base import META_FILE, TrainedModel
 from zenml.utils.params import suggest
@@ -72,9 +72,22 @@ class ModelBundle:
         self.provenance: dict[str, Any] = dict(manifest.get("provenance", {}))
         self.transform = Transform(_read_json(os.path.join(path, TRANSFORM_FILE), "bundle transform"))
         self.model: TrainedModel = _load_model(os.path.join(path, MODEL_DIR))
+        self._check_model()
 
     def __repr__(self) -> str:
         return f"ModelBundle({self.path!r}, task={self.task!r}, run={self.provenance.get('run_id')!r})"
+
+    def _check_model(self) -> None:
+        """Load the framework model now and score one row of zeros: a broken bundle fails here, not on a request."""
+        import numpy as np
+
+        width = len(self.model.meta.get("features", []))
+        try:
+            self.model.predict_arrays(np.zeros((1, width), np.float32))
+        except ZenMLError:
+            raise
+        except Exception as exc:  # whatever the framework's reader raises on a damaged file
+            raise ArtifactError(f"the model in {self.path} cannot score ({type(exc).__name__}: {exc})") from exc
 
     @property
     def output_names(self) -> list[str]:
@@ -194,9 +207,24 @@ def _as_table(rows: Any) -> pa.Table:
     if isinstance(rows, list) and all(isinstance(row, Mapping) for row in rows):
         try:
             return pa.Table.from_pylist(rows)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise ConfigError(f"rows do not form a table: {exc}; give every column values of one type") from None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise ConfigError(_mixed_column(rows) or f"rows do not form a table: {exc}") from None
     raise ConfigError(f"rows must be a pyarrow Table, a list of dicts or a pandas DataFrame, got {excerpt(rows, 80)}")
+
+
+def _mixed_column(rows: list[Mapping[str, Any]]) -> str | None:
+    """``column 'x' mixes …`` for the first column whose values do not share one type."""
+    import pyarrow as pa
+
+    names = dict.fromkeys(name for row in rows for name in row)
+    for name in names:
+        values = [row.get(name) for row in rows]
+        try:
+            pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            kinds = sorted({type(value).__name__ for value in values if value is not None})
+            return f"column '{name}' mixes values of types {', '.join(kinds)}; give it values of one type"
+    return None
 
 
 def _converted(field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:

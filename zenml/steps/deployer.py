@@ -121,7 +121,11 @@ class DeployerStep(BaseStep):
         self, transform: Transform, model: TrainedModel, metrics: dict[str, float], context: StepContext
     ) -> Deployment:
         """Check the gate; deploy when it passes."""
-        values = {name: float(value) for name, value in metrics.items()}
+        values = {
+            name: float(value)
+            for name, value in metrics.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
         reason = gate(values, self.min_metrics, self.max_metrics)
         thresholds = {"min_metrics": self.min_metrics or {}, "max_metrics": self.max_metrics or {}}
         if reason is not None:
