@@ -23,6 +23,8 @@ from zenml.utils.legacy import legacy_name_error as _legacy_name_error
 from zenml.utils.params import suggest
 from zenml.utils.text import metric_text
 
+__all__ = ["DeployerStep", "Deployment", "DeploymentMaterializer", "LocalDeployer", "check_target", "gate"]
+
 #: the placeholders a deployer's ``target`` may hold
 TARGET_FIELDS = ("run_id", "pipeline")
 
