@@ -160,3 +160,9 @@ def test_a_damaged_bundle_fails_when_loaded_naming_the_file(trained: Callable[[s
     (Path(uri) / "bundle.json").write_text("{")
     with pytest.raises(ArtifactError, match="bundle.json is not valid JSON"):
         load_bundle(uri)
+    (Path(uri) / "bundle.json").write_text('{"bundle_version": 1, "task": "binary"}')
+    with pytest.raises(ArtifactError, match="bundle.json lacks 'label'; export the bundle again"):
+        load_bundle(uri)
+    (Path(uri) / "bundle.json").write_text('{"bundle_version": 7}')
+    with pytest.raises(ArtifactError, match="layout version 7; this zenml reads up to 1: upgrade zenml"):
+        load_bundle(uri)
