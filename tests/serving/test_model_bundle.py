@@ -26,8 +26,8 @@ import json, sys
 from zenml.serving import load_bundle
 bundle = load_bundle(sys.argv[1])
 table = bundle.predict(json.loads(sys.argv[2]))
-flows = sorted(m for m in sys.modules if m.split(".")[0] == "flows")
-print(json.dumps({"columns": table.to_pydict(), "modules": flows}))
+project = sorted(m for m in sys.modules if m.split(".")[0] == "serving_flows")
+print(json.dumps({"columns": table.to_pydict(), "modules": project}))
 """
 
 
