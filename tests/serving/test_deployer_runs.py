@@ -63,10 +63,10 @@ def test_a_run_that_misses_the_gate_completes_without_deploying_and_says_so(serv
 
 def test_a_gate_on_a_metric_the_evaluator_does_not_compute_names_it(serving_project: Path) -> None:
     ran = zen("run", "serving_flows.py:cancer_misnamed", cwd=serving_project)
-    assert ran.returncode == 1
-    assert "min_metrics names metric 'acuracy'; did you mean 'accuracy'?, which the evaluator did not compute" in (
-        ran.stderr
-    )
+    assert ran.returncode == 2  # refused when the pipeline compiles: nothing is recorded
+    assert ("LocalDeployer min_metrics names metric 'acuracy'; did you mean 'accuracy'?, which evaluator 'evaluator' "
+            "(ClassificationEvaluator) never computes") in ran.stderr
+    assert "cancer_misnamed" not in zen("runs", "list", cwd=serving_project).stdout
 
 
 def test_a_deployer_in_a_decorated_pipeline_keeps_one_bundle_per_run(serving_project: Path) -> None:
