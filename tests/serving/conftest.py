@@ -4,7 +4,6 @@ diabetes (a value), with a scikit-learn, a custom PyTorch and a TensorFlow train
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,13 +97,13 @@ def write_datasets(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def serving_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The project folder (a repository holding the CSVs and ``flows.py``)."""
+    """The project folder (a repository holding the CSVs and ``serving_flows.py``)."""
     pytest.importorskip("sklearn")
     from zenml.repository import Repository
 
     root = tmp_path_factory.mktemp("serving-project")
     write_datasets(root)
-    (root / "flows.py").write_text(FLOWS)
+    (root / "serving_flows.py").write_text(FLOWS)
     Repository.init(root)
     yield root
 
@@ -130,7 +129,7 @@ def trained(in_project: Path) -> Callable[[str], Any]:
 
     def run_of(flow: str) -> Any:
         if flow not in _RUNS:
-            flows = sys.modules.get("flows") or importlib.import_module("flows")
+            flows = importlib.import_module("serving_flows")  # a name no other test project uses
             _RUNS[flow] = getattr(flows, flow)().run().id
         return Repository().run(_RUNS[flow])
 

@@ -25,7 +25,7 @@ def run_id_of(output: str) -> str:
 
 
 def test_a_run_that_meets_the_gate_deploys_its_bundle_and_zen_models_list_shows_it(serving_project: Path) -> None:
-    ran = zen("run", "flows.py:cancer_gated", cwd=serving_project)
+    ran = zen("run", "serving_flows.py:cancer_gated", cwd=serving_project)
     assert ran.returncode == 0, ran.stderr
     run_id = run_id_of(ran.stdout)
     folder = serving_project / "deployed" / "cancer_gated"
@@ -48,7 +48,7 @@ def test_a_run_that_meets_the_gate_deploys_its_bundle_and_zen_models_list_shows_
 
 
 def test_a_run_that_misses_the_gate_completes_without_deploying_and_says_so(serving_project: Path) -> None:
-    ran = zen("run", "flows.py:cancer_held_back", cwd=serving_project)
+    ran = zen("run", "serving_flows.py:cancer_held_back", cwd=serving_project)
     assert ran.returncode == 0, ran.stderr
     assert "not deployed: accuracy 0." in ran.stdout + ran.stderr and "is not at least 0.999" in ran.stdout + ran.stderr
     assert not (serving_project / "held").exists()
@@ -62,17 +62,17 @@ def test_a_run_that_misses_the_gate_completes_without_deploying_and_says_so(serv
 
 
 def test_a_gate_on_a_metric_the_evaluator_does_not_compute_names_it(serving_project: Path) -> None:
-    ran = zen("run", "flows.py:cancer_misnamed", cwd=serving_project)
-    assert ran.returncode == 1
-    assert "min_metrics names metric 'acuracy'; did you mean 'accuracy'?, which the evaluator did not compute" in (
-        ran.stderr
-    )
+    ran = zen("run", "serving_flows.py:cancer_misnamed", cwd=serving_project)
+    assert ran.returncode == 2  # refused when the pipeline compiles: nothing is recorded
+    assert ("LocalDeployer min_metrics names metric 'acuracy'; did you mean 'accuracy'?, which evaluator 'evaluator' "
+            "(ClassificationEvaluator) never computes") in ran.stderr
+    assert "cancer_misnamed" not in zen("runs", "list", cwd=serving_project).stdout
 
 
 def test_a_deployer_in_a_decorated_pipeline_keeps_one_bundle_per_run(serving_project: Path) -> None:
-    first = zen("run", "flows.py:cancer_decorated", cwd=serving_project)
+    first = zen("run", "serving_flows.py:cancer_decorated", cwd=serving_project)
     assert first.returncode == 0, first.stderr
-    second = zen("run", "flows.py:cancer_decorated", cwd=serving_project)
+    second = zen("run", "serving_flows.py:cancer_decorated", cwd=serving_project)
     assert second.returncode == 0, second.stderr
     runs = [run_id_of(first.stdout), run_id_of(second.stdout)]
     # the deployer runs again although every other step is served from the cache: deploying is an effect

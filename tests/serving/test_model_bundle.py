@@ -26,8 +26,8 @@ import json, sys
 from zenml.serving import load_bundle
 bundle = load_bundle(sys.argv[1])
 table = bundle.predict(json.loads(sys.argv[2]))
-flows = sorted(m for m in sys.modules if m.split(".")[0] == "flows")
-print(json.dumps({"columns": table.to_pydict(), "modules": flows}))
+project = sorted(m for m in sys.modules if m.split(".")[0] == "serving_flows")
+print(json.dumps({"columns": table.to_pydict(), "modules": project}))
 """
 
 
@@ -159,4 +159,10 @@ def test_a_damaged_bundle_fails_when_loaded_naming_the_file(trained: Callable[[s
         load_bundle(uri)
     (Path(uri) / "bundle.json").write_text("{")
     with pytest.raises(ArtifactError, match="bundle.json is not valid JSON"):
+        load_bundle(uri)
+    (Path(uri) / "bundle.json").write_text('{"bundle_version": 1, "task": "binary"}')
+    with pytest.raises(ArtifactError, match="bundle.json lacks 'label'; export the bundle again"):
+        load_bundle(uri)
+    (Path(uri) / "bundle.json").write_text('{"bundle_version": 7}')
+    with pytest.raises(ArtifactError, match="layout version 7; this zenml reads up to 1: upgrade zenml"):
         load_bundle(uri)

@@ -64,6 +64,9 @@ class ModelBundle:
                 f"{path} is a bundle of layout version {version!r}; this zenml reads up to {BUNDLE_VERSION}: "
                 "upgrade zenml"
             )
+        missing = [key for key in ("task", "label", "input_schema") if key not in manifest]
+        if missing:
+            raise ArtifactError(f"{path}/{BUNDLE_FILE} lacks '{missing[0]}'; export the bundle again")
         self.manifest = manifest
         self.task: str = manifest["task"]
         self.classes: list[str] | None = manifest.get("classes")

@@ -23,6 +23,8 @@ from zenml.utils.legacy import legacy_name_error as _legacy_name_error
 from zenml.utils.params import suggest
 from zenml.utils.text import metric_text
 
+__all__ = ["DeployerStep", "Deployment", "DeploymentMaterializer", "LocalDeployer", "check_target", "gate"]
+
 #: the placeholders a deployer's ``target`` may hold
 TARGET_FIELDS = ("run_id", "pipeline")
 
@@ -110,6 +112,28 @@ class DeployerStep(BaseStep):
         """Deploying has an effect outside the run: unless configured otherwise, it runs every time."""
         options: StepOptions | None = self.__dict__.get("_zen_options")
         return options if options is not None else StepOptions(enable_cache=False)
+
+    def check_producers(self, producers: Mapping[str, tuple[str, BaseStep, str]]) -> None:
+        """At compile time: refuse a threshold on a metric the wired evaluator can never compute (a typo).
+
+        Only names outside the evaluator's ``known_metrics`` are refused (also as ``<split>_<name>``);
+        whether a known metric is computed in the run is checked when the deployer runs.
+        """
+        if "metrics" not in producers:
+            return
+        name, producer, _output = producers["metrics"]
+        known: tuple[str, ...] = tuple(getattr(producer, "known_metrics", ()) or ())
+        if not known:
+            return
+        for option in ("min_metrics", "max_metrics"):
+            for metric in getattr(self, option, None) or {}:
+                base = metric if metric in known else metric.partition("_")[2]
+                if base not in known:
+                    raise ConfigError(
+                        f"{type(self).__name__} {option} names metric '{metric}'{suggest(metric, known)}, which "
+                        f"evaluator '{name}' ({type(producer).__name__}) never computes "
+                        f"(its metrics: {', '.join(known)})"
+                    )
 
     @abc.abstractmethod
     def deploy(
