@@ -160,7 +160,7 @@ def cancer_run(serving_project: Path) -> ServedRun:
         patch.chdir(serving_project)
         patch.syspath_prepend(str(serving_project))
         if "cancer_sklearn" not in _RUNS:
-            flows = sys.modules.get("flows") or importlib.import_module("flows")
+            flows = importlib.import_module("serving_flows")
             _RUNS["cancer_sklearn"] = flows.cancer_sklearn().run().id
         close_stores()
     return ServedRun(serving_project, _RUNS["cancer_sklearn"])

@@ -95,7 +95,7 @@ def test_several_workers_answer(cancer_run: ServedRun) -> None:
 def test_pipeline_serves_its_latest_deployed_bundle_and_says_why_not(
     trained: Callable[[str], Any], in_project: Path
 ) -> None:
-    import flows
+    import serving_flows as flows
 
     from zenml.steps.deployer import LocalDeployer
 
