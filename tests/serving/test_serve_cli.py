@@ -99,15 +99,15 @@ def test_pipeline_serves_its_latest_deployed_bundle_and_says_why_not(
 
     from zenml.steps.deployer import LocalDeployer
 
-    deployed = flows.cancer_sklearn(LocalDeployer(target="models/{run_id}"), name="cancer_deployed").run()
-    with Server(in_project, "--pipeline", "cancer_deployed", "--no-access-log") as running:
+    deployed = flows.cancer_sklearn(LocalDeployer(target="models/{run_id}"), name="serve_deployed").run()
+    with Server(in_project, "--pipeline", "serve_deployed", "--no-access-log") as running:
         metadata = httpx.get(f"{running.url}/metadata").json()
-        assert metadata["run_id"] == deployed.id and metadata["pipeline"] == "cancer_deployed"
+        assert metadata["run_id"] == deployed.id and metadata["pipeline"] == "serve_deployed"
     gated = flows.cancer_sklearn(LocalDeployer(target="models/gated", min_metrics={"accuracy": 1.01}),
-                                 name="cancer_gated").run()
-    refused = _zen(in_project, "serve", "--pipeline", "cancer_gated")
+                                 name="serve_refused").run()
+    refused = _zen(in_project, "serve", "--pipeline", "serve_refused")
     assert refused.returncode == 2, refused.stderr
-    assert f"pipeline 'cancer_gated' has no deployed model (its latest run {gated.id} was not deployed" in (
+    assert f"pipeline 'serve_refused' has no deployed model (its latest run {gated.id} was not deployed" in (
         refused.stderr.replace("\n", " "))
     unknown = _zen(in_project, "serve", "--pipeline", "nope")
     assert unknown.returncode == 2 and "pipeline 'nope' has no deployed model;" in unknown.stderr
