@@ -13,6 +13,7 @@ BENCHMARKS: dict[str, str] = {
     "data": "benchmarks.data",
     "trainers": "benchmarks.trainers",
     "orchestrators": "benchmarks.orchestrators",
+    "serving": "benchmarks.serving",
 }
 
 __all__ = ["BENCHMARKS"]

@@ -15,7 +15,8 @@ import pytest
 
 import zenml
 
-HEAVY = ["tensorflow", "torch", "apache_beam", "pyspark", "py4j", "pandas", "airflow", "dask", "sqlalchemy", "plotly"]
+HEAVY = ["tensorflow", "torch", "apache_beam", "pyspark", "py4j", "pandas", "airflow", "dask", "sqlalchemy", "plotly",
+         "fastapi", "uvicorn", "starlette"]
 
 
 def _packages() -> list[str]:

@@ -2,7 +2,8 @@
 
 The data is scikit-learn's bundled breast-cancer dataset, written to ``data/breast_cancer.csv``
 by ``write_csv()``. Run from this folder: ``zen init``, then ``python pipeline.py`` (or, once the
-CSV exists, ``zen run pipeline.py:quickstart``).
+CSV exists, ``zen run pipeline.py:quickstart``). The run ends by deploying the model bundle to
+``models/quickstart``, which ``zen serve --pipeline quickstart`` serves over HTTP.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from zenml.datasources import CSVDatasource
 from zenml.pipelines import SimplePipeline
+from zenml.steps.deployer import LocalDeployer
 from zenml.steps.evaluator import ClassificationEvaluator
 from zenml.steps.preprocessor import StandardPreprocessor
 from zenml.steps.split import RandomSplit
@@ -49,6 +51,9 @@ quickstart.add_trainer(
 quickstart.add_evaluator(
     ClassificationEvaluator(label="malignant", metrics=["accuracy", "auc", "f1", "log_loss"], slices=["mean_radius"])
 )
+# the model bundle (transform + Keras model + schema + provenance) goes to models/quickstart if accuracy ≥ 0.9;
+# `zen serve --pipeline quickstart` then answers predictions over HTTP
+quickstart.add_deployer(LocalDeployer(target="models/quickstart", min_metrics={"accuracy": 0.9}))
 
 if __name__ == "__main__":
     write_csv()

@@ -93,6 +93,15 @@ SCRIPTS: dict[str, list[tuple[str, list[str] | str | None]]] = {
         ("data.py", None),
         ("custom_torch.py", ["learned: True", "stored as: ['model.pt', 'weights.pt', 'zenml-model.json']"]),
         ("custom_tensorflow.py", ["learned: True", "history keys: ['accuracy', 'epoch', 'eval_accuracy'"]),
+        (
+            "deploy.py",
+            [
+                "deployed: True bundle: ['bundle.json', 'model', 'transform.json']",
+                "task: binary ['no', 'yes'] label: returned",
+                "predictions: ['yes', 'no']",
+                "columns: ['prediction', 'score', 'probability_no', 'probability_yes']",
+            ],
+        ),
     ],
     "reports": [("report_flow.py", ["report: report.html"])],
     "data_versions": [

@@ -49,6 +49,8 @@ PUBLIC_MODULES = {
     "zenml.datasources",
     "zenml.steps.trainer",
     "zenml.steps.evaluator",
+    "zenml.serving",
+    "zenml.steps.deployer",
     "zenml.backends",
     "zenml.backends.orchestrator",
     "zenml.backends.processing",

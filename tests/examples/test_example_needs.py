@@ -2,10 +2,10 @@
 
 What an example uses: the modules its files import; the frameworks behind the zenml names it
 imports (a TensorFlow trainer loads TensorFlow) and behind the backends its commands and code
-name (``--processing beam``); and two calls that load pandas although nothing imports it
-(scikit-learn's ``as_frame=True``, Arrow's ``to_pandas()``). What an extra provides: the import
-names of every distribution its requirements in ``pyproject.toml`` pull in, followed through the
-installed packages' own requirements. Every module an example uses must come with zenml's core
+name (``--processing beam``); uvicorn where it runs ``zen serve``; and two calls that load pandas
+although nothing imports it (scikit-learn's ``as_frame=True``, Arrow's ``to_pandas()``). What an
+extra provides: the import names of every distribution its requirements in ``pyproject.toml`` pull
+in, followed through the installed packages' own requirements. Every module an example uses must come with zenml's core
 dependencies or one of its declared extras, and every declared extra must be used.
 """
 
@@ -118,6 +118,8 @@ def _uses_in_code(tree: ast.AST, local: set[str]) -> set[str]:
             used.add("pandas")
         elif isinstance(node, ast.Attribute) and node.attr == "to_pandas":  # Arrow converts with pandas
             used.add("pandas")
+        elif isinstance(node, ast.List) and any(isinstance(e, ast.Constant) and e.value == "serve" for e in node.elts):
+            used.add("uvicorn")  # a command list running `zen serve`, which runs uvicorn
     return {name for name in used if name not in sys.stdlib_module_names and name not in local}
 
 
@@ -128,6 +130,8 @@ def _uses(folder: Path) -> set[str]:
     for path in files:
         used |= _uses_in_code(ast.parse(path.read_text(), str(path)), local)
     for words in load_example(folder).spec.run:
+        if list(words[:2]) == ["zen", "serve"]:
+            used.add("uvicorn")
         for option, value in zip(words, words[1:], strict=False):
             kind = option.removeprefix("--")
             if kind in BACKEND_KINDS:

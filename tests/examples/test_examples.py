@@ -91,14 +91,20 @@ def test_quickstart_runs_as_the_script_runs_it(example_run: Callable[[str], Exam
     assert run_commands == (
         ("python", "pipeline.py"),
         ("zen", "runs", "list", "--pipeline", "quickstart", "--limit", "3"),
+        ("zen", "models", "list", "--pipeline", "quickstart"),
     )
-    for command in ('"$ZEN" init .', "../../.venv/bin/python pipeline.py", '"$ZEN" runs list --pipeline quickstart'):
+    for command in ('"$ZEN" init .', "../../.venv/bin/python pipeline.py", '"$ZEN" runs list --pipeline quickstart',
+                    '"$ZEN" models list --pipeline quickstart'):
         assert command in script  # the script runs what example.yaml runs
     folder = example_run("quickstart").succeeded()
     (run,) = Repository(folder).runs(pipeline="quickstart")
     metrics = run.metrics()["evaluator"]
     assert metrics["accuracy"] > 0.9 and metrics["auc"] > 0.95
     assert run.steps["trainer"].outputs["model"].read().meta["framework"] == "tensorflow"
+    from zenml.serving import load_bundle
+
+    bundle = load_bundle(str(folder / "models" / "quickstart"))  # it ends by deploying what zen serve serves
+    assert bundle.provenance["run_id"] == run.id and bundle.classes == ["0", "1"]
 
 
 @pytest.mark.torch

@@ -17,7 +17,7 @@ from zenml.metadata.schema import HEAD_REVISION
 
 pytestmark = pytest.mark.services
 
-TABLES = {"alembic_version", "pipelines", "runs", "step_runs", "artifacts", "events", "metrics"}
+TABLES = {"alembic_version", "pipelines", "runs", "step_runs", "artifacts", "events", "metrics", "deployments"}
 
 
 @pytest.fixture
@@ -373,3 +373,29 @@ def test_runs_by_metric_sorts_and_limits_in_the_database(store: SQLMetadataStore
     assert store.runs_by_metric("loss") == []
     # the same values as metric_by_run, which the list's metric columns show
     assert {r.id: v for r, v in store.runs_by_metric("accuracy")} == store.metric_by_run("accuracy")
+
+
+def test_deployments_are_recorded_with_the_step_and_listed_newest_first(store: SQLMetadataStore) -> None:
+    _run(store, "r1", pipeline="cancer")
+    _run(store, "r2", pipeline="cancer")
+    _run(store, "r3", pipeline="iris")
+    gate = {"min_metrics": {"accuracy": 0.9}, "max_metrics": {}, "passed": True}
+    for run_id, deployed in (("r1", True), ("r2", False), ("r3", True)):
+        step = _step(store, run_id, "deployer", key=None)
+        store.finish_step(step, status="completed", inputs={}, outputs={}, metrics={"deployed": float(deployed)},
+                          deployment={"deployed": deployed, "uri": f"/models/{run_id}" if deployed else None,
+                                      "gate": {**gate, "passed": deployed}, "metrics": {"accuracy": 0.95, "auc": 0.99},
+                                      "reason": None if deployed else "accuracy 0.85 is not at least 0.9"})
+    listed = store.deployments()
+    assert [(d.run_id, d.pipeline, d.step, d.deployed, d.uri) for d in listed] == [
+        ("r3", "iris", "deployer", True, "/models/r3"),
+        ("r2", "cancer", "deployer", False, None),
+        ("r1", "cancer", "deployer", True, "/models/r1"),
+    ]
+    assert listed[1].reason == "accuracy 0.85 is not at least 0.9" and listed[1].gate["passed"] is False
+    assert list(listed[0].metrics) == ["accuracy", "auc"]  # the evaluator's order
+    assert [d.run_id for d in store.deployments(pipeline="cancer", deployed_only=True)] == ["r1"]
+    assert [d.run_id for d in store.deployments(limit=1)] == ["r3"]
+    # a new attempt of the step starts afresh: its earlier deployment row goes with its other records
+    _step(store, "r1", "deployer", key=None)
+    assert [d.run_id for d in store.deployments(pipeline="cancer")] == ["r2"]

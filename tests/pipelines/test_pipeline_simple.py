@@ -76,9 +76,9 @@ def full_pipeline(name: str = "slots") -> SimplePipeline:
 
 
 def test_slots_run_in_fixed_order_whatever_the_add_order() -> None:
-    assert SLOTS == ("datasource", "split", "preprocessor", "trainer", "evaluator")
-    assert full_pipeline().order() == list(SLOTS)
-    assert list(full_pipeline().nodes()) == list(SLOTS)
+    assert SLOTS == ("datasource", "split", "preprocessor", "trainer", "evaluator", "deployer")
+    assert full_pipeline().order() == list(SLOTS[:-1])  # no deployer in it
+    assert list(full_pipeline().nodes()) == list(SLOTS[:-1])
 
 
 def test_slots_are_auto_wired_by_output_name_and_single_previous_output() -> None:
@@ -115,7 +115,7 @@ def test_auto_wiring_leaves_ambiguous_inputs_unconnected() -> None:
 
 def test_custom_steps_come_after_slots_and_wire_by_name() -> None:
     pipe = full_pipeline().add_step("doubled", double, inputs={"x": "trainer"})
-    assert pipe.order() == [*SLOTS, "doubled"]
+    assert pipe.order() == [*SLOTS[:-1], "doubled"]
     assert pipe.resolved_inputs()["doubled"] == {"x": "trainer.output"}
 
 

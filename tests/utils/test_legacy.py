@@ -174,7 +174,7 @@ LEGACY_IMPORTS = [
         "from zenml.steps.preprocesser.standard_preprocesser.standard_preprocesser import StandardPreprocesser",
         "StandardPreprocessor",
     ),
-    ("from zenml.steps.deployer import CortexDeployer", "no deployer ships"),
+    ("from zenml.steps.deployer import CortexDeployer", "from zenml.steps.deployer import LocalDeployer"),
     ("from zenml.backends.processing.processing_dataflow_backend import ProcessingDataFlowBackend", "DataflowRunner"),
     ("from zenml.metadata.sqlite_metadata_wrapper import SQLiteMetadataStore", "--metadata-store sqlite"),
 ]

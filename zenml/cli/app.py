@@ -48,7 +48,7 @@ def _root(
 
 
 def _register_commands() -> None:
-    from zenml.cli import commands, datasources, doctor, examples, history, stacks  # noqa: F401 -- they attach to ``app``
+    from zenml.cli import commands, datasources, doctor, examples, history, serve, stacks  # noqa: F401 -- they attach to ``app``
     from zenml.cli.metavars import apply_metavars
 
     apply_metavars(app)

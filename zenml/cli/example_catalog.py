@@ -47,6 +47,7 @@ EXTRAS = {
     "pandas": "pandas",
     "dask": "dask",
     "airflow": "airflow",
+    "serve": "uvicorn",
 }
 #: the programs an example's commands may start (anything else would not be portable)
 PROGRAMS = ("python", "zen")

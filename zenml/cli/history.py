@@ -1,4 +1,4 @@
-"""``zen runs``, ``zen pipelines`` and ``zen artifacts``: browsing what was recorded."""
+"""``zen runs``, ``zen pipelines``, ``zen artifacts`` and ``zen models``: browsing what was recorded."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
 from zenml.cli.app import app
 from zenml.cli.options import StackOption
-from zenml.cli.output import console, seconds, size, styled_status, table, when
+from zenml.cli.output import console, print_json, seconds, size, styled_status, table, when
 from zenml.exceptions import ConfigError
 from zenml.utils.text import metric_text
 
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 runs_app = typer.Typer(help="Recorded runs.", no_args_is_help=True)
 pipelines_app = typer.Typer(help="Pipelines with recorded runs.", no_args_is_help=True)
 artifacts_app = typer.Typer(help="Stored artifacts.", no_args_is_help=True)
+models_app = typer.Typer(help="Deployed models (the bundles deployer steps exported).", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(artifacts_app, name="artifacts")
+app.add_typer(models_app, name="models")
 
 
 def _repository(stack: str | None) -> Any:
@@ -131,6 +134,44 @@ def pipelines_list(stack: StackOption = None) -> None:
     for record in records:
         grid.add_row(record.name, str(record.run_count), when(record.last_run_at))
     console.print(grid if records else "No pipelines recorded yet.")
+
+
+@models_app.command("list")
+def models_list(
+    pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="Only deployments of this pipeline."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many deployments."),
+    deployed: bool = typer.Option(False, "--deployed", help="Only models that passed their gate and were exported."),
+    as_json: bool = typer.Option(False, "--json", help="Print the deployments as one JSON document."),
+    stack: StackOption = None,
+) -> None:
+    """List deployments, newest first: pipeline, run, metrics, when, and where the bundle went (or why not)."""
+    records = _repository(stack).stores().metadata.deployments(pipeline, limit, deployed_only=deployed)
+    if as_json:
+        print_json({"deployments": [_deployment_document(record) for record in records]})
+        return
+    grid = table("pipeline", "run", "metrics", "deployed (UTC)", "where")
+    for record in records:
+        metrics = ", ".join(f"{name}={metric_text(value, 4)}" for name, value in record.metrics.items())
+        where = record.uri if record.deployed else f"[yellow]not deployed: {escape(record.reason or '')}[/]"
+        grid.add_row(record.pipeline, record.run_id, metrics or "-", when(record.created_at), where)
+    if not records:
+        console.print("No deployments recorded yet; add a deployer: pipeline.add_deployer(LocalDeployer(target=...)).")
+        return
+    console.print(grid)
+
+
+def _deployment_document(record: Any) -> dict[str, Any]:
+    return {
+        "pipeline": record.pipeline,
+        "run": record.run_id,
+        "step": record.step,
+        "deployed": record.deployed,
+        "uri": record.uri,
+        "reason": record.reason,
+        "gate": record.gate,
+        "metrics": record.metrics,
+        "created_at": when(record.created_at),
+    }
 
 
 @artifacts_app.command("list")

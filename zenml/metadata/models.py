@@ -117,6 +117,21 @@ class MetricRow(Base):
     value: Mapped[float] = mapped_column(Double)
 
 
+class DeploymentRow(Base):
+    """A deployer step's outcome: where the run's model bundle went, or why its metrics kept it back."""
+
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), index=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    deployed: Mapped[bool] = mapped_column(Boolean)
+    uri: Mapped[str | None] = mapped_column(String(2048))
+    gate: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Double, index=True)
+
+
 # The store queries these tables with Core statements on connections rather than through ORM
 # sessions: per step, the ORM's unit of work cost more than the database did. It imports them from
 # the generated ``zenml.metadata.tables`` (``python -m zenml.metadata.codegen`` after editing this

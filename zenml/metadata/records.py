@@ -105,3 +105,19 @@ class EventRecord:
     artifact_id: int
     kind: str
     name: str
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """A deployment's row, with its run's pipeline and the deployer step's name."""
+
+    id: int
+    run_id: str
+    pipeline: str
+    step: str
+    deployed: bool
+    uri: str | None
+    gate: dict[str, Any]
+    reason: str | None
+    metrics: dict[str, float]
+    created_at: float

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, inspect, text
 from zenml.exceptions import MetadataStoreError
 
 #: every revision this zenml ships, oldest first; the last one is head
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -31,10 +31,18 @@ from sqlalchemy.exc import (
 from zenml.exceptions import ConfigError, MetadataStoreError
 from zenml.metadata.faults import first_line, storage_advice
 from zenml.metadata.owner import RunOwner, this_process, why_dead
-from zenml.metadata.records import ArtifactRecord, EventRecord, PipelineRecord, RunRecord, StepRunRecord
+from zenml.metadata.records import (
+    ArtifactRecord,
+    DeploymentRecord,
+    EventRecord,
+    PipelineRecord,
+    RunRecord,
+    StepRunRecord,
+)
 from zenml.metadata.schema import ensure_schema
 from zenml.metadata.tables import (
     artifact_table,
+    deployment_table,
     event_table,
     metric_table,
     pipeline_table,
@@ -433,6 +441,7 @@ class SQLMetadataStore:
         """Start a step's attempt afresh in its existing row: nothing the earlier attempt recorded stays."""
         connection.execute(delete(event_table).where(event_table.c.step_run_id == step_run_id))
         connection.execute(delete(metric_table).where(metric_table.c.step_run_id == step_run_id))
+        connection.execute(delete(deployment_table).where(deployment_table.c.step_run_id == step_run_id))
         connection.execute(
             update(step_run_table)
             .where(step_run_table.c.id == step_run_id)
@@ -448,11 +457,14 @@ class SQLMetadataStore:
         outputs: Mapping[str, ArtifactRecord | Any],
         metrics: Mapping[str, float],
         cached_from_id: int | None = None,
+        deployment: Mapping[str, Any] | None = None,
     ) -> dict[str, int]:
         """Record a step's inputs, outputs (new or reused artifacts), metrics and final status.
 
         ``outputs`` maps names to a new artifact (anything with the ``StoredArtifact`` fields) or
-        to an ``ArtifactRecord`` already in the store (a cache hit). Returns output → artifact id.
+        to an ``ArtifactRecord`` already in the store (a cache hit). ``deployment`` (a deployer's
+        ``Deployment``: deployed, uri, gate, reason, metrics) is recorded with them. Returns
+        output → artifact id.
         """
         with self._transaction() as connection:
             artifact_ids = {
@@ -470,6 +482,9 @@ class SQLMetadataStore:
                     _INSERT_METRICS,
                     [{"step_run_id": step_run_id, "name": name, "value": value} for name, value in metrics.items()],
                 )
+            if deployment is not None:
+                run_id = connection.scalar(select(step_run_table.c.run_id).where(step_run_table.c.id == step_run_id))
+                connection.execute(insert(deployment_table), _deployment_row(step_run_id, str(run_id), deployment))
             connection.execute(
                 _FINISH_STEP,
                 {"step_run_id": step_run_id, "status": status, "ended_at": _now(), "cached_from_id": cached_from_id},
@@ -810,6 +825,46 @@ class SQLMetadataStore:
         with self._transaction(readonly=True) as connection:
             return {name: value for name, value in connection.execute(_STEP_METRICS, {"step_run_id": step_run_id})}
 
+    def deployments(
+        self, pipeline: str | None = None, limit: int | None = None, deployed_only: bool = False
+    ) -> list[DeploymentRecord]:
+        """Recorded deployments, newest first (of one pipeline; only those that passed their gate)."""
+        query = (
+            select(
+                deployment_table.c.id,
+                deployment_table.c.run_id,
+                pipeline_table.c.name,
+                step_run_table.c.name,
+                deployment_table.c.deployed,
+                deployment_table.c.uri,
+                deployment_table.c.gate,
+                deployment_table.c.reason,
+                deployment_table.c.metrics,
+                deployment_table.c.created_at,
+            )
+            .select_from(
+                deployment_table.join(step_run_table, step_run_table.c.id == deployment_table.c.step_run_id)
+                .join(run_table, run_table.c.id == deployment_table.c.run_id)
+                .join(pipeline_table, pipeline_table.c.id == run_table.c.pipeline_id)
+            )
+            .order_by(deployment_table.c.created_at.desc(), deployment_table.c.id.desc())
+        )
+        if pipeline is not None:
+            query = query.where(pipeline_table.c.name == pipeline)
+        if deployed_only:
+            query = query.where(deployment_table.c.deployed.is_(True))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._transaction(readonly=True) as connection:
+            rows = connection.execute(query).all()
+        return [
+            DeploymentRecord(
+                id=row[0], run_id=row[1], pipeline=row[2], step=row[3], deployed=bool(row[4]), uri=row[5],
+                gate=json.loads(row[6]), reason=row[7], metrics=json.loads(row[8]), created_at=row[9],
+            )
+            for row in rows
+        ]  # fmt: skip
+
     def metrics(self, run_id: str) -> dict[str, dict[str, float]]:
         """A run's metrics: step → {metric: value}."""
         query = (
@@ -893,6 +948,20 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the lock up front so two processes never deadlock upgrading read locks.
         readonly = connection.get_execution_options().get("zen_readonly", False)
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def _deployment_row(step_run_id: int, run_id: str, deployment: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``deployments`` row of a step run's ``Deployment``."""
+    return {
+        "step_run_id": step_run_id,
+        "run_id": run_id,
+        "deployed": bool(deployment.get("deployed")),
+        "uri": deployment.get("uri"),
+        "gate": canonical_json(deployment.get("gate") or {}),
+        "reason": deployment.get("reason"),
+        "metrics": json.dumps(deployment.get("metrics") or {}),  # in the evaluator's order
+        "created_at": _now(),
+    }
 
 
 def _inserted_id(result: CursorResult[Any]) -> int:

@@ -114,3 +114,17 @@ metric_table = Table(
     Index("ix_metrics_name", "name"),
     UniqueConstraint("step_run_id", "name", name="uq_metrics_step_name"),
 )
+
+deployment_table = Table(
+    "deployments",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True, nullable=False),
+    Column("step_run_id", Integer(), ForeignKey("step_runs.id"), nullable=False, index=True),
+    Column("run_id", String(length=64), ForeignKey("runs.id"), nullable=False, index=True),
+    Column("deployed", Boolean(), nullable=False),
+    Column("uri", String(length=2048), nullable=True),
+    Column("gate", Text(), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("metrics", Text(), nullable=False),
+    Column("created_at", Double(), nullable=False, index=True),
+)

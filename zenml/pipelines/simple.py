@@ -1,6 +1,6 @@
 """``SimplePipeline``: the standard ML slots in a fixed order, plus free-form extra steps.
 
-Slots run in the order datasource → split → preprocessor → trainer → evaluator, whatever order
+Slots run in the order datasource → split → preprocessor → trainer → evaluator → deployer, whatever order
 they were added in. A slot step's inputs are wired automatically: each input takes the output of
 the same name from the nearest earlier slot; a step with one unmatched input takes the single
 output of the slot before it. Pass ``inputs=`` to any ``add_*`` call to wire by hand.
@@ -15,11 +15,11 @@ from zenml.pipelines.base import BasePipeline, StepNode
 from zenml.steps.base import BaseStep
 from zenml.utils.text import with_article
 
-SLOTS = ("datasource", "split", "preprocessor", "trainer", "evaluator")
+SLOTS = ("datasource", "split", "preprocessor", "trainer", "evaluator", "deployer")
 
 
 class SimplePipeline(BasePipeline):
-    """A pipeline with the datasource/split/preprocessor/trainer/evaluator slots.
+    """A pipeline with the datasource/split/preprocessor/trainer/evaluator/deployer slots.
 
     Examples:
         >>> from zenml.steps import step
@@ -57,6 +57,18 @@ class SimplePipeline(BasePipeline):
     def add_evaluator(self, step: BaseStep, inputs: Mapping[str, str] | None = None) -> SimplePipeline:
         """Fill the ``evaluator`` slot (computes metrics from the trainer's predictions)."""
         return self._fill("evaluator", step, inputs)
+
+    def add_deployer(self, step: BaseStep, inputs: Mapping[str, str] | None = None) -> SimplePipeline:
+        """Fill the ``deployer`` slot (exports the model bundle when the evaluator's metrics pass its gate)."""
+        return self._fill("deployer", step, inputs)
+
+    def __getattr__(self, name: str) -> object:
+        if name == "add_deployment":  # legacy ZenML's slot: say what it is here
+            raise AttributeError(
+                "'SimplePipeline' has no 'add_deployment' (legacy ZenML's); use "
+                "add_deployer(LocalDeployer(target=...)) from zenml.steps.deployer (docs/guides/legacy.md)"
+            )
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def _fill(self, slot: str, step: BaseStep, inputs: Mapping[str, str] | None) -> SimplePipeline:
         if not isinstance(step, BaseStep):

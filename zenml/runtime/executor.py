@@ -26,6 +26,7 @@ from zenml.runtime.reuse import damaged_output, stored_artifact
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, ProgressSink, StepContext, running
+from zenml.steps.deployer import Deployment
 from zenml.utils import collector
 
 logger = logging.getLogger("zenml")
@@ -290,6 +291,7 @@ def _run_and_record(
         training=load_backend("training", step_spec.training or spec.backends.training),
         scratch_factory=stores.artifacts.scratch_dir,
         progress_sink=progress_sink,
+        spec_sha256_factory=spec.sha256,
     )
     try:
         with deadline(step_spec.runtime.timeout), running(context):
@@ -307,6 +309,7 @@ def _run_and_record(
         inputs={n: r.id for n, r in inputs.items()},
         outputs=stored,
         metrics=context.metrics,
+        deployment=next((value for value in outputs.values() if isinstance(value, Deployment)), None),
     )
     return "completed"
 

@@ -1,7 +1,7 @@
 """The table of step classes zenml ships, plus those plugins register (entry-point group ``zenml.steps``).
 
 Every concrete step class zenml and its contrib packages ship is listed: datasources, statistics,
-splits, the preprocessor, trainers, evaluators and batch inference. ``zen steps list`` and the
+splits, the preprocessor, trainers, evaluators, batch inference and the deployer. ``zen steps list`` and the
 conformance tests read it; a test checks that no shipped concrete step class is missing.
 Importing a trainer's module imports no framework, so listing them all stays cheap.
 """
@@ -30,6 +30,7 @@ SHIPPED_STEPS: tuple[str, ...] = (
     "zenml.steps.evaluator.classification.ClassificationEvaluator",
     "zenml.steps.evaluator.regression.RegressionEvaluator",
     "zenml.steps.inference.BatchInferrer",
+    "zenml.steps.deployer.LocalDeployer",
 )
 
 

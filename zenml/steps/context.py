@@ -151,6 +151,7 @@ class StepContext:
             datasets written here are moved, not copied, into the artifact store).
         progress_sink: where progress reports go (the run listener's ``step_progress``), or
             ``None`` when nobody shows them.
+        spec_sha256_factory: computes the run spec's sha256 (only when a step asks: ``spec_sha256``).
     """
 
     step_name: str
@@ -162,12 +163,18 @@ class StepContext:
     scratch_dir: str | None = None
     scratch_factory: Callable[[], str] | None = None
     progress_sink: ProgressSink | None = None
+    spec_sha256_factory: Callable[[], str] | None = None
     _channel: _ProgressChannel | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def logger(self) -> logging.Logger:
         """A logger named after the step, captured with the step's logs."""
         return logging.getLogger(f"zenml.step.{self.step_name}")
+
+    @property
+    def spec_sha256(self) -> str:
+        """The sha256 of the run's spec, as the metadata store records it (empty when unknown)."""
+        return self.spec_sha256_factory() if self.spec_sha256_factory is not None else ""
 
     def new_path(self, name: str) -> str:
         """A fresh, not yet existing path inside the step's scratch folder (e.g. for a dataset)."""

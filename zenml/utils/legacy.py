@@ -85,7 +85,10 @@ def replacement_hint(name: str, replacement: Replacement | None, known: Iterable
 
 
 _GUIDE = "see docs/guides/legacy.md"
-_NO_DEPLOYER = "no deployer ships; score new data with zenml.pipelines.BatchInferencePipeline"
+_DEPLOYER = (
+    "from zenml.steps.deployer import LocalDeployer (pipeline.add_deployer(...) exports a model bundle, "
+    "which zenml.serving.load_bundle scores)"
+)
 _ORCHESTRATORS = "orchestrators are chosen per run: --orchestrator local|parallel|dask|airflow"
 
 #: legacy ZenML names, by the package they were imported from → what to import here instead
@@ -105,6 +108,11 @@ NAMES: dict[str, dict[str, Replacement]] = {
     "zenml.steps.evaluator": {
         "TFMAEvaluator": "from zenml.steps.evaluator import ClassificationEvaluator (or RegressionEvaluator)",
         "AgnosticEvaluator": "from zenml.steps.evaluator import ClassificationEvaluator (or RegressionEvaluator)",
+    },
+    "zenml.steps.deployer": {
+        "CortexDeployer": _DEPLOYER,
+        "GCAIPDeployer": _DEPLOYER,
+        "BaseDeployerStep": "from zenml.steps.deployer import DeployerStep",
     },
     "zenml.steps.preprocessor": {"StandardPreprocesser": "from zenml.steps.preprocessor import StandardPreprocessor"},
     "zenml.datasources": {
@@ -128,7 +136,6 @@ MODULES: dict[str, Replacement] = {
     "(zenml.core was the 0.1/0.2 layout)",
     "zenml.repo": "from zenml.repository import Repository",
     "zenml.steps.preprocesser": "from zenml.steps.preprocessor import StandardPreprocessor",
-    "zenml.steps.deployer": _NO_DEPLOYER,
     "zenml.backends.training.training_gcaip_backend": "training backends: --training local|torch-ddp|tensorflow",
     "zenml.backends.processing.processing_dataflow_backend": "BeamProcessing(runner='DataflowRunner', ...)",
     "zenml.metadata.mysql_metadata_wrapper": "a stack with --metadata-store mysql+pymysql://USER@HOST/DB",
