@@ -77,10 +77,10 @@ def create_app(bundle: ModelBundle, *, max_body_mb: float = MAX_BODY_MB, max_row
         rows = _rows(await _body(request, limit), max_rows)
         started = time.perf_counter()
         if len(rows) <= _INLINE_ROWS:
-            table = _score(bundle, rows)
+            predictions = _score(bundle, rows)
         else:
-            table = await run_in_threadpool(_score, bundle, rows)
-        body = {"predictions": table.to_pylist(), "run_id": provenance.get("run_id")}
+            predictions = await run_in_threadpool(_score, bundle, rows)
+        body = {"predictions": predictions, "run_id": provenance.get("run_id")}
         _log.debug("scored %d rows in %.1f ms", len(rows), (time.perf_counter() - started) * 1000)
         return Response(json.dumps(body, allow_nan=False, separators=(",", ":")), media_type="application/json")
 
@@ -145,10 +145,10 @@ def _rows(body: bytes, max_rows: int) -> list[dict[str, Any]]:
     return document
 
 
-def _score(bundle: ModelBundle, rows: list[dict[str, Any]]) -> pa.Table:
-    """``bundle.predict(rows)``, with the bundle's own check of columns and types turned into a 422."""
+def _score(bundle: ModelBundle, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``bundle.predict_records(rows)``, with the bundle's own check of columns and types turned into a 422."""
     try:
-        return bundle.predict(rows)
+        return bundle.predict_records(rows)
     except ConfigError as exc:
         raise BadRequest(422, str(exc).splitlines()[0]) from None
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:

@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ArtifactError, ConfigError, ZenMLError, excerpt
 from zenml.steps.preprocessor.base import Transform
-from zenml.steps.trainer.base import META_FILE, TrainedModel
+from zenml.steps.preprocessor.standard import NumericScaling, numeric_scaling
+from zenml.steps.trainer.base import META_FILE, TrainedModel, outputs_from_probabilities
 from zenml.utils.params import suggest
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 BUNDLE_FILE = "bundle.json"
@@ -41,6 +43,8 @@ LOADERS = {
 #: a StandardPreprocessor column kind → the Arrow type a raw value is converted to
 KIND_TYPES = {"numeric": "double", "categorical": "string", "boolean": "bool"}
 PROBABILITY_PREFIX = "probability_"
+#: ints beyond this are not all exact as float64; such rows take the Arrow path (which refuses or converts them)
+_EXACT_INT = 2**53
 
 
 class ModelBundle:
@@ -76,6 +80,8 @@ class ModelBundle:
         self.transform = Transform(_read_json(os.path.join(path, TRANSFORM_FILE), "bundle transform"))
         self.model: TrainedModel = _load_model(os.path.join(path, MODEL_DIR))
         self._check_model()
+        self._input_names = frozenset(self.input_schema.names)
+        self._matrix = self._matrix_plan()
 
     def __repr__(self) -> str:
         return f"ModelBundle({self.path!r}, task={self.task!r}, run={self.provenance.get('run_id')!r})"
@@ -114,10 +120,11 @@ class ModelBundle:
         table = _as_table(rows)
         if table.num_rows == 0 and table.num_columns == 0:
             return self.input_schema.empty_table()
+        present = set(table.column_names)  # one set, not a list rebuilt per field
         columns = []
         for field in self.input_schema:
-            if field.name not in table.column_names:
-                others = [name for name in table.column_names if name not in self.input_schema.names]
+            if field.name not in present:
+                others = [name for name in table.column_names if name not in self._input_names]
                 raise ConfigError(
                     f"rows lack column '{field.name}'{suggest(field.name, others)} "
                     f"(the model needs {', '.join(self.input_schema.names)})"
@@ -138,12 +145,97 @@ class ModelBundle:
         import numpy as np
         import pyarrow as pa
 
+        scored = self._score_matrix(rows)
+        if scored is not None:
+            return pa.table(self.outputs_from(scored, scored["prediction"]))
         table = self.check_rows(rows)
         batch = table.combine_chunks().to_batches()
         features = batch[0] if batch else pa.RecordBatch.from_pylist([], schema=self.input_schema)
         transformed = self.transform.preprocessor.transform_features(features, self.transform["state"])
         outputs = self.model.predict(transformed)
         return pa.table(self.outputs_from(outputs, np.asarray(outputs["prediction"])))
+
+    def predict_records(self, rows: Any) -> list[dict[str, Any]]:
+        """``predict(rows)`` as one dict per row (what ``/predict`` answers); no Arrow table on the fast path."""
+        scored = self._score_matrix(rows)
+        if scored is None:
+            return self.predict(rows).to_pylist()  # type: ignore[no-any-return]
+        return self._records(scored)
+
+    def _matrix_plan(self) -> NumericScaling | None:
+        """How to score JSON rows as one float matrix: all inputs double and scaled, the stock model call.
+
+        The scaling's columns are in the model's feature order, so the matrix is built in that order
+        (C-ordered like the Arrow path's: a framework may sum in another order for another layout).
+        None (the Arrow path for every request) for anything else: categorical or boolean inputs,
+        bucketized columns, a preprocessor or model class with its own transform or predict.
+        """
+        import pyarrow as pa
+
+        if type(self.model).predict is not TrainedModel.predict:
+            return None
+        scaling = numeric_scaling(self.transform.preprocessor, self.transform["state"])
+        if scaling is None or scaling.features != self.input_schema.names:
+            return None
+        if any(field.type != pa.float64() for field in self.input_schema):
+            return None
+        order = {name: i for i, name in enumerate(scaling.features)}
+        wanted = list(self.model.meta.get("features", []))
+        if sorted(wanted) != sorted(order):
+            return None
+        positions = [order[name] for name in wanted]
+        return NumericScaling(wanted, scaling.offset[positions], scaling.scale[positions], scaling.flat[positions])
+
+    def _score_matrix(self, rows: Any) -> dict[str, np.ndarray] | None:
+        """The model outputs for a list of JSON row dicts whose features are all plain numbers; else None.
+
+        None sends the rows down the Arrow path, which converts them or names what is wrong
+        (so error messages come from one place). The numbers equal that path's: the same
+        float64 values, the same float operations, the same float32 matrix for the model.
+        """
+        import numpy as np
+
+        if self._matrix is None or not isinstance(rows, list) or not rows:
+            return None
+        scaling = self._matrix
+        names = scaling.features
+        values: list[list[Any]] = []
+        try:
+            for row in rows:
+                if type(row) is not dict:
+                    return None
+                values.append([row[name] for name in names])
+        except KeyError:
+            return None
+        for line in values:
+            for value in line:
+                kind = type(value)
+                # bool is an int to Python, not to the schema; big ints and text go the checked way
+                if kind is not float and (kind is not int or not -_EXACT_INT <= value <= _EXACT_INT):
+                    return None
+        matrix = scaling.apply(np.array(values, np.float64))
+        features = np.nan_to_num(matrix.astype(np.float32))
+        return outputs_from_probabilities(self.model.predict_arrays(features), self.task)
+
+    def _records(self, outputs: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+        """The rows ``outputs_from(...).to_pylist()`` gives, built from the arrays directly."""
+        import numpy as np
+
+        score = np.asarray(outputs["score"], np.float64)
+        if self.task == "regression":
+            return [{"prediction": value, "score": value} for value in score.tolist()]
+        classes = list(self.classes or [])
+        index = np.asarray(outputs["prediction"], np.int64)
+        if self.task == "binary":
+            stacked = np.column_stack([1.0 - score, score])
+        else:
+            stacked = np.column_stack([np.asarray(outputs[f"proba_{i}"], np.float64) for i in range(len(classes))])
+        chosen = stacked[np.arange(len(index)), index].tolist()
+        keys = [f"{PROBABILITY_PREFIX}{name}" for name in classes]
+        return [
+            {"prediction": classes[i], "score": best, **dict(zip(keys, probabilities, strict=True))}
+            for i, best, probabilities in zip(index.tolist(), chosen, stacked.tolist(), strict=True)
+        ]
 
     def outputs_from(self, outputs: Mapping[str, Any], prediction: Any) -> dict[str, pa.Array]:
         """The named output columns from a model's ``prediction``/``score``/``proba_<i>`` arrays."""

@@ -11,7 +11,7 @@ each label's default task (``zenml.steps.task``) is decided from the training sp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zenml.artifacts.dataset import Dataset
 from zenml.exceptions import ConfigError
@@ -347,3 +347,56 @@ def _encode_categorical(name: str, array: pa.Array, plan: dict[str, Any]) -> lis
         (f"{name}__{value}", pa.array((index == i + 1).astype(np.float64))) for i, value in enumerate(vocabulary)
     ]
     return columns
+
+
+class NumericScaling(NamedTuple):
+    """The fitted transform of all-numeric features as vectors: ``(x - offset) / scale``, ``x * 0`` where flat.
+
+    ``transform_features`` gives exactly these numbers for rows without nulls (the same float
+    operations, column by column), so a server can score a float matrix without Arrow columns.
+    """
+
+    features: list[str]
+    offset: np.ndarray
+    scale: np.ndarray
+    flat: np.ndarray
+
+    def apply(self, matrix: np.ndarray) -> np.ndarray:
+        """The transformed ``matrix`` (rows by ``features``, float64, no NaN from nulls)."""
+        out = (matrix - self.offset) / self.scale
+        if self.flat.any():  # a constant training column: the per-column path multiplies by 0.0
+            out[:, self.flat] = matrix[:, self.flat] * 0.0
+        return out  # type: ignore[no-any-return]
+
+
+def numeric_scaling(preprocessor: PreprocessorStep, state: dict[str, Any]) -> NumericScaling | None:
+    """The vector form of a fitted ``StandardPreprocessor`` whose features are all numeric, unbucketized; else None.
+
+    None too for a subclass that changes how features are encoded (its own transform must run).
+    """
+    import numpy as np
+
+    kind = type(preprocessor)
+    if not isinstance(preprocessor, StandardPreprocessor) or any(
+        getattr(kind, method) is not getattr(StandardPreprocessor, method)
+        for method in ("transform_features", "transform_batch")
+    ):
+        return None
+    features = list(state.get("features", []))
+    offsets, scales, flat = [], [], []
+    for name in features:
+        plan = state["columns"][name]
+        if plan["kind"] != "numeric" or plan["label"]:
+            return None
+        if plan["transform"] == "zscore":
+            offset, scale = plan["mean"], plan["std"]
+        elif plan["transform"] == "minmax":
+            offset, scale = plan["min"], plan["max"] - plan["min"]
+        elif plan["transform"] == "none":
+            offset, scale = 0.0, 1.0  # (x - 0.0) / 1.0 is x exactly
+        else:
+            return None
+        flat.append(not scale > 0)
+        offsets.append(float(offset))
+        scales.append(float(scale) if scale > 0 else 1.0)
+    return NumericScaling(features, np.array(offsets, np.float64), np.array(scales, np.float64), np.array(flat, bool))
