@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -56,7 +57,10 @@ def serve(
     limits = {"max_body_mb": max_body_mb, "max_rows": max_rows}
     try:
         if workers == 1:
-            uvicorn.run(create_app(bundle, **limits), **options)  # type: ignore[arg-type]
+            app = create_app(bundle, **limits)
+            # what is loaded now lives as long as the server: keep it out of every garbage collection pass
+            gc.freeze()
+            uvicorn.run(app, **options)  # type: ignore[arg-type]
         else:
             # each worker process imports the app by name, so it learns the bundle from the environment
             os.environ[BUNDLE_ENV] = bundle.path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -92,7 +93,9 @@ def app_from_env() -> FastAPI:
     from zenml.serving import load_bundle
 
     limits = json.loads(os.environ.get(LIMITS_ENV) or "{}")
-    return create_app(load_bundle(os.environ[BUNDLE_ENV]), **limits)
+    app = create_app(load_bundle(os.environ[BUNDLE_ENV]), **limits)
+    gc.freeze()  # the bundle and the imports live as long as the worker: keep them out of each collection pass
+    return app
 
 
 async def _body(request: Request, limit: int) -> bytes:

@@ -213,8 +213,9 @@ class ModelBundle:
                 # bool is an int to Python, not to the schema; big ints and text go the checked way
                 if kind is not float and (kind is not int or not -_EXACT_INT <= value <= _EXACT_INT):
                     return None
-        matrix = scaling.apply(np.array(values, np.float64))
-        features = np.nan_to_num(matrix.astype(np.float32))
+        features = scaling.apply(np.array(values, np.float64)).astype(np.float32)
+        if not np.isfinite(features).all():  # as TrainedModel.predict does; the copy is only paid when needed
+            features = np.nan_to_num(features)
         return outputs_from_probabilities(self.model.predict_arrays(features), self.task)
 
     def _records(self, outputs: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -225,16 +226,16 @@ class ModelBundle:
         if self.task == "regression":
             return [{"prediction": value, "score": value} for value in score.tolist()]
         classes = list(self.classes or [])
-        index = np.asarray(outputs["prediction"], np.int64)
-        if self.task == "binary":
-            stacked = np.column_stack([1.0 - score, score])
-        else:
-            stacked = np.column_stack([np.asarray(outputs[f"proba_{i}"], np.float64) for i in range(len(classes))])
-        chosen = stacked[np.arange(len(index)), index].tolist()
         keys = [f"{PROBABILITY_PREFIX}{name}" for name in classes]
+        index = np.asarray(outputs["prediction"], np.int64).tolist()
+        if self.task == "binary":  # 1.0 - score on Python floats is the float64 subtraction outputs_from does
+            rows = [[1.0 - value, value] for value in score.tolist()]
+        else:
+            columns = [np.asarray(outputs[f"proba_{i}"], np.float64) for i in range(len(classes))]
+            rows = np.column_stack(columns).tolist()
         return [
-            {"prediction": classes[i], "score": best, **dict(zip(keys, probabilities, strict=True))}
-            for i, best, probabilities in zip(index.tolist(), chosen, stacked.tolist(), strict=True)
+            {"prediction": classes[i], "score": probabilities[i], **dict(zip(keys, probabilities, strict=True))}
+            for i, probabilities in zip(index, rows, strict=True)
         ]
 
     def outputs_from(self, outputs: Mapping[str, Any], prediction: Any) -> dict[str, pa.Array]:
