@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -54,7 +55,7 @@ def serve(
         soft_wrap=True,
     )
     options = {"host": host, "port": port, "access_log": access_log, "timeout_graceful_shutdown": 5}
-    limits = {"max_body_mb": max_body_mb, "max_rows": max_rows}
+    limits: dict[str, Any] = {"max_body_mb": max_body_mb, "max_rows": max_rows}
     try:
         if workers == 1:
             app = create_app(bundle, **limits)
