@@ -68,7 +68,7 @@ def test_bad_rows_name_the_column_and_the_fix(trained: Callable[[str], Any], tmp
     bundle = load_bundle(export_bundle(trained("cancer_sklearn"), str(tmp_path / "b")))
     row = raw_rows(in_project, "cancer", 1)[0]
     misspelled = {("mean_radus" if k == "mean_radius" else k): v for k, v in row.items()}
-    with pytest.raises(ConfigError, match="rows lack column 'mean_radius'; did you mean 'mean_radus'"):
+    with pytest.raises(ConfigError, match="rows lack column 'mean_radius'; is 'mean_radus' a misspelling of it"):
         bundle.predict([misspelled])
     with pytest.raises(ConfigError, match="column 'mean_texture' holds text \\(string\\), but the model needs numbers"):
         bundle.check_rows([{**row, "mean_texture": "12.5"}])

@@ -23,7 +23,6 @@ from zenml.exceptions import ArtifactError, ConfigError, ZenMLError, excerpt
 from zenml.steps.preprocessor.base import Transform
 from zenml.steps.preprocessor.standard import NumericScaling, numeric_scaling
 from zenml.steps.trainer.base import META_FILE, TrainedModel, outputs_from_probabilities
-from zenml.utils.params import suggest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -124,13 +123,20 @@ class ModelBundle:
         columns = []
         for field in self.input_schema:
             if field.name not in present:
-                others = [name for name in table.column_names if name not in self._input_names]
                 raise ConfigError(
-                    f"rows lack column '{field.name}'{suggest(field.name, others)} "
+                    f"rows lack column '{field.name}'{self._misspelled(field.name, table.column_names)} "
                     f"(the model needs {', '.join(self.input_schema.names)})"
                 )
             columns.append(_converted(field, table.column(field.name)))
         return pa.Table.from_arrays(columns, schema=self.input_schema)
+
+    def _misspelled(self, missing: str, given: list[str]) -> str:
+        """``; is 'mean_radus' a misspelling of it?`` when a column the rows carry is close to the missing one."""
+        import difflib
+
+        extra = [name for name in given if name not in self._input_names]
+        close = difflib.get_close_matches(missing, extra, n=1)
+        return f"; is '{close[0]}' a misspelling of it?" if close else ""
 
     def predict(self, rows: Any) -> pa.Table:
         """``prediction`` (class name or value), ``score`` and, for classification, ``probability_<class>``.
