@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,32 +33,60 @@ def test_docs_page_lists_the_endpoints_and_tries_predict(server: Server, cancer_
         _unavailable("no 'chromium' executable on PATH (Debian: apt-get install chromium)")
     outside: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    answer: dict[str, str] = {}
 
-        def route(request_route: Any) -> None:
-            if request_route.request.url.startswith(server.url):
-                request_route.continue_()
-            else:  # a CDN: the page must not need one
-                outside.append(request_route.request.url)
-                request_route.abort()
+    def drive_browser() -> None:
+        with sync_playwright() as playwright:
+            _try_predict(playwright, executable, server, outside, errors, answer)
 
-        page.route("**/*", route)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{server.url}/docs", wait_until="load")
-        page.wait_for_selector("text=/predict", timeout=30_000)
-        for path in ("/health", "/metadata"):
-            assert page.locator(f"text={path}").count() >= 1
-        page.locator("text=Score rows").first.click()
-        page.locator("button:has-text('Try it out')").first.click()
-        page.locator("button:has-text('Execute')").first.click()
-        # the example body is one row of zeros: a real answer from the model, shown in the page
-        page.wait_for_selector(".responses-table .response-col_status:has-text('200')", timeout=30_000)
-        shots = ARTIFACTS / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / "serving-docs.png"), full_page=True)
-        body = page.locator(".live-responses-table").inner_text()
-        browser.close()
+    # Playwright's sync API refuses a thread where an asyncio loop runs (another package's browser
+    # fixture may still hold one in the main thread): a thread of its own has none.
+    failures: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _recording(drive_browser, failures))
+    worker.start()
+    worker.join(timeout=180)
+    assert not worker.is_alive(), "the browser did not finish within 180 s"
+    if failures:
+        raise failures[0]
+    body = answer["body"]
     assert outside == [] and errors == []
     assert '"prediction"' in body and '"probability_' in body
+
+
+def _recording(action: Any, failures: list[BaseException]) -> None:
+    try:
+        action()
+    except BaseException as exc:  # noqa: BLE001 -- handed to the test's thread, which raises it
+        failures.append(exc)
+
+
+def _try_predict(
+    playwright: Any, executable: str, server: Server, outside: list[str], errors: list[str], answer: dict[str, str]
+) -> None:
+    """Open /docs, try /predict with its example body, and keep what the page shows."""
+    browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+    def route(request_route: Any) -> None:
+        if request_route.request.url.startswith(server.url):
+            request_route.continue_()
+        else:  # a CDN: the page must not need one
+            outside.append(request_route.request.url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server.url}/docs", wait_until="load")
+    page.wait_for_selector("text=/predict", timeout=30_000)
+    for path in ("/health", "/metadata"):
+        assert page.locator(f"text={path}").count() >= 1
+    page.locator("text=Score rows").first.click()
+    page.locator("button:has-text('Try it out')").first.click()
+    page.locator("button:has-text('Execute')").first.click()
+    # the example body is one row of zeros: a real answer from the model, shown in the page
+    page.wait_for_selector(".responses-table .response-col_status:has-text('200')", timeout=30_000)
+    shots = ARTIFACTS / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "serving-docs.png"), full_page=True)
+    answer["body"] = page.locator(".live-responses-table").inner_text()
+    browser.close()
