@@ -40,7 +40,6 @@ def test_help_shows_what_to_type_not_python_types(zen: Zen) -> None:
 
 def test_no_help_page_shows_a_python_type(zen: Zen) -> None:
     """Arguments too: ``zen runs compare --help`` shows ``RUN_ID...``, not ``RUN_ID... <list[str]>``."""
-    cli._register_commands()
     root = typer.main.get_command(cli.app)
     pages: list[list[str]] = []
 
@@ -58,7 +57,6 @@ def test_no_help_page_shows_a_python_type(zen: Zen) -> None:
 
 
 def test_no_option_anywhere_shows_a_python_type() -> None:
-    cli._register_commands()
     root = typer.main.get_command(cli.app)
     found = []
 

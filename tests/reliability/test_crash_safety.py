@@ -121,9 +121,10 @@ import sys
 
 import numpy  # noqa: F401 -- imported once here rather than in every forked command
 import zenml.backends.orchestrator.parallel  # noqa: F401
-import zenml.cli.commands  # noqa: F401
 import zenml.cli.doctor  # noqa: F401
-import zenml.cli.history  # noqa: F401
+import zenml.cli.run  # noqa: F401
+import zenml.cli.runs  # noqa: F401
+import zenml.cli.step  # noqa: F401
 import zenml.launch  # noqa: F401
 from zenml.cli.app import main
 

@@ -189,7 +189,7 @@ def test_missing_plotly_names_the_extra_to_install(
 
 def test_import_zenml_does_not_import_plotly() -> None:
     code = (
-        "import sys, zenml, zenml.views, zenml.cli.history, zenml.reports; "
+        "import sys, zenml, zenml.views, zenml.cli.runs, zenml.cli.artifacts, zenml.reports; "
         "print(sorted(m for m in ('plotly', 'pandas') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

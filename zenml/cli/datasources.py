@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from zenml.cli.app import app
 from zenml.cli.options import StackOption
 from zenml.cli.output import console, size, table, when
 from zenml.exceptions import ArtifactError, redact_urls_in_text
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from zenml.runtime.stores import Stores
 
 datasources_app = typer.Typer(help="Datasources and the versions of the data they read.", no_args_is_help=True)
-app.add_typer(datasources_app, name="datasources")
 
 def _stores(stack: str | None) -> Stores:
     from zenml.repository import Repository

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zenml.cli.app import app
-from zenml.cli.options import StackOption
+from zenml.cli.options import StackOption, json_flag
 from zenml.cli.output import console, size, table
 
 if TYPE_CHECKING:
     from zenml.doctor import DoctorReport, Finding
 
 
-@app.command()
 def doctor(
     fix: bool = typer.Option(
         False, "--fix", help="Mark stuck runs crashed and delete garbage nothing can still be writing."
@@ -26,7 +24,7 @@ def doctor(
     ),
     no_hash: bool = typer.Option(False, "--no-hash", help="Only check artifacts are present; do not re-hash them."),
     stack: StackOption = None,
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    as_json: Annotated[bool, json_flag("Print the report as JSON.")] = False,
 ) -> None:
     """Check the stores: stuck runs, missing or corrupt artifacts, unrecorded files (exit 1 on problems)."""
     from zenml import doctor as checks

@@ -203,13 +203,13 @@ def prepare_destination(dest: Path) -> Path:
 
 def copy_example(example: Example, dest: Path) -> None:
     """Copy the example's files (not what earlier runs left there) into ``dest`` and make it a repository."""
-    from zenml.cli.commands import init
+    from zenml.cli.init import init_repository
     from zenml.repository import close_stores
 
     shutil.copytree(example.folder, dest, ignore=_LEFTOVERS, dirs_exist_ok=True)
     # the copy never carries a .zen/, so the example's runs go to a repository of its own, even when
     # ``dest`` lies inside another repository
-    init(dest)
+    init_repository(dest)
     close_stores()  # the example's own processes use the database next
 
 

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import typer
 
-from zenml.cli.app import app
 from zenml.cli.output import console, table
 from zenml.exceptions import ConfigError
 
 examples_app = typer.Typer(
     help="Runnable examples: list them, or copy one into a folder and run it.", no_args_is_help=True
 )
-app.add_typer(examples_app, name="examples")
 
 
 @examples_app.command("list")

@@ -1,8 +1,9 @@
 """What ``--help`` shows after each option and argument: what to type (``STEP.KEY=VALUE``), never ``<list[str]>``.
 
-Typer derives a metavar from the Python type; ``apply_metavars`` fills in, for every parameter of
-every registered command that has none of its own, the one this table names (by option flag, then
-by parameter name), or the parameter's name in capitals. A command may still pass ``metavar=``.
+Typer derives a metavar from the Python type; ``zenml.cli.app`` has ``apply_metavars`` (a group) or
+``apply_command_metavars`` (a command) fill in, as it loads each command, for every parameter that
+has none of its own, the one this table names (by option flag, then by parameter name), or the
+parameter's name in capitals. A command may still pass ``metavar=``.
 An option declared through a shared ``Annotated`` alias (``stack: StackOption = None``) is reached
 too; one written out inline in a string annotation is rebuilt whenever Typer reads it, so give
 that one its ``metavar=`` itself.
@@ -60,15 +61,20 @@ def metavar_for(name: str, info: ParameterInfo) -> str:
 
 def apply_metavars(app: typer.Typer) -> None:
     """Give every non-flag parameter of ``app``'s commands (and its groups', recursively) a readable metavar."""
-    # Typer prints an argument's Python type after its metavar (``RUN_ID... <list[str]>``) and has no
-    # setting to turn that off; the metavar already says what to type, so arguments show no type.
-    typer.core.TyperArgument.display_type_rich = _no_type_label  # type: ignore[method-assign,assignment]
     for command in app.registered_commands:
         if command.callback is not None:
-            _apply_to(command.callback)
+            apply_command_metavars(command.callback)
     for group in app.registered_groups:
         if group.typer_instance is not None:
             apply_metavars(group.typer_instance)
+
+
+def apply_command_metavars(callback: Any) -> None:
+    """Give every non-flag parameter of the command function ``callback`` a readable metavar."""
+    # Typer prints an argument's Python type after its metavar (``RUN_ID... <list[str]>``) and has no
+    # setting to turn that off; the metavar already says what to type, so arguments show no type.
+    typer.core.TyperArgument.display_type_rich = _no_type_label  # type: ignore[method-assign,assignment]
+    _apply_to(callback)
 
 
 def _no_type_label(self: typer.core.TyperArgument, ctx: Any) -> None:

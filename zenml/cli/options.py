@@ -1,8 +1,8 @@
-"""Options shared by several commands: ``--stack``, and parsing of repeated ``KIND.KEY=VALUE`` options."""
+"""Options shared by several commands, declared once (``--stack``, ``--quiet``, ``--json``), and their parsing."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -10,11 +10,40 @@ import yaml
 from zenml.exceptions import ConfigError, excerpt
 from zenml.utils.plainyaml import ALIASES_REFUSED, AliasError, composes, load_yaml
 
+if TYPE_CHECKING:
+    from zenml.repository import Repository
+
 #: ``--stack NAME`` of every command that reads a store, declared once: ``stack: StackOption = None``.
 StackOption = Annotated[
     str | None,
     typer.Option("--stack", help="Stack whose stores to use (default: $ZEN_STACK, else the active stack)."),
 ]
+#: ``--stack NAME`` of the worker commands (``zen step exec|begin|end``), whose spec names a stack of its own.
+SpecStackOption = Annotated[str | None, typer.Option("--stack", help="Stack to use (default: the spec's).")]
+#: ``--quiet/-q`` of the commands that run steps with a live display: ``quiet: QuietOption = False``.
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final line.")]
+#: ``--json`` of the commands that run steps: the run as one document, ``json_: JsonOption = False``.
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print only one JSON document describing the run (no live display; logs to stderr)."
+    ),
+]
+
+
+def json_flag(help_text: str) -> Any:
+    """The ``--json`` flag of a command that prints something other than a run, with its own help.
+
+    Use: ``as_json: Annotated[bool, json_flag("Print the report as JSON.")] = False``.
+    """
+    return typer.Option("--json", help=help_text)
+
+
+def open_repository(stack: str | None) -> Repository:
+    """The repository of the working directory, on the stack ``--stack`` names (``None``: the default)."""
+    from zenml.repository import Repository
+
+    return Repository(stack=stack)
 
 
 def parse_value(raw: str, option: str = "--param") -> Any:

@@ -11,13 +11,11 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from zenml.cli.app import app
 from zenml.cli.options import StackOption
 from zenml.cli.output import err_console
 from zenml.exceptions import ConfigError
 
 
-@app.command()
 def serve(
     target: str | None = typer.Argument(
         None, metavar="RUN|BUNDLE", help="A run id (its model bundle), or a bundle folder or URL."

@@ -1,14 +1,29 @@
-"""Render a pipeline DAG as Graphviz dot, Mermaid or JSON."""
+"""``zen graph``: print a pipeline's DAG as Graphviz dot, Mermaid or JSON."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import typer
+
+from zenml.cli.options import StackOption
+from zenml.cli.output import console
 from zenml.cli.targets import is_spec, load_pipeline
 from zenml.exceptions import ConfigError
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.repository import Repository, find_root
+
+
+def graph(
+    target: str = typer.Argument(..., help="A spec YAML or a pipeline target."),
+    format_: str = typer.Option("mermaid", "--format", help="dot, mermaid or json."),
+    stack: StackOption = None,
+) -> None:
+    """Print a pipeline's DAG as Graphviz dot, Mermaid or JSON (a stored spec is checked against its run's record)."""
+    if format_ not in ("dot", "mermaid", "json"):
+        raise ConfigError(f"--format '{format_}' is not one of dot, mermaid, json")
+    console.print(render_graph(target, format_, stack), markup=False)
 
 
 def graph_of(target: str, stack: str | None = None) -> tuple[dict[str, str], list[tuple[str, str, str]]]:

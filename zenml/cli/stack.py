@@ -7,13 +7,11 @@ from typing import Any
 
 import typer
 
-from zenml.cli.app import app
 from zenml.cli.options import parse_value
 from zenml.cli.output import console, table
 from zenml.exceptions import ConfigError
 
 stack_app = typer.Typer(help="Named stacks: artifact store, metadata store and default backends.", no_args_is_help=True)
-app.add_typer(stack_app, name="stack")
 
 
 def _repository() -> Any:
