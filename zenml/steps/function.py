@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any, Self, overload
 
 from zenml.exceptions import ConfigError, GraphError
-from zenml.steps.base import BaseStep, StepOptions
+from zenml.steps.base import BaseStep
+from zenml.steps.options import StepOptions
 from zenml.steps.signature import StepSignature, read_signature
 from zenml.utils.importing import module_name_of
 from zenml.utils.params import ParamSpec
