@@ -6,8 +6,30 @@ import importlib
 
 import pytest
 
-from zenml.steps import StepOptions
+from zenml.steps import FunctionStep, StepOptions, step
 from zenml.steps import options as step_options
+from zenml.utils.importing import import_object
+
+
+@pytest.mark.parametrize("module", ["zenml.steps", "zenml.steps.function"])
+def test_simple_step_is_function_step_with_a_warning(module: str) -> None:
+    package = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=rf"{module}\.SimpleStep is deprecated.*FunctionStep"):
+        old = package.SimpleStep
+    assert old is FunctionStep
+
+
+def test_function_step_is_the_class_of_step_functions() -> None:
+    @step
+    def one() -> int:
+        return 1
+
+    assert type(one) is FunctionStep
+
+
+def test_old_class_path_still_resolves_to_the_same_class() -> None:
+    with pytest.warns(DeprecationWarning, match=r"use zenml\.steps\.function\.FunctionStep instead"):
+        assert import_object("zenml.steps.function.SimpleStep") is FunctionStep
 
 
 def test_importing_the_old_runtime_module_is_silent_and_its_names_warn() -> None:
@@ -28,6 +50,8 @@ def test_unknown_names_are_attribute_errors() -> None:
     old = importlib.import_module("zenml.steps.runtime")
     with pytest.raises(AttributeError, match="module 'zenml.steps.runtime' has no attribute 'StepOptions'"):
         _ = old.StepOptions
+    with pytest.raises(AttributeError, match="module 'zenml.steps' has no attribute 'Nope'"):
+        _ = importlib.import_module("zenml.steps").Nope
 
 
 def test_step_options_live_with_the_runtime_settings() -> None:
