@@ -414,7 +414,7 @@ def test_known_protocol_without_its_driver_is_a_config_error() -> None:
 
 
 def test_private_registry_does_not_leak_into_the_global_one(tmp_path: Path) -> None:
-    from zenml.artifacts import registry as global_registry
+    from zenml.artifacts import materializer_registry as global_registry
 
     private = MaterializerRegistry()
     private.register(JSONMaterializer)

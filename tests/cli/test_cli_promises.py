@@ -100,7 +100,7 @@ def test_the_catalog_misses_no_shipped_step_class() -> None:
     import zenml.steps
     from zenml.steps.base import BaseStep
     from zenml.steps.catalog import SHIPPED_STEPS
-    from zenml.steps.function import SimpleStep
+    from zenml.steps.function import FunctionStep
 
     concrete = set()
     for package in (zenml.steps, zenml.datasources, zenml_sklearn):
@@ -110,7 +110,7 @@ def test_the_catalog_misses_no_shipped_step_class() -> None:
                     issubclass(klass, BaseStep)
                     and not inspect.isabstract(klass)
                     and klass.__module__ == module.name
-                    and klass is not SimpleStep
+                    and klass is not FunctionStep
                     and not klass.__name__.startswith("_")
                 ):
                     concrete.add(f"{klass.__module__}.{klass.__qualname__}")

@@ -14,7 +14,7 @@ from zenml.pipelines import BasePipeline
 from zenml.pipelines.spec import RunSpec
 from zenml.repository import Repository
 from zenml.runtime import Stores, execute_step
-from zenml.steps.runtime import ResourcesSpec, RuntimeSpec, parse_memory, runtime_from
+from zenml.steps.options import ResourcesSpec, RuntimeSpec, parse_memory, runtime_from
 
 GIB = 2**30
 

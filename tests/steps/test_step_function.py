@@ -9,7 +9,7 @@ import pytest
 from zenml.backends.processing import LocalProcessing
 from zenml.backends.training import LocalTraining
 from zenml.exceptions import ConfigError, GraphError
-from zenml.steps import BaseStep, SimpleStep, StepContext, StepOptions, step
+from zenml.steps import BaseStep, FunctionStep, StepContext, StepOptions, step
 
 
 @step
@@ -51,7 +51,7 @@ def varargs(*xs: float) -> float:
 
 
 def test_decorated_function_is_a_step() -> None:
-    assert isinstance(add, SimpleStep)
+    assert isinstance(add, FunctionStep)
     assert isinstance(add, BaseStep)
     assert add.__name__ == "add"
     assert add.__doc__ == "Add an offset."
@@ -111,9 +111,9 @@ def test_config_names_the_function_and_round_trips() -> None:
     config = configured.to_config()
     assert config == {"type": f"{__name__}.add", "params": {"offset": 4.0}}
     rebuilt = BaseStep.from_config(config)
-    assert isinstance(rebuilt, SimpleStep)
+    assert isinstance(rebuilt, FunctionStep)
     assert rebuilt == configured
-    assert SimpleStep.from_config(config) == configured
+    assert FunctionStep.from_config(config) == configured
     assert rebuilt.process(x=1.0) == 5.0
 
 
@@ -124,7 +124,7 @@ def test_from_config_validates_function_params() -> None:
 
 def test_from_config_refuses_a_plain_function() -> None:
     with pytest.raises(ConfigError, match="is not a step: decorate the function with @step"):
-        SimpleStep.from_config({"type": f"{__name__}._plain", "params": {}})
+        FunctionStep.from_config({"type": f"{__name__}._plain", "params": {}})
     with pytest.raises(ConfigError, match="is not a BaseStep class"):
         BaseStep.from_config({"type": f"{__name__}._plain", "params": {}})
 

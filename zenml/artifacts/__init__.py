@@ -1,13 +1,23 @@
 """Artifacts: the artifact store (local folder or fsspec URL) and the materializer registry."""
 
+from typing import Any
+
 from zenml.artifacts.materializers import (
     ArtifactFolder,
     Materializer,
     MaterializerRegistry,
+    materializer_registry,
     register_materializer,
-    registry,
 )
 from zenml.artifacts.store import ArtifactStore, StoredArtifact
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
+
+_RENAMED = {"registry": "zenml.artifacts.materializer_registry"}
+
+
+def __getattr__(name: str) -> Any:
+    return _moved_attribute(__name__, name, _RENAMED)
+
 
 __all__ = [
     "ArtifactFolder",
@@ -15,6 +25,6 @@ __all__ = [
     "Materializer",
     "MaterializerRegistry",
     "StoredArtifact",
+    "materializer_registry",
     "register_materializer",
-    "registry",
 ]

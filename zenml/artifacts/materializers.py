@@ -12,6 +12,7 @@ import json
 from typing import IO, Any, ClassVar, Protocol
 
 from zenml.exceptions import ArtifactError
+from zenml.utils.deprecation import moved_attribute
 from zenml.utils.importing import qualified_name
 from zenml.utils.jsonable import find_non_jsonable
 from zenml.utils.trust import import_trusted
@@ -278,12 +279,21 @@ class MaterializerRegistry:
         return "auto"
 
 
-registry = MaterializerRegistry()
+#: the registry every artifact store uses unless given another (``zenml.registry`` is the backend table)
+materializer_registry = MaterializerRegistry()
 for _builtin in (JSONMaterializer, NumpyMaterializer, ArrowMaterializer, PandasMaterializer, DatasetMaterializer):
-    registry.register(_builtin)
+    materializer_registry.register(_builtin)
 
 
 def register_materializer(materializer: type[Materializer]) -> type[Materializer]:
     """Register a user materializer (usable as a class decorator)."""
-    registry.register(materializer)
+    materializer_registry.register(materializer)
     return materializer
+
+
+# ``registry`` was renamed: beside the module ``zenml.registry`` (the backend table) it read as that.
+_RENAMED = {"registry": "zenml.artifacts.materializers.materializer_registry"}
+
+
+def __getattr__(name: str) -> Any:
+    return moved_attribute(__name__, name, _RENAMED)

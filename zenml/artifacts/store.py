@@ -23,7 +23,7 @@ from typing import IO, Any
 import blake3
 import xxhash
 
-from zenml.artifacts.materializers import Materializer, MaterializerRegistry, registry
+from zenml.artifacts.materializers import Materializer, MaterializerRegistry, materializer_registry
 from zenml.artifacts.storage import Storage, open_storage
 from zenml.exceptions import ArtifactError
 from zenml.utils.hashing import CONTENT_HASH
@@ -146,7 +146,7 @@ class ArtifactStore:
         self,
         uri: str,
         base_dir: Path | None = None,
-        materializers: MaterializerRegistry = registry,
+        materializers: MaterializerRegistry = materializer_registry,
         options: dict[str, Any] | None = None,
     ) -> None:
         self.uri = uri

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from zenml.artifacts.materializers import registry as materializers
+from zenml.artifacts.materializers import materializer_registry as materializers
 from zenml.exceptions import ConfigError, GraphError, ZenMLError
 from zenml.pipelines.graph import topological_order
 from zenml.pipelines.spec import (

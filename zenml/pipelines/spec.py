@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zenml.exceptions import ConfigError, excerpt
-from zenml.steps.runtime import RuntimeSpec
+from zenml.steps.options import RuntimeSpec
 from zenml.utils.hashing import sha256_bytes, sha256_text
 from zenml.utils.plainyaml import AliasError, PlainDumper, load_yaml
 

@@ -39,7 +39,7 @@ from typing import Any
 from zenml.runtime.origins import class_source, import_table
 from zenml.runtime.valuehash import CODE_TYPES, Unhashable, value_digest
 from zenml.steps.base import BaseStep
-from zenml.steps.function import SimpleStep
+from zenml.steps.function import FunctionStep
 from zenml.utils.hashing import sha256_text
 from zenml.utils.importing import module_name_of
 
@@ -388,7 +388,7 @@ def _put(table: dict[str, str], key: str, digest: str) -> None:
 def step_fingerprint(step: BaseStep, project_root: Path) -> Fingerprint:
     """The project code ``step`` runs and the project values it can observe."""
     walker = _Fingerprinter(project_root.resolve())
-    root: Any = step.func if isinstance(step, SimpleStep) else type(step)
+    root: Any = step.func if isinstance(step, FunctionStep) else type(step)
     walker.add(root)
     if not walker.code:
         # The step's own code lives outside the project (a shipped or installed step): its

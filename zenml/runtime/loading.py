@@ -9,7 +9,7 @@ from typing import Any
 from zenml.exceptions import ConfigError
 from zenml.pipelines.spec import BackendSpec, RunSpec, StepSpec
 from zenml.steps.base import BaseStep
-from zenml.steps.function import SimpleStep
+from zenml.steps.function import FunctionStep
 from zenml.utils.params import Configurable
 from zenml.utils.text import with_article
 from zenml.utils.trust import import_trusted, trust_project_folder
@@ -20,7 +20,7 @@ _KNOWN_DEFINITIONS: dict[str, Any] = {}
 
 def remember_definition(step: BaseStep) -> None:
     """Note the object a step's ``type`` path refers to (its class or its ``@step`` function)."""
-    _KNOWN_DEFINITIONS[step.config_type()] = step if isinstance(step, SimpleStep) else type(step)
+    _KNOWN_DEFINITIONS[step.config_type()] = step if isinstance(step, FunctionStep) else type(step)
 
 
 def remember_backend(backend: Configurable, type_path: str) -> None:
@@ -64,7 +64,7 @@ def load_step(name: str, spec: StepSpec) -> BaseStep:
     if target is None:
         target = import_trusted(spec.type, f"step '{name}'")
     try:
-        if isinstance(target, SimpleStep):
+        if isinstance(target, FunctionStep):
             return target.clone().set_params(**spec.params)
         if isinstance(target, type) and issubclass(target, BaseStep):
             return BaseStep._build_from(target, spec.type, dict(spec.params))

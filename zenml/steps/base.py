@@ -5,12 +5,12 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, ClassVar, Self, final
 
 from zenml.exceptions import ConfigError, GraphError, StepError
 from zenml.steps.context import StepContext
-from zenml.steps.runtime import RuntimeSpec, runtime_from
+from zenml.steps.options import StepOptions, runtime_from
 from zenml.steps.signature import SINGLE_OUTPUT, StepSignature, read_signature
 from zenml.steps.wiring import OutputHandle, StepOutputs, active_builder
 from zenml.utils.params import Configurable
@@ -33,25 +33,6 @@ def check_name(name: str, what: str) -> str:
 def snake_case(name: str) -> str:
     """``StandardScaler`` → ``standard_scaler``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-@dataclass(frozen=True)
-class StepOptions:
-    """How a step runs, as opposed to what it computes (never part of the parameters).
-
-    Attributes:
-        name: the step's name in a ``@pipeline`` (default: derived from the class or function).
-        enable_cache: whether an unchanged step may be served from the cache.
-        processing: a processing backend config ``{"type", "params"}`` for this step only.
-        training: a training backend config for this step only.
-        runtime: retries, retry delay/backoff, timeout and resources (``RuntimeSpec`` fields).
-    """
-
-    name: str | None = None
-    enable_cache: bool = True
-    processing: dict[str, Any] | None = None
-    training: dict[str, Any] | None = None
-    runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
 
 
 class BaseStep(Configurable, abc.ABC):

@@ -15,8 +15,9 @@ from typing import Any
 
 from zenml.artifacts.materializers import ArtifactFolder, JSONMaterializer, register_materializer
 from zenml.exceptions import ConfigError
-from zenml.steps.base import BaseStep, StepOptions
+from zenml.steps.base import BaseStep
 from zenml.steps.context import StepContext
+from zenml.steps.options import StepOptions
 from zenml.steps.preprocessor.base import Transform
 from zenml.steps.trainer.base import TrainedModel
 from zenml.utils.legacy import legacy_name_error as _legacy_name_error

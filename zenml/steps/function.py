@@ -1,4 +1,4 @@
-"""``@step``: turn a plain function into a step (the glossary's ``SimpleStep``).
+"""``@step``: turn a plain function into a step, a ``FunctionStep`` (as ``@pipeline`` makes a ``FunctionPipeline``).
 
 Arguments *without* a default are inputs (wired from other steps' outputs); arguments *with* a
 default are parameters (JSON-able, recorded in the run spec). The split is static so a pipeline
@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import Any, Self, overload
 
 from zenml.exceptions import ConfigError, GraphError
-from zenml.steps.base import BaseStep, StepOptions
+from zenml.steps.base import BaseStep
+from zenml.steps.options import StepOptions
 from zenml.steps.signature import StepSignature, read_signature
+from zenml.utils.deprecation import moved_attribute
 from zenml.utils.importing import module_name_of
 from zenml.utils.params import ParamSpec
 
@@ -34,7 +36,7 @@ def _function_param_specs(func: Callable[..., Any]) -> dict[str, ParamSpec]:
     return specs
 
 
-class SimpleStep(BaseStep):
+class FunctionStep(BaseStep):
     """A step made from a function by ``@step``; its parameters are the defaulted arguments.
 
     Examples:
@@ -106,9 +108,9 @@ class SimpleStep(BaseStep):
 
     @classmethod
     def _build_from(cls, target: Any, type_path: str, params: dict[str, Any]) -> Self:
-        if isinstance(target, SimpleStep):
+        if isinstance(target, FunctionStep):
             return target.clone().set_params(**params)  # type: ignore[return-value]
-        if isinstance(target, type) and issubclass(target, cls) and target is not SimpleStep:
+        if isinstance(target, type) and issubclass(target, cls) and target is not FunctionStep:
             return super()._build_from(target, type_path, params)
         raise ConfigError(f"'{type_path}' is not a step: decorate the function with @step or subclass BaseStep")
 
@@ -127,16 +129,16 @@ RUNTIME_SETTINGS = frozenset({"retries", "retry_delay", "retry_backoff", "timeou
 
 
 @overload
-def step(func: Callable[..., Any], /) -> SimpleStep: ...
+def step(func: Callable[..., Any], /) -> FunctionStep: ...
 @overload
 def step(
     *, name: str | None = None, enable_cache: bool = True, **runtime: Any
-) -> Callable[[Callable[..., Any]], SimpleStep]: ...
+) -> Callable[[Callable[..., Any]], FunctionStep]: ...
 
 
 def step(
     func: Callable[..., Any] | None = None, /, *, name: str | None = None, enable_cache: bool = True, **runtime: Any
-) -> SimpleStep | Callable[[Callable[..., Any]], SimpleStep]:
+) -> FunctionStep | Callable[[Callable[..., Any]], FunctionStep]:
     """Decorate a function to make it a step: ``@step`` or ``@step(name=..., enable_cache=False)``.
 
     Runtime settings go here too: ``@step(retries=2, retry_delay=1.0, timeout=60, resources={"cpu": 2})``
@@ -150,8 +152,8 @@ def step(
         3.0
     """
 
-    def decorate(function: Callable[..., Any]) -> SimpleStep:
-        simple = SimpleStep(function)
+    def decorate(function: Callable[..., Any]) -> FunctionStep:
+        function_step = FunctionStep(function)
         if name is not None or not enable_cache or runtime:
             unknown = sorted(set(runtime) - RUNTIME_SETTINGS)
             if unknown:
@@ -159,10 +161,21 @@ def step(
                     f"@step got unknown setting '{unknown[0]}'; use name, enable_cache or one of "
                     f"{', '.join(sorted(RUNTIME_SETTINGS))}"
                 )
-            simple = simple.configure(name=name, enable_cache=enable_cache, **runtime)
-        return simple
+            function_step = function_step.configure(name=name, enable_cache=enable_cache, **runtime)
+        return function_step
 
     return decorate(func) if func is not None else decorate
 
 
-__all__ = ["SimpleStep", "StepOptions", "step"]
+# Renamed from ``SimpleStep`` (the old name for one release, with a warning). Nothing recorded depends on
+# the class's name: a function step's spec ``type`` is the decorated function's path, never this class,
+# and its code fingerprint starts at that function and skips zenml's own code, so specs written before
+# the rename replay unchanged and their cache keys stay the same (tests/steps/test_spec_before_rename.py).
+_RENAMED = {"SimpleStep": "zenml.steps.function.FunctionStep"}
+
+
+def __getattr__(name: str) -> Any:
+    return moved_attribute(__name__, name, _RENAMED)
+
+
+__all__ = ["FunctionStep", "StepOptions", "step"]

@@ -83,7 +83,7 @@ def check_signature(step: BaseStep) -> None:
 
 def check_default_construction(step: BaseStep) -> None:
     """A class whose parameters all have defaults can be built with no arguments."""
-    if not isinstance(type(step), type) or type(step).__name__ == "SimpleStep":
+    if not isinstance(type(step), type) or type(step).__name__ == "FunctionStep":
         return
     specs = step.param_specs()
     if all(spec.default is not inspect.Parameter.empty for spec in specs.values()):

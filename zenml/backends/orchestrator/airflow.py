@@ -28,7 +28,7 @@ from zenml.metadata.records import StepRunRecord
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores
-from zenml.steps.runtime import RuntimeSpec
+from zenml.steps.options import RuntimeSpec
 
 #: the repository's private folder (``zenml.repository.ZEN_DIR``; backends sit below that layer)
 ZEN_DIR = ".zen"
