@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from zenml import pipeline, step
+from zenml.engine import run_pipeline
 from zenml.exceptions import ConfigError
-from zenml.launch import run_pipeline
 from zenml.repository import Repository
 
 

@@ -124,7 +124,7 @@ import zenml.backends.orchestrator.parallel  # noqa: F401
 import zenml.cli.commands  # noqa: F401
 import zenml.cli.doctor  # noqa: F401
 import zenml.cli.history  # noqa: F401
-import zenml.launch  # noqa: F401
+import zenml.engine  # noqa: F401
 from zenml.cli.app import main
 
 try:
