@@ -76,9 +76,7 @@ def test_spec_never_contains_the_stack_password(repo: Repository, postgres_url: 
         assert rows and not any(SECRET in row for row in rows), "the metadata store holds no password either"
         assert repo.stores().metadata.runs() == [], "the default stack was not used"
     finally:
-        for stores in repo._stores.values():
-            stores.metadata.close()
-        repo._stores.clear()
+        repo.close()
 
 
 def test_readers_refuse_a_stored_spec_edited_since_launch(repo: Repository) -> None:
