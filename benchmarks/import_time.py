@@ -19,7 +19,7 @@ WARMUPS = 2
 IMPORT_TARGET_MS = 150.0
 HELP_TARGET_MS = 300.0
 # What ``zen run`` imports before it loads the user's module: its floor, before any step runs.
-RUN_MODULES = ("zenml.cli.app", "zenml.cli.run", "zenml.launch")
+RUN_MODULES = ("zenml.cli.app", "zenml.cli.run", "zenml.engine")
 
 
 def run() -> list[Figure]:

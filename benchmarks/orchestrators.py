@@ -164,7 +164,7 @@ def _cpu() -> float:
 
 def timed_run(repo: Any, flow: Any, orchestrator: Any, params: dict[str, dict[str, Any]] | None = None) -> Measured:
     """Run ``flow`` uncached on ``orchestrator`` and time it; check every step completed."""
-    from zenml.launch import run_pipeline
+    from zenml.engine import run_pipeline
 
     cpu, called_at, started = _cpu(), time.time(), time.perf_counter()
     run = run_pipeline(flow, orchestrator=orchestrator, repository=repo, enable_cache=False, params=params)

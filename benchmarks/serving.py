@@ -37,7 +37,7 @@ def _train(root: Path) -> tuple[Path, list[dict[str, Any]]]:
     from zenml_sklearn import SklearnTrainer
 
     from zenml.datasources import CSVDatasource
-    from zenml.launch import run_pipeline
+    from zenml.engine import run_pipeline
     from zenml.pipelines import SimplePipeline
     from zenml.repository import Repository, close_stores
     from zenml.serving import export_bundle, load_bundle

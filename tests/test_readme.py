@@ -89,5 +89,4 @@ def test_shell_examples_run(project: Path) -> None:
         rerun = repository.runs()[0]  # 'zen run pipelines/scaled/RUN_ID.yaml' re-executed it as a new run
         assert rerun.id != first.id and rerun.spec.steps == first.spec.steps
     finally:
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from zenml import pipeline, step
+from zenml.engine import run_pipeline
 from zenml.exceptions import ConfigError
-from zenml.launch import run_pipeline
 from zenml.repository import Repository
 
 
@@ -49,8 +49,7 @@ def test_init_creates_config_database_artifacts_and_gitignore(tmp_path: Path) ->
         assert (tmp_path / ".gitignore").read_text() == ".zen/\n"
         assert repository.runs() == [] and repository.pipelines() == []
     finally:
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 def test_init_is_idempotent_and_keeps_configuration(tmp_path: Path) -> None:
@@ -63,8 +62,7 @@ def test_init_is_idempotent_and_keeps_configuration(tmp_path: Path) -> None:
         assert [s.name for s in second.stacks()] == ["default", "team"]
     finally:
         for repository in (first, second):
-            for stores in repository._stores.values():
-                stores.metadata.close()
+            repository.close()
 
 
 def test_existing_gitignore_entry_is_not_duplicated(tmp_path: Path) -> None:
@@ -73,8 +71,7 @@ def test_existing_gitignore_entry_is_not_duplicated(tmp_path: Path) -> None:
     try:
         assert (tmp_path / ".gitignore").read_text() == "/.zen\n"
     finally:
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 def test_repository_is_found_from_a_sub_folder(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,8 +218,7 @@ def test_runs_record_git_commit_dirty_flag_and_diff_hash(tmp_path: Path, monkeyp
         same = run_pipeline(hello, repository=repository)
         assert same.git == dirty.git, "the same edit gives the same diff hash"
     finally:
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -238,8 +234,7 @@ def test_untracked_files_make_the_tree_dirty(tmp_path: Path, monkeypatch: pytest
         info = repository.git_info()
         assert info is not None and info.dirty and info.diff_sha256
     finally:
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -252,8 +247,7 @@ def test_git_repository_without_commits_records_no_commit(tmp_path: Path, monkey
         assert run.git is not None
         assert run.git["commit"] is None and run.git["dirty"] is True
     finally:
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 def test_outside_git_runs_record_no_git_and_warn_once(repo: Repository, caplog: pytest.LogCaptureFixture) -> None:
@@ -268,3 +262,15 @@ def test_outside_git_runs_record_no_git_and_warn_once(repo: Repository, caplog: 
     assert first.spec.git is None
     warnings = [r for r in caplog.records if "not inside a git repository" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_close_disposes_the_stores_it_opened_and_workers_share_the_same_cache(repo: Repository) -> None:
+    from zenml.runtime.stores import open_cached
+
+    stores = repo.stores()
+    assert stores.recipe is not None
+    assert open_cached(stores.recipe) is stores, "a worker in this process reuses the repository's stores"
+    assert Repository(repo.root).stores() is stores, "one pool per store, whatever the Repository object"
+    repo.close()
+    reopened = repo.stores()
+    assert reopened is not stores and reopened.metadata.runs() == []

@@ -15,8 +15,8 @@ from zenml.compare import RunComparison, compare_runs
 from zenml.doctor import STAGING
 from zenml.exceptions import ConfigError
 from zenml.metadata.records import PipelineRecord
-from zenml.metadata.store import SQLMetadataStore, sqlite_file
-from zenml.runtime.stores import Stores, StoresRecipe
+from zenml.metadata.store import SQLMetadataStore, normalise_url, sqlite_file
+from zenml.runtime.stores import Stores, StoresRecipe, close_cached, open_cached
 from zenml.stack import Stack, check_stack_fields
 from zenml.steps.base import check_name
 from zenml.utils.gitinfo import GitInfo, read_git_info
@@ -29,14 +29,11 @@ ZEN_DIR = ".zen"
 CONFIG_NAME = "config.yaml"
 CONFIG_VERSION = 1
 logger = logging.getLogger("zenml")
-_OPEN_STORES: dict[str, Stores] = {}
 
 
 def close_stores() -> None:
     """Dispose every store this process opened (tests and long-lived processes switching stacks)."""
-    for stores in _OPEN_STORES.values():
-        stores.metadata.close()
-    _OPEN_STORES.clear()
+    close_cached()
 
 
 def default_stack_fields() -> dict[str, Any]:
@@ -106,7 +103,7 @@ class Repository:
         # as they may by its run specs: reading trusts them by the same rule (zenml.utils.trust)
         trust_project_folder(root)
         self.config = self._read_config()
-        self._stores: dict[str, Stores] = {}
+        self._opened: list[StoresRecipe] = []  # the stores this object opened or reused, for close()
         self.stack_name = stack
         if stack is not None:
             self.stack(stack)  # an unknown name is refused now, naming the known ones
@@ -241,20 +238,34 @@ class Repository:
             LostMetadataStoreError: the metadata file is missing next to a populated artifact store.
         """
         stack = (stack or self.stack()).resolved()
-        key = f"{self.root}|{stack.name}|{stack.metadata_store}|{stack.artifact_store}|{stack.artifact_store_options}"
-        # Shared by every Repository object of this process: one connection pool per store, however
-        # many times pipeline.run() or Repository() is called.
-        if key not in _OPEN_STORES:
+        recipe = StoresRecipe(
+            normalise_url(stack.metadata_store, self.root),
+            stack.artifact_store,
+            dict(stack.artifact_store_options),
+            project_root=self.root,
+        )
+
+        def open_stores() -> Stores:
             artifacts = ArtifactStore(stack.artifact_store, base_dir=self.root, options=stack.artifact_store_options)
             if not new_metadata_store:
                 _refuse_lost_metadata(stack, artifacts, self.root)
-            metadata = SQLMetadataStore(stack.metadata_store, base_dir=self.root)
-            recipe = StoresRecipe(
-                metadata.url, stack.artifact_store, dict(stack.artifact_store_options), project_root=self.root
-            )
-            _OPEN_STORES[key] = Stores(metadata=metadata, artifacts=artifacts, project_root=self.root, recipe=recipe)
-        self._stores[key] = _OPEN_STORES[key]
-        return _OPEN_STORES[key]
+            metadata = SQLMetadataStore(recipe.metadata_url, base_dir=self.root)
+            return Stores(metadata=metadata, artifacts=artifacts, project_root=self.root, recipe=recipe)
+
+        # Shared by every Repository object and worker of this process: one connection pool per store,
+        # however many times pipeline.run() or Repository() is called.
+        stores = open_cached(recipe, open_stores)
+        if recipe not in self._opened:
+            self._opened.append(recipe)
+        return stores
+
+    def close(self) -> None:
+        """Dispose the stores this repository opened (or reused); a later ``stores()`` opens them anew.
+
+        Other ``Repository`` objects of the process that share them reopen them on their next ``stores()``.
+        """
+        close_cached(self._opened)
+        self._opened.clear()
 
     def check_metadata_file(self) -> None:
         """Refuse, as ``stores()`` would, a stack whose SQLite file is missing next to its artifacts (opens no store).

@@ -308,7 +308,7 @@ class PipelineRun:
             ConfigError: the spec file was edited, or a snapshot is gone from the artifact store
                 (then ``refresh_data=True`` reads the sources anew); nothing is recorded.
         """
-        from zenml.launch import rerun_spec  # a convenience facade, like pipeline.run()
+        from zenml.engine import rerun_spec  # a convenience facade, like pipeline.run()
 
         path = self.record.spec_file(self.stores.project_root)
         return rerun_spec(path, refresh_data=refresh_data, data_from=data_from, **options)

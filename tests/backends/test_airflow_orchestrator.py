@@ -17,8 +17,8 @@ import pytest
 
 from zenml import pipeline, step
 from zenml.backends.orchestrator.airflow import AirflowOrchestrator, airflow_env, run_dag
+from zenml.engine import compile_pipeline, run_pipeline
 from zenml.exceptions import BackendError, ConfigError, StepError
-from zenml.launch import compile_pipeline, run_pipeline
 from zenml.repository import Repository
 from zenml.runtime import StepOutcome
 from zenml.testing.orchestrators import add, broken_flow, diamond_flow, fan_flow, seed

@@ -20,8 +20,8 @@ import pytest
 
 from zenml import pipeline, step
 from zenml.backends.orchestrator.dask import DaskOrchestrator
+from zenml.engine import run_pipeline
 from zenml.exceptions import BackendError, ConfigError, StepError
-from zenml.launch import run_pipeline
 from zenml.repository import Repository
 from zenml.runtime.stores import StoresRecipe
 

@@ -6,8 +6,8 @@ import pytest
 
 from zenml import pipeline, step
 from zenml.backends.orchestrator import BaseOrchestrator, LocalOrchestrator
+from zenml.engine import compile_pipeline, write_spec
 from zenml.exceptions import ConfigError, GraphError, StepError
-from zenml.launch import compile_pipeline, write_spec
 from zenml.pipelines.spec import RunSpec, StepSpec
 from zenml.repository import Repository
 from zenml.runtime import StepOutcome, Stores

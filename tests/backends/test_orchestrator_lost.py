@@ -6,7 +6,7 @@ import pytest
 
 from zenml import pipeline, step
 from zenml.backends.orchestrator.lost import exit_status, record_lost, worker_died
-from zenml.launch import compile_pipeline
+from zenml.engine import compile_pipeline
 from zenml.repository import Repository
 
 

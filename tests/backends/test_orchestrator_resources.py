@@ -14,8 +14,8 @@ from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.local import LocalOrchestrator
 from zenml.backends.orchestrator.parallel import ParallelOrchestrator
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
+from zenml.engine import compile_pipeline, run_pipeline
 from zenml.exceptions import BackendError, ConfigError
-from zenml.launch import compile_pipeline, run_pipeline
 from zenml.pipelines import BasePipeline
 from zenml.pipelines.spec import RunSpec
 from zenml.repository import Repository

@@ -14,8 +14,8 @@ import pytest
 
 from zenml import pipeline, step
 from zenml.backends.orchestrator.parallel import ParallelOrchestrator
+from zenml.engine import run_pipeline
 from zenml.exceptions import ConfigError, StepError
-from zenml.launch import run_pipeline
 from zenml.repository import Repository
 from zenml.runtime import StepOutcome, Stores
 
@@ -105,7 +105,7 @@ def test_step_error_survives_pickling() -> None:
 def test_stores_without_a_recipe_are_refused(repo: Repository) -> None:
     stores = repo.stores()
     handmade = Stores(metadata=stores.metadata, artifacts=stores.artifacts, project_root=stores.project_root)
-    from zenml.launch import compile_pipeline
+    from zenml.engine import compile_pipeline
 
     spec, _, _ = compile_pipeline(two_naps, repository=repo)
     with pytest.raises(ConfigError, match="needs stores opened from a stack"):

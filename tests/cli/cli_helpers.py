@@ -129,8 +129,7 @@ def store_state(root: Path) -> StoreState:
     try:
         runs = sorted((run.id, run.status) for run in repository.runs())
     finally:
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
     specs = sorted(str(p.relative_to(root)) for p in (root / "pipelines").rglob("*") if p.is_file())
     artifacts = sorted(str(p.relative_to(root)) for p in (root / ".zen" / "artifacts").rglob("*") if p.is_file())
     return StoreState(runs, specs, artifacts)

@@ -41,8 +41,7 @@ def module_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         patch.chdir(root)
         repository = Repository.init(root)
         yield repository
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 @pytest.fixture

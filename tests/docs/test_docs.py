@@ -253,8 +253,7 @@ def fresh_repo(where: Path, folder: str | None) -> Path:
                 shutil.copy(item, where / item.name)
     with mock.patch.dict(os.environ, environment(), clear=True):  # no developer ZEN_* settings
         repository = Repository.init(where)
-    for stores in repository._stores.values():
-        stores.metadata.close()
+    repository.close()
     return where
 
 

@@ -69,7 +69,7 @@ def test_a_cached_run_in_a_fresh_process_never_imports_the_orm(tmp_path: Path) -
     script = textwrap.dedent(
         """
         import json, sys
-        from zenml.launch import run_pipeline
+        from zenml.engine import run_pipeline
         from zenml.repository import Repository
         from flow import flow
         root = sys.argv[1]

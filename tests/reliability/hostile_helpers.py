@@ -133,7 +133,7 @@ def make_project(root: Path) -> Project:
     module = f"hostile_flow_{uuid.uuid4().hex[:10]}"
     (root / f"{module}.py").write_text(FLOW_SOURCE)
     importlib.invalidate_caches()
-    from zenml.launch import run_pipeline
+    from zenml.engine import run_pipeline
     from zenml.utils.importing import load_target
 
     run = run_pipeline(load_target(f"{module}.py:scaled"), repository=repository)

@@ -122,10 +122,15 @@ import sys
 import numpy  # noqa: F401 -- imported once here rather than in every forked command
 import zenml.backends.orchestrator.parallel  # noqa: F401
 import zenml.cli.doctor  # noqa: F401
+<<<<<<< HEAD
 import zenml.cli.run  # noqa: F401
 import zenml.cli.runs  # noqa: F401
 import zenml.cli.step  # noqa: F401
 import zenml.launch  # noqa: F401
+=======
+import zenml.cli.history  # noqa: F401
+import zenml.engine  # noqa: F401
+>>>>>>> i19-engine
 from zenml.cli.app import main
 
 try:

@@ -248,7 +248,7 @@ def test_metadata_server_dies_mid_run_then_resume_completes(
 def test_metadata_outage_longer_than_a_heartbeat_is_ridden_out(
     private_postgres: PrivateServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zenml.launch import HEARTBEAT_SECONDS
+    from zenml.engine import HEARTBEAT_SECONDS
 
     project = Project(tmp_path / "project", monkeypatch, metadata_url=private_postgres.url)
     process = project.start_held_run()

@@ -26,8 +26,8 @@ def report_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportRuns
     """One repository with four finished runs, built once for the package."""
     import report_flows
 
+    from zenml.engine import run_pipeline
     from zenml.exceptions import StepError
-    from zenml.launch import run_pipeline
     from zenml.repository import Repository, close_stores
 
     with pytest.MonkeyPatch.context() as patch:
@@ -90,7 +90,7 @@ class _HeldRun:
     def _run(self) -> None:
         import report_flows
 
-        from zenml.launch import run_pipeline
+        from zenml.engine import run_pipeline
 
         try:
             run_pipeline(report_flows.held(), repository=self.repository)

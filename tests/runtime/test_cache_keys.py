@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zenml import BaseStep, pipeline, step
-from zenml.launch import run_pipeline
+from zenml.engine import run_pipeline
 from zenml.pipelines.spec import StepSpec
 from zenml.repository import Repository
 from zenml.runtime.cache import CACHE_FORMAT_VERSION, cache_components, cache_key, uncacheable_reason, warn_uncacheable

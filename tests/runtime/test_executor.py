@@ -13,8 +13,8 @@ import pytest
 from zenml import BaseStep, Metrics, StepContext, pipeline, step
 from zenml.backends.processing.local import LocalProcessing
 from zenml.backends.training.local import LocalTraining
+from zenml.engine import compile_pipeline, run_pipeline, write_spec
 from zenml.exceptions import ConfigError, StepError
-from zenml.launch import compile_pipeline, run_pipeline, write_spec
 from zenml.pipelines.spec import RunSpec
 from zenml.repository import Repository
 from zenml.runtime import StepOutcome, Stores, execute_step
@@ -236,7 +236,7 @@ def test_executing_a_step_again_in_the_same_run_replaces_the_attempt(repo: Repos
 
 
 def test_resume_reruns_a_step_that_failed_after_publishing_an_output(repo: Repository, tmp_path: Path) -> None:
-    from zenml.launch import resume_run
+    from zenml.engine import resume_run
 
     with pytest.raises(StepError, match="no materializer stores values of type builtins.set"):
         run_pipeline(half_published)

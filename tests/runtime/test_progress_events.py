@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zenml import StepContext, pipeline, step
-from zenml.launch import run_pipeline
+from zenml.engine import run_pipeline
 from zenml.repository import Repository
 from zenml.runtime.events import ProgressListener, StepOutcome, StepProgress
 

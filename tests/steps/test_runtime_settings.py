@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from zenml import BaseStep, pipeline, step
+from zenml.engine import compile_pipeline, run_pipeline, write_spec
 from zenml.exceptions import ConfigError, StepError
-from zenml.launch import compile_pipeline, run_pipeline, write_spec
 from zenml.pipelines import BasePipeline
 from zenml.pipelines.spec import RunSpec
 from zenml.repository import Repository

@@ -54,8 +54,7 @@ def trainer_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         write_table(root / "data.csv")
         repository = Repository.init(root)
         yield root
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 @dataclass

@@ -170,8 +170,7 @@ def proof_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             write_dataset(name, root)
         repository = Repository.init(root)
         yield root
-        for stores in repository._stores.values():
-            stores.metadata.close()
+        repository.close()
 
 
 def proof_pipeline(name: str, trainer_step: Any) -> Any:

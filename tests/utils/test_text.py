@@ -52,7 +52,7 @@ def test_messages_say_an_int_and_an_orchestrator() -> None:
     assert find_non_jsonable(object()) == "value is an object"
     assert with_article("orchestrator") == "an orchestrator"
     from zenml.backends.processing import LocalProcessing
-    from zenml.launch import backend_spec
+    from zenml.engine import backend_spec
     from zenml.stack import Stack
 
     with pytest.raises(ConfigError, match="LocalProcessing is not an orchestrator backend"):

@@ -96,23 +96,23 @@ class _Launch:
 
     def start(self, listener: RunListener) -> PipelineRun:
         """Run it, reporting to ``listener``."""
-        from zenml import launch
+        from zenml import engine
 
         if self.pipeline is None:
-            return launch.rerun_spec(
+            return engine.rerun_spec(
                 Path(self.target),
                 listener=listener,
                 refresh_data=self.refresh_data,
                 data_from=self.data_from,
                 **self.common,
             )
-        return launch.run_pipeline(
+        return engine.run_pipeline(
             self.pipeline, params=self.params, listener=listener, data_from=self.data_from, **self.common
         )
 
     def compare_data_with(self) -> str | None:
         """The run whose data versions the summary compares with: the replayed one under --refresh-data."""
-        from zenml.launch import replayed_run
+        from zenml.engine import replayed_run
 
         if self.pipeline is None and self.refresh_data:
             return replayed_run(Path(self.target), stack=self.stack, repository=self.repository)
@@ -207,19 +207,19 @@ def plan(
     data_from: str | None = typer.Option(None, "--data-from", help="Plan on the data this earlier run read."),
 ) -> None:
     """Show, per step, whether a run would execute it or use the cache, and why (runs nothing)."""
-    from zenml import launch
+    from zenml import engine
 
     if is_spec(target):
         if param:
             raise ConfigError("--param cannot change a stored spec; plan the pipeline itself with --param")
-        plans = launch.plan_spec_file(
+        plans = engine.plan_spec_file(
             Path(target), stack=stack, enable_cache=not no_cache, refresh_data=refresh_data, data_from=data_from
         )
     else:
         if refresh_data:
             raise ConfigError("--refresh-data applies to a stored spec; a pipeline target always reads its sources")
         pipeline = load_pipeline(target)
-        plans = launch.plan_pipeline(
+        plans = engine.plan_pipeline(
             pipeline,
             params=_step_params(pipeline, param),
             stack=stack,

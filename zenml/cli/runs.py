@@ -145,7 +145,7 @@ def runs_resume(
     stack: StackOption = None,
 ) -> None:
     """Finish a failed or killed run: completed steps are kept, the rest run."""
-    from zenml.launch import resume_run
+    from zenml.engine import resume_run
 
     cache = False if no_cache else None  # None: the run's own choice
     if json_:  # with --quiet too: the document is all that --json prints

@@ -41,9 +41,9 @@ def step_exec(
     scheduled_run: str | None = typer.Option(None, "--scheduled-run", help=SCHEDULED_RUN_HELP),
 ) -> None:
     """Execute one step of a stored spec, recording it exactly as an orchestrator would."""
-    from zenml.launch import exec_step
+    from zenml.engine import run_worker_step
 
-    outcome = exec_step(
+    outcome = run_worker_step(
         spec,
         step,
         stack=stack,
@@ -60,7 +60,7 @@ def step_begin(
     stack: SpecStackOption = None,
 ) -> None:
     """Record a new run of a deployed template (the first task of each scheduled execution)."""
-    from zenml.launch import begin_scheduled_run
+    from zenml.engine import begin_scheduled_run
 
     begun = begin_scheduled_run(spec, scheduled_run, stack=stack)
     console.print(f"Run {begun.run_id} {styled_status('running')} ({plural(len(begun.steps), 'step')})")
@@ -72,7 +72,7 @@ def step_end(
     stack: SpecStackOption = None,
 ) -> None:
     """Give a scheduled execution its final status; exit 1 when it failed (the last task of each)."""
-    from zenml.launch import end_scheduled_run
+    from zenml.engine import end_scheduled_run
 
     ended = end_scheduled_run(spec, scheduled_run, stack=stack)
     console.print(f"Run {ended.id} {styled_status(ended.status)}")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import inspect
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 from zenml.artifacts.materializers import materializer_registry as materializers
 from zenml.exceptions import ConfigError, GraphError, ZenMLError
@@ -36,6 +35,7 @@ from zenml.utils.params import CheckedInit, caller_location, suggest, unknown_na
 from zenml.utils.typecheck import connectable, describe
 
 if TYPE_CHECKING:
+    from zenml.engine.options import PlanOptions, RunOptions
     from zenml.runtime.plan import StepPlan
     from zenml.views import PipelineRun
 
@@ -271,18 +271,18 @@ class BasePipeline(metaclass=CheckedInit):
 
     # -- running (delegated to the top layer) --------------------------------------------------
 
-    def plan(self, **options: Any) -> list[StepPlan]:
-        """Per step, ``run`` or ``cached`` and why; see ``zenml.launch.plan_pipeline`` for the options."""
-        from zenml.launch import plan_pipeline
+    def plan(self, **options: Unpack[PlanOptions]) -> list[StepPlan]:
+        """Per step, ``run`` or ``cached`` and why; ``zenml.engine.PlanOptions`` lists the options."""
+        from zenml.engine import PlanOptions, option_names, plan_pipeline
 
-        _check_options("plan", plan_pipeline, options)
+        _check_options("plan", option_names(PlanOptions), options)
         return plan_pipeline(self, **options)
 
-    def run(self, **options: Any) -> PipelineRun:
-        """Compile and run on the active stack; see ``zenml.launch.run_pipeline`` for the options."""
-        from zenml.launch import run_pipeline
+    def run(self, **options: Unpack[RunOptions]) -> PipelineRun:
+        """Compile and run on the active stack; ``zenml.engine.RunOptions`` lists the options."""
+        from zenml.engine import RunOptions, option_names, run_pipeline
 
-        _check_options("run", run_pipeline, options)
+        _check_options("run", option_names(RunOptions), options)
         return run_pipeline(self, **options)
 
 
@@ -304,9 +304,8 @@ def check_wiring(steps: Mapping[str, BaseStep], inputs: Mapping[str, Mapping[str
             raise type(exc)(f"step '{name}': {exc}") from exc
 
 
-def _check_options(method: str, target: Callable[..., Any], options: Mapping[str, Any]) -> None:
-    """Refuse an option ``target`` does not take, naming the ones it does (and legacy ZenML's spellings)."""
-    accepted = [name for name in inspect.signature(target).parameters if name != "pipeline"]
+def _check_options(method: str, accepted: list[str], options: Mapping[str, Any]) -> None:
+    """Refuse an option not in ``accepted``, naming the ones that are (and legacy ZenML's spellings)."""
     for name in options:
         if name not in accepted:
             message = unknown_name(f"{method}()", name, accepted, RUN_OPTIONS.get(name), what="option")

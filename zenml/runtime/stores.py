@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,23 @@ class Stores:
     recipe: StoresRecipe | None = None
 
 
-_WORKER_STORES: dict[str, Stores] = {}
+#: every store this process opened, by ``StoresRecipe.cache_key()``: one connection pool per store,
+#: shared by every ``Repository`` object, ``pipeline.run()`` and worker of the process
+_OPEN_STORES: dict[str, Stores] = {}
 
 
-def open_cached(recipe: StoresRecipe) -> Stores:
-    """The stores of ``recipe``, opened once per process (workers reuse them for every step)."""
+def open_cached(recipe: StoresRecipe, opener: Callable[[], Stores] | None = None) -> Stores:
+    """The stores of ``recipe``, opened once per process (by ``opener``, default ``recipe.open``)."""
     key = recipe.cache_key()
-    if key not in _WORKER_STORES:
-        _WORKER_STORES[key] = recipe.open()
-    return _WORKER_STORES[key]
+    if key not in _OPEN_STORES:
+        _OPEN_STORES[key] = (opener or recipe.open)()
+    return _OPEN_STORES[key]
+
+
+def close_cached(recipes: Iterable[StoresRecipe] | None = None) -> None:
+    """Dispose the stores of ``recipes`` (default: every store this process opened) and forget them."""
+    keys = list(_OPEN_STORES) if recipes is None else [recipe.cache_key() for recipe in recipes]
+    for key in keys:
+        stores = _OPEN_STORES.pop(key, None)
+        if stores is not None:
+            stores.metadata.close()

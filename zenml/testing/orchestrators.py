@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from zenml.backends.base import BaseBackend
+from zenml.engine import resume_run, run_pipeline
 from zenml.exceptions import ConfigError, StepError
-from zenml.launch import resume_run, run_pipeline
 from zenml.pipelines.decorator import pipeline
 from zenml.registry import resolve_backend
 from zenml.repository import Repository
