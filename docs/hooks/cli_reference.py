@@ -48,10 +48,9 @@ def on_page_markdown(markdown: str, /, *, page: Page, config: MkDocsConfig, file
 
 
 def zen_cli_markdown() -> str:
-    """The reference of the ``zen`` command, with every command group registered."""
+    """The reference of the ``zen`` command (the app loads each command group as the walk asks for it)."""
     from zenml.cli import app as cli
 
-    cli._register_commands()  # what ``zen`` itself does before parsing: attach every command group
     return cli_markdown(cli.app, name="zen")
 
 

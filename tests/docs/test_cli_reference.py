@@ -33,7 +33,6 @@ def zen_tree() -> dict[tuple[str, ...], Any]:
     """Every visible ``zen`` command by word path, found by walking the app independently of the hook."""
     from zenml.cli import app as cli
 
-    cli._register_commands()
     found: dict[tuple[str, ...], Any] = {}
 
     def walk(command: Any, path: tuple[str, ...]) -> None:

@@ -194,10 +194,6 @@ def _root(
         set_verbose()
 
 
-def _register_commands() -> None:
-    """Nothing to do: the app builds each command when it is asked for (kept for callers of old, the docs hook)."""
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the ``zen`` console script)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or os.environ.get("ZEN_DEBUG") == "1"
