@@ -1,0 +1,48 @@
+"""Run and step statuses: the one vocabulary the store records and everything else reads.
+
+They are ``StrEnum`` members, so each compares equal to the string stored in the metadata store and
+prints as it (``f"{RunStatus.COMPLETED}"`` is ``completed``): records, JSON output and old stores
+are unchanged. They live here, in the lowest layer, because steps (which may not import the store)
+and the store itself both need them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    """What became of a run."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    #: its process died (killed, or its machine stopped): found by its stale heartbeat
+    CRASHED = "crashed"
+    #: a schedule's template: the orchestrator installed the pipeline instead of running it
+    DEPLOYED = "deployed"
+
+
+class StepStatus(StrEnum):
+    """What became of one step of a run."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    #: served from an earlier run's outputs (the cache)
+    CACHED = "cached"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    #: not run: an upstream step failed (or the run stopped first)
+    SKIPPED = "skipped"
+    CRASHED = "crashed"
+
+
+#: runs that will not change any more
+FINISHED_RUN = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CRASHED})
+#: steps a live process will still change; a crashed run's steps in these are crashed too
+UNFINISHED_STEP = frozenset({StepStatus.RUNNING, StepStatus.PENDING})
+#: steps whose outputs exist (run now, or served from the cache)
+SUCCEEDED_STEP = frozenset({StepStatus.COMPLETED, StepStatus.CACHED})
+#: steps that ended in an error
+FAILED_STEP = frozenset({StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.CRASHED})
