@@ -35,7 +35,7 @@ from zenml.pipelines.spec import (
     read_recorded_spec,
 )
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
-from zenml.repository import ZEN_DIR, Repository
+from zenml.repository import Repository
 from zenml.runtime.data import check_pins, check_sources, is_source_step, pins_from_run, replay_data
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import INTERRUPTED, execute_step, exit_call
@@ -46,6 +46,7 @@ from zenml.stack import Stack
 from zenml.utils import collector
 from zenml.utils.hashing import sha256_text
 from zenml.utils.importing import refuse_run_during_import
+from zenml.utils.names import ZEN_DIR
 from zenml.utils.redact import redact_url
 from zenml.utils.text import with_article
 from zenml.views import PipelineRun

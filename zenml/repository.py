@@ -18,14 +18,13 @@ from zenml.metadata.records import PipelineRecord
 from zenml.metadata.store import SQLMetadataStore, sqlite_file
 from zenml.runtime.stores import Stores, StoresRecipe
 from zenml.stack import Stack, check_stack_fields
-from zenml.steps.base import check_name
 from zenml.utils.gitinfo import GitInfo, read_git_info
+from zenml.utils.names import ZEN_DIR, check_name
 from zenml.utils.plainyaml import PlainDumper, load_yaml
 from zenml.utils.redact import redact_url
 from zenml.utils.trust import trust_project_folder
 from zenml.views import ArtifactView, PipelineRun
 
-ZEN_DIR = ".zen"
 CONFIG_NAME = "config.yaml"
 CONFIG_VERSION = 1
 logger = logging.getLogger("zenml")
