@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zenml.backends.base import BaseBackend
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.exceptions import BackendError, ConfigError, MetadataStoreError, StepError, ZenMLError
+from zenml.history.runs import PipelineRun
 from zenml.metadata.records import RunRecord
 from zenml.pipelines.base import CompileContext
 from zenml.pipelines.spec import (
@@ -49,7 +50,6 @@ from zenml.utils.importing import refuse_run_during_import
 from zenml.utils.names import ZEN_DIR
 from zenml.utils.redact import redact_url
 from zenml.utils.text import with_article
-from zenml.views import PipelineRun
 
 if TYPE_CHECKING:
     from zenml.pipelines.base import BasePipeline

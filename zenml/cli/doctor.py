@@ -13,7 +13,7 @@ from zenml.cli.options import StackOption
 from zenml.cli.output import console, size, table
 
 if TYPE_CHECKING:
-    from zenml.doctor import DoctorReport, Finding
+    from zenml.history.integrity import DoctorReport, Finding
 
 
 @app.command()
@@ -29,7 +29,7 @@ def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check the stores: stuck runs, missing or corrupt artifacts, unrecorded files (exit 1 on problems)."""
-    from zenml import doctor as checks
+    from zenml.history import integrity as checks
     from zenml.repository import LostMetadataStoreError, Repository
 
     repository = Repository(stack=stack)

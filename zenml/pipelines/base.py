@@ -37,8 +37,8 @@ from zenml.utils.params import CheckedInit, caller_location, suggest, unknown_na
 from zenml.utils.typecheck import connectable, describe
 
 if TYPE_CHECKING:
+    from zenml.history.runs import PipelineRun
     from zenml.runtime.plan import StepPlan
-    from zenml.views import PipelineRun
 
 
 @dataclass

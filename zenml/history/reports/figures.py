@@ -7,11 +7,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from zenml.reports.page import STATUS_COLOURS, escape, params_text, plotly, seconds
+from zenml.history.reports.page import STATUS_COLOURS, escape, params_text, plotly, seconds
 from zenml.utils.text import metric_text
 
 if TYPE_CHECKING:
-    from zenml.reports.collect import StepState
+    from zenml.history.reports.collect import StepState
 
 #: trace colours for splits and runs (distinguishable, also in grey print)
 PALETTE = ["#3d7fd1", "#e8772e", "#2f9e5b", "#b0306e", "#7a5cc7", "#8c6d31", "#17a2b8", "#677085"]

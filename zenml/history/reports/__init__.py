@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zenml.reports.compare_page import write_compare_page
-from zenml.reports.page import output_path
-from zenml.reports.run_report import write_run_report
+from zenml.history.reports.compare_page import write_compare_page
+from zenml.history.reports.page import output_path
+from zenml.history.reports.run_report import write_run_report
 
 __all__ = ["output_path", "write_compare_page", "write_run_report"]

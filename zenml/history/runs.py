@@ -11,14 +11,11 @@ from typing import Any
 
 from zenml.artifacts.store import StoredArtifact
 from zenml.exceptions import ArtifactError, ZenMLError
+from zenml.history.status import FINISHED_RUN
 from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.runtime.data import SourceRead, recorded_sources
 from zenml.runtime.stores import Stores
-
-#: run statuses after which a step that never started will not start any more: such steps are ``skipped``
-#: (those of a ``running`` run, or of a ``deployed`` scheduler template, are still to come)
-FINISHED_RUN = ("completed", "failed", "crashed")
 
 
 def _timestamp(value: float | None) -> dt.datetime | None:
@@ -327,7 +324,7 @@ class PipelineRun:
         Raises:
             ConfigError: the folder does not exist, or plotly is not installed.
         """
-        from zenml.reports import write_run_report  # a convenience facade, like pipeline.run()
+        from zenml.history.reports import write_run_report  # loads plotly's page code only when a report is asked for
 
         return write_run_report(self, path)
 

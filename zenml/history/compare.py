@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError, ZenMLError, excerpt
 from zenml.utils.text import metric_text
-from zenml.views import PipelineRun, StepView
+
+if TYPE_CHECKING:
+    from zenml.history.runs import PipelineRun, StepView
 
 
 @dataclass(frozen=True)

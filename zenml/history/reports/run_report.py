@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zenml.reports.collect import RunData, class_names, collect, evaluator_label, trainer_tasks
-from zenml.reports.figures import (
+from zenml.history.reports.collect import RunData, class_names, collect, evaluator_label, trainer_tasks
+from zenml.history.reports.figures import (
     confusion_figure,
     dag_figure,
     history_figure,
@@ -16,7 +16,7 @@ from zenml.reports.figures import (
     statistics_figure,
     timeline_figure,
 )
-from zenml.reports.page import (
+from zenml.history.reports.page import (
     Cell,
     Markup,
     Page,
@@ -35,9 +35,9 @@ from zenml.reports.page import (
 from zenml.steps.statistics import Statistics
 
 if TYPE_CHECKING:
+    from zenml.history.reports.collect import Found
+    from zenml.history.runs import PipelineRun
     from zenml.pipelines.spec import RunSpec
-    from zenml.reports.collect import Found
-    from zenml.views import PipelineRun
 
 #: how many of the failing step's last log lines the report shows
 LOG_TAIL = 40

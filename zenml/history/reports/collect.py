@@ -9,18 +9,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ArtifactError, ZenMLError
+from zenml.history.status import FINISHED_RUN
 from zenml.pipelines.graph import topological_order
 from zenml.steps.evaluator.base import EvaluationReport
 from zenml.steps.preprocessor.base import Transform
 from zenml.steps.statistics import Statistics
 from zenml.steps.trainer.base import History
 from zenml.utils.importing import qualified_name
-from zenml.views import FINISHED_RUN
 
 if TYPE_CHECKING:
+    from zenml.history.runs import ArtifactView, PipelineRun
     from zenml.metadata.records import StepRunRecord
     from zenml.pipelines.spec import RunSpec
-    from zenml.views import ArtifactView, PipelineRun
 
 #: the artifact types a report draws, by the kind of section that shows them
 KINDS: dict[str, type] = {

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zenml.compare import RunComparison, compare_with_first
-from zenml.reports.collect import find_artifacts
-from zenml.reports.figures import history_figure, metrics_figure
-from zenml.reports.page import (
+from zenml.history.compare import RunComparison, compare_with_first
+from zenml.history.reports.collect import find_artifacts
+from zenml.history.reports.figures import history_figure, metrics_figure
+from zenml.history.reports.page import (
     Cell,
     Markup,
     Page,
@@ -30,7 +30,7 @@ from zenml.reports.page import (
 from zenml.utils.text import plural
 
 if TYPE_CHECKING:
-    from zenml.views import PipelineRun
+    from zenml.history.runs import PipelineRun
 
 #: what a missing value (step or parameter absent from a run) shows
 ABSENT = "-"
