@@ -11,21 +11,20 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zenml.artifacts.store import LOGS_FOLDER, MANIFEST, ArtifactStore
-from zenml.compare import RunComparison, compare_runs
-from zenml.doctor import STAGING
 from zenml.exceptions import ConfigError
+from zenml.history.compare import RunComparison, compare_runs
+from zenml.history.integrity import STAGING
+from zenml.history.runs import ArtifactView, PipelineRun
 from zenml.metadata.records import PipelineRecord
 from zenml.metadata.store import SQLMetadataStore, normalise_url, sqlite_file
 from zenml.runtime.stores import Stores, StoresRecipe, close_cached, open_cached
 from zenml.stack import Stack, check_stack_fields
-from zenml.steps.base import check_name
 from zenml.utils.gitinfo import GitInfo, read_git_info
+from zenml.utils.names import ZEN_DIR, check_name
 from zenml.utils.plainyaml import PlainDumper, load_yaml
 from zenml.utils.redact import redact_url
 from zenml.utils.trust import trust_project_folder
-from zenml.views import ArtifactView, PipelineRun
 
-ZEN_DIR = ".zen"
 CONFIG_NAME = "config.yaml"
 CONFIG_VERSION = 1
 logger = logging.getLogger("zenml")

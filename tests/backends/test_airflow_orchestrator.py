@@ -19,10 +19,10 @@ from zenml import pipeline, step
 from zenml.backends.orchestrator.airflow import AirflowOrchestrator, airflow_env, run_dag
 from zenml.engine import compile_pipeline, run_pipeline
 from zenml.exceptions import BackendError, ConfigError, StepError
+from zenml.history.runs import PipelineRun
 from zenml.repository import Repository
 from zenml.runtime import StepOutcome
 from zenml.testing.orchestrators import add, broken_flow, diamond_flow, fan_flow, seed
-from zenml.views import PipelineRun
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(180)]
 # not ``pytest.importorskip``: importing Airflow here would install a root log handler printing to

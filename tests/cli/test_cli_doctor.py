@@ -1,4 +1,4 @@
-"""``zen doctor`` and ``zenml.doctor.check``: what each kind of damage looks like, and what ``--fix`` may touch."""
+"""``zen doctor`` and ``zenml.history.integrity.check``: what each damage looks like, what ``--fix`` may touch."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from cli_helpers import Flow, Result
 from sqlalchemy import update
 
-from zenml import doctor
 from zenml.artifacts.store import MANIFEST
+from zenml.history import integrity as doctor
 from zenml.metadata.tables import run_table
 from zenml.repository import Repository
 

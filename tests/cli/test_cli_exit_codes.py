@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from zenml.views import PipelineRun
+    from zenml.history.runs import PipelineRun
 
 ZEN = str(Path(sys.executable).parent / "zen")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import Flow, Result, only_run, store_state, write_flow
 
+from zenml.history.runs import PipelineRun
 from zenml.repository import Repository
-from zenml.views import PipelineRun
 
 Zen = Callable[..., Result]
 MonkeyPatch = pytest.MonkeyPatch

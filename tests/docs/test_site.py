@@ -57,9 +57,9 @@ PUBLIC_MODULES = {
     "zenml.backends.training",
     "zenml.repository",
     "zenml.stack",
-    "zenml.views",
-    "zenml.compare",
-    "zenml.reports",
+    "zenml.history.runs",
+    "zenml.history.compare",
+    "zenml.history.reports",
     "zenml.exceptions",
     "zenml.testing",
 }

@@ -4,7 +4,7 @@ Each trial starts ``zen run`` on a six-step pipeline (a fan-out and a fan-in; ev
 marker as it starts, sleeps briefly and writes a NumPy or JSON artifact) and kills it either a
 random time after launch or a random time after a chosen step has started. Then:
 
-1. ``zenml.doctor.check`` finds no missing, corrupt or partial artifact and no bad spec: every
+1. ``zenml.history.integrity.check`` finds no missing, corrupt or partial artifact and no bad spec: every
    recorded artifact is intact and no half-written one is visible. Only a stuck run and garbage
    (unrecorded or unpublished leftovers of the killed writer) may be reported.
 2. ``zen runs resume RUN --no-cache`` completes the run without redoing its finished steps, and
@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from zenml import doctor
+from zenml.history import integrity as doctor
 from zenml.repository import Repository, close_stores
 
 pytestmark = [
@@ -122,15 +122,10 @@ import sys
 import numpy  # noqa: F401 -- imported once here rather than in every forked command
 import zenml.backends.orchestrator.parallel  # noqa: F401
 import zenml.cli.doctor  # noqa: F401
-<<<<<<< HEAD
 import zenml.cli.run  # noqa: F401
 import zenml.cli.runs  # noqa: F401
 import zenml.cli.step  # noqa: F401
-import zenml.launch  # noqa: F401
-=======
-import zenml.cli.history  # noqa: F401
 import zenml.engine  # noqa: F401
->>>>>>> i19-engine
 from zenml.cli.app import main
 
 try:

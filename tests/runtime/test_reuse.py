@@ -13,9 +13,9 @@ import pytest
 
 from zenml import pipeline, step
 from zenml.exceptions import StepError
+from zenml.history.runs import ArtifactView, PipelineRun
 from zenml.repository import Repository
 from zenml.runtime import reuse
-from zenml.views import ArtifactView, PipelineRun
 
 ZEN = str(Path(sys.executable).parent / "zen")
 

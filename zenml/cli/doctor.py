@@ -12,7 +12,7 @@ from zenml.cli.options import StackOption, json_flag
 from zenml.cli.output import console, size, table
 
 if TYPE_CHECKING:
-    from zenml.doctor import DoctorReport, Finding
+    from zenml.history.integrity import DoctorReport, Finding
 
 
 def doctor(
@@ -27,7 +27,7 @@ def doctor(
     as_json: Annotated[bool, json_flag("Print the report as JSON.")] = False,
 ) -> None:
     """Check the stores: stuck runs, missing or corrupt artifacts, unrecorded files (exit 1 on problems)."""
-    from zenml import doctor as checks
+    from zenml.history import integrity as checks
     from zenml.repository import LostMetadataStoreError, Repository
 
     repository = Repository(stack=stack)

@@ -14,8 +14,8 @@ from zenml.exceptions import ConfigError, ZenMLError
 from zenml.utils.text import plural
 
 if TYPE_CHECKING:
+    from zenml.history.runs import PipelineRun
     from zenml.runtime.events import RunListener
-    from zenml.views import PipelineRun
 
 
 def run(
@@ -120,7 +120,7 @@ class _Launch:
 
     def recorded_run(self, error: BaseException) -> PipelineRun | None:
         """The failed or interrupted run ``error`` names, from the stores it ran on (``None``: nothing recorded)."""
-        from zenml.views import PipelineRun
+        from zenml.history.runs import PipelineRun
 
         run_id = getattr(error, "run_id", None)  # set by the engine on its errors and on Ctrl-C
         if not isinstance(run_id, str):

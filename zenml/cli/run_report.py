@@ -12,9 +12,9 @@ from zenml.exceptions import StepError, ZenMLError
 from zenml.utils.text import plural
 
 if TYPE_CHECKING:
+    from zenml.history.runs import PipelineRun
     from zenml.metadata.records import StepRunRecord
     from zenml.runtime.events import RunListener, StepOutcome
-    from zenml.views import PipelineRun
 
 #: Bumped when a field of the ``--json`` document changes meaning or disappears (adding one does not).
 JSON_FORMAT_VERSION = 1

@@ -14,7 +14,7 @@ from zenml.exceptions import ConfigError
 from zenml.utils.text import metric_text
 
 if TYPE_CHECKING:
-    from zenml.compare import RunComparison
+    from zenml.history.compare import RunComparison
 
 
 runs_app = typer.Typer(help="Recorded runs.", no_args_is_help=True)
@@ -97,7 +97,7 @@ def runs_show(
             outputs or (step.error or ""),
         )
     console.print(grid)
-    from zenml.reports.collect import trainer_tasks
+    from zenml.history.reports.collect import trainer_tasks
 
     for step_name, task in trainer_tasks(run).items():
         console.print(f"  task of {step_name}: {task}")
@@ -198,7 +198,7 @@ def runs_compare(
     stack: StackOption = None,
 ) -> None:
     """Show what differs between runs, each against the first: parameters, code, inputs, metrics, caching."""
-    from zenml.compare import compare_with_first
+    from zenml.history.compare import compare_with_first
 
     if output is not None:
         _check_report_output(output)
@@ -207,7 +207,7 @@ def runs_compare(
     repository = open_repository(stack)
     runs = [repository.run(run_id) for run_id in run_ids]
     if output is not None:
-        from zenml.reports import write_compare_page  # the page modules load only when a page is asked for
+        from zenml.history.reports import write_compare_page  # the page modules load only when a page is asked for
 
         written = write_compare_page(runs, output)
         console.print(f"Comparison of {len(runs)} runs written to {written}", markup=False)
@@ -222,7 +222,7 @@ def runs_report(
     stack: StackOption = None,
 ) -> None:
     """Write a self-contained HTML report of a run: graph, timeline, parameters, statistics, training, evaluation."""
-    from zenml.reports import write_run_report
+    from zenml.history.reports import write_run_report
 
     _check_report_output(output)
     run = open_repository(stack).run(run_id)
@@ -231,8 +231,8 @@ def runs_report(
 
 def _check_report_output(output: Path) -> None:
     """Refuse a bad output path or a missing plotly before the stores are opened."""
-    from zenml.reports import output_path
-    from zenml.reports.page import plotly
+    from zenml.history.reports import output_path
+    from zenml.history.reports.page import plotly
 
     output_path(output)
     plotly()

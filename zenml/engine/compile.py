@@ -26,11 +26,12 @@ from zenml.pipelines.spec import (
     read_recorded_spec,
 )
 from zenml.registry import BACKEND_KINDS, name_of_backend, resolve_backend
-from zenml.repository import ZEN_DIR, Repository
+from zenml.repository import Repository
 from zenml.runtime.data import check_pins, check_sources, is_source_step, pins_from_run, replay_data
 from zenml.runtime.loading import add_code_paths, load_backend, load_step, remember_backend, remember_definition
 from zenml.runtime.stores import Stores
 from zenml.stack import Stack
+from zenml.utils.names import ZEN_DIR
 from zenml.utils.text import with_article
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from zenml.engine.compile import BackendChoices, compile_pipeline, respec, step_
 from zenml.engine.options import PlanOptions, RerunOptions, RunOptions, refuse_unknown
 from zenml.engine.specs import recorded_run_of, relative_path, write_spec
 from zenml.exceptions import BackendError, ConfigError, MetadataStoreError, StepError, ZenMLError
+from zenml.history.runs import PipelineRun
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.repository import Repository
 from zenml.runtime.data import check_pins
@@ -26,7 +27,6 @@ from zenml.runtime.stores import Stores
 from zenml.stack import Stack
 from zenml.utils import collector
 from zenml.utils.importing import refuse_run_during_import
-from zenml.views import PipelineRun
 
 if TYPE_CHECKING:
     from zenml.pipelines.base import BasePipeline

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from zenml.engine.run import record_run
 from zenml.engine.specs import load_spec, open_recorded, spec_path
+from zenml.history.runs import PipelineRun
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.repository import Repository
 from zenml.utils.hashing import sha256_text
-from zenml.views import PipelineRun
 
 
 def scheduled_run_id(template_run_id: str, key: str) -> str:

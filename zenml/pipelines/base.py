@@ -26,18 +26,19 @@ from zenml.pipelines.spec import (
     parse_reference,
 )
 from zenml.registry import name_of_backend
-from zenml.steps.base import BaseStep, check_name
+from zenml.steps.base import BaseStep
 from zenml.steps.signature import SINGLE_OUTPUT
 from zenml.utils.environment import package_versions, project_code_paths, python_version, zenml_version
 from zenml.utils.importing import qualified_name
 from zenml.utils.legacy import PIPELINE_ARGUMENTS, RUN_OPTIONS
+from zenml.utils.names import check_name
 from zenml.utils.params import CheckedInit, caller_location, suggest, unknown_name
 from zenml.utils.typecheck import connectable, describe
 
 if TYPE_CHECKING:
     from zenml.engine.options import PlanOptions, RunOptions
+    from zenml.history.runs import PipelineRun
     from zenml.runtime.plan import StepPlan
-    from zenml.views import PipelineRun
 
 
 @dataclass

@@ -13,14 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from zenml.exceptions import ConfigError, excerpt
 from zenml.steps.options import RuntimeSpec
 from zenml.utils.hashing import sha256_bytes, sha256_text
+from zenml.utils.names import NAME, RUN_ID
 from zenml.utils.plainyaml import AliasError, PlainDumper, load_yaml
 
 SPEC_VERSION = 1
 _REFERENCE = re.compile(r"^(run:[A-Za-z0-9_\-]+/)?[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
 EXTERNAL_PREFIX = "run:"
-# names that become folder and file names (spec files, artifact folders): nothing that climbs out
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
-_RUN_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,199}$")
 
 
 def check_run_id(run_id: str) -> str:
@@ -29,12 +27,12 @@ def check_run_id(run_id: str) -> str:
     Raises:
         ConfigError: the id holds anything but letters, digits, '_' and '-'.
     """
-    if not _RUN_ID.match(run_id):
+    if not RUN_ID.match(run_id):
         raise ConfigError(f"run id {excerpt(run_id)} is not allowed in a file name; use letters, digits, '_' or '-'")
     return run_id
 
 
-def _safe_name(value: str, what: str, pattern: re.Pattern[str] = _NAME) -> str:
+def _safe_name(value: str, what: str, pattern: re.Pattern[str] = NAME) -> str:
     if not pattern.match(value):
         raise ValueError(f"{what} {excerpt(value)} is not allowed; use letters, digits, '_' or '-'")
     return value
@@ -166,7 +164,7 @@ class DataPin(_Model):
     @field_validator("run")
     @classmethod
     def _run(cls, value: str) -> str:
-        return _safe_name(value, "run id", _RUN_ID)
+        return _safe_name(value, "run id", RUN_ID)
 
 
 FailurePolicy = Literal["stop", "continue"]

@@ -1,9 +1,14 @@
-"""Self-contained HTML reports of runs and run comparisons (drawn with plotly, imported only when one is written)."""
+"""Deprecated: moved to ``zenml.history.reports``.
+
+Each name still resolves here for one release, with a ``DeprecationWarning`` naming its new home.
+"""
 
 from __future__ import annotations
 
-from zenml.reports.compare_page import write_compare_page
-from zenml.reports.page import output_path
-from zenml.reports.run_report import write_run_report
+from typing import Any
 
-__all__ = ["output_path", "write_compare_page", "write_run_report"]
+from zenml.history._moved import moved as _moved
+
+
+def __getattr__(name: str) -> Any:
+    return _moved(__name__, "zenml.history.reports", name)

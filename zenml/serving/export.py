@@ -13,7 +13,7 @@ from zenml.steps.bundle import BUNDLE_FILE, ModelBundle, write_bundle
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from zenml.views import PipelineRun
+    from zenml.history.runs import PipelineRun
 
 
 def export_bundle(run: PipelineRun, target: str) -> str:

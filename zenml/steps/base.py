@@ -13,21 +13,10 @@ from zenml.steps.context import StepContext
 from zenml.steps.options import StepOptions, runtime_from
 from zenml.steps.signature import SINGLE_OUTPUT, StepSignature, read_signature
 from zenml.steps.wiring import OutputHandle, StepOutputs, active_builder
+from zenml.utils.names import check_name
 from zenml.utils.params import Configurable
 from zenml.utils.text import plural, with_article
 from zenml.utils.typecheck import describe, matches
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
-
-
-def check_name(name: str, what: str) -> str:
-    """Return ``name`` if it is a safe identifier-like name, else raise ``ConfigError``."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            f"{what} name {name!r} is not allowed; use letters, digits, '_' or '-' "
-            "(starting with a letter or '_', at most 100 characters)"
-        )
-    return name
 
 
 def snake_case(name: str) -> str:

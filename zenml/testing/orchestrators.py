@@ -25,12 +25,12 @@ from typing import Any
 from zenml.backends.base import BaseBackend
 from zenml.engine import resume_run, run_pipeline
 from zenml.exceptions import ConfigError, StepError
+from zenml.history.runs import PipelineRun
 from zenml.pipelines.decorator import pipeline
 from zenml.registry import resolve_backend
 from zenml.repository import Repository
 from zenml.steps.function import step
 from zenml.utils.importing import import_object
-from zenml.views import PipelineRun
 
 Orchestrator = str | BaseBackend
 OrchestratorCheck = Callable[[Orchestrator, Repository], None]

@@ -29,9 +29,8 @@ from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores
 from zenml.steps.options import RuntimeSpec
+from zenml.utils.names import ZEN_DIR
 
-#: the repository's private folder (``zenml.repository.ZEN_DIR``; backends sit below that layer)
-ZEN_DIR = ".zen"
 #: characters Airflow accepts in DAG and task ids (``airflow.utils.helpers.KEY_REGEX``), and its length limit
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_ID_LENGTH = 250

@@ -1,6 +1,6 @@
 """Regenerate the reports guide's screenshots from the guide's own example (not a test; run it by hand).
 
-``python tests/reports/docs_images.py`` runs ``docs_src/reports/report_flow.py`` in a fresh repository,
+``python tests/history/reports/docs_images.py`` runs ``docs_src/reports/report_flow.py`` in a fresh repository,
 writes the report of its second run and the comparison of both runs, and saves the top of each page
 as ``docs/images/report-run.png`` and ``docs/images/report-compare.png``.
 """
@@ -22,7 +22,7 @@ WIDTH = 1280
 
 def build(folder: Path) -> dict[str, Path]:
     """Run the guide's example in ``folder``; return its two pages."""
-    from zenml.reports import write_compare_page
+    from zenml.history.reports import write_compare_page
     from zenml.repository import Repository, close_stores
 
     shutil.copy(ROOT / "docs_src" / "reports" / "report_flow.py", folder)

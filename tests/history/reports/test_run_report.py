@@ -14,7 +14,7 @@ import pytest
 from report_helpers import OpenedPage, ReportRuns, store_state
 
 from zenml.exceptions import ConfigError
-from zenml.reports.page import plotly_js
+from zenml.history.reports.page import plotly_js
 
 
 def write_report(run: Any, path: Path) -> Path:
@@ -189,7 +189,7 @@ def test_missing_plotly_names_the_extra_to_install(
 
 def test_import_zenml_does_not_import_plotly() -> None:
     code = (
-        "import sys, zenml, zenml.views, zenml.cli.runs, zenml.cli.artifacts, zenml.reports; "
+        "import sys, zenml, zenml.history.runs, zenml.cli.runs, zenml.cli.artifacts, zenml.history.reports; "
         "print(sorted(m for m in ('plotly', 'pandas') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

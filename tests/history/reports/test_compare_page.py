@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from report_helpers import ReportRuns, store_state
 
-from zenml.compare import compare_with_first
 from zenml.exceptions import ConfigError
+from zenml.history.compare import compare_with_first
 
 
 def cells(page: Any, selector: str) -> list[list[str]]:

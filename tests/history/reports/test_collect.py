@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from zenml import pipeline, step
-from zenml.reports.collect import collect, kind_of
+from zenml.history.reports.collect import collect, kind_of
 from zenml.steps.trainer import History
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from report_helpers import OpenedPage, ReportRuns
 
-from zenml.reports.figures import metrics_figure
-from zenml.reports.page import plotly
+from zenml.history.reports.figures import metrics_figure
+from zenml.history.reports.page import plotly
 
 RECT = "(el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
 

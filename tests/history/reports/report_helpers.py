@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: headless, and nothing that would reach the network on its own (updates, sync, QUIC probes)
 CHROMIUM_ARGS = [
     "--headless",
