@@ -19,7 +19,7 @@ BUILTIN_BACKENDS: dict[str, list[tuple[str, str]]] = {
         ("local", "zenml.backends.orchestrator.local.LocalOrchestrator"),
         ("parallel", "zenml.backends.orchestrator.parallel.ParallelOrchestrator"),
         ("dask", "zenml.backends.orchestrator.dask.DaskOrchestrator"),
-        ("airflow", "zenml.backends.orchestrator.airflow.AirflowOrchestrator"),
+        ("airflow", "zenml.backends.orchestrator.airflow.orchestrator.AirflowOrchestrator"),
     ],
     "processing": [
         ("local", "zenml.backends.processing.local.LocalProcessing"),

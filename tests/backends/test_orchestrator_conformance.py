@@ -40,4 +40,5 @@ def test_registry_names_resolve() -> None:
 
     assert resolve_backend("orchestrator", "parallel") == "zenml.backends.orchestrator.parallel.ParallelOrchestrator"
     assert resolve_backend("orchestrator", "dask") == "zenml.backends.orchestrator.dask.DaskOrchestrator"
-    assert resolve_backend("orchestrator", "airflow") == "zenml.backends.orchestrator.airflow.AirflowOrchestrator"
+    airflow = "zenml.backends.orchestrator.airflow.orchestrator.AirflowOrchestrator"
+    assert resolve_backend("orchestrator", "airflow") == airflow

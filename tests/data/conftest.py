@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from data_helpers import BACKENDS, backend_param
 
-from zenml.backends.processing.base import ProcessingBackend
+from zenml.backends.processing.base import BaseProcessingBackend
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @pytest.fixture(params=[backend_param(name) for name in BACKENDS])
-def processing(request: pytest.FixtureRequest) -> ProcessingBackend:
+def processing(request: pytest.FixtureRequest) -> BaseProcessingBackend:
     """Each processing backend in turn: in-process, two worker processes, Beam's DirectRunner, Spark local[2]."""
     return BACKENDS[request.param]()
 

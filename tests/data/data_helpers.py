@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from zenml.backends.processing.base import ProcessingBackend
+from zenml.backends.processing.base import BaseProcessingBackend
 from zenml.steps.context import StepContext
 
 HAVE_BEAM = importlib.util.find_spec("apache_beam") is not None
@@ -23,32 +23,32 @@ NO_SPARK = "PySpark or Java is not installed (pip install 'zenml[spark]', a JDK 
 SPARK_MARKS = [pytest.mark.spark, pytest.mark.skipif(not HAVE_SPARK, reason=NO_SPARK)]
 
 
-def _local() -> ProcessingBackend:
+def _local() -> BaseProcessingBackend:
     from zenml.backends.processing.local import LocalProcessing
 
     return LocalProcessing()
 
 
-def _local_workers() -> ProcessingBackend:
+def _local_workers() -> BaseProcessingBackend:
     from zenml.backends.processing.local import LocalProcessing
 
     return LocalProcessing(workers=2)
 
 
-def _beam() -> ProcessingBackend:
+def _beam() -> BaseProcessingBackend:
     from zenml.backends.processing.beam import BeamProcessing
 
     return BeamProcessing()
 
 
-def _spark() -> ProcessingBackend:
+def _spark() -> BaseProcessingBackend:
     from zenml.backends.processing.spark import SparkProcessing
 
     return SparkProcessing(master="local[2]")
 
 
 #: every processing backend the data-step tests run on, by test id
-BACKENDS: dict[str, Callable[[], ProcessingBackend]] = {
+BACKENDS: dict[str, Callable[[], BaseProcessingBackend]] = {
     "local": _local,
     "local-workers2": _local_workers,
     "beam": _beam,
@@ -62,7 +62,7 @@ def backend_param(name: str) -> Any:
     return pytest.param(name, id=name, marks=_MARKS.get(name, []))
 
 
-def cli_backend_args(backend: ProcessingBackend) -> list[str]:
+def cli_backend_args(backend: BaseProcessingBackend) -> list[str]:
     """The ``zen run`` flags selecting ``backend``: ``--processing NAME --backend-opt processing.K=V``."""
     from zenml.registry import name_of_backend
 
@@ -74,7 +74,7 @@ def cli_backend_args(backend: ProcessingBackend) -> list[str]:
     return args
 
 
-def context(processing: ProcessingBackend, scratch: Path, step_name: str = "step") -> StepContext:
+def context(processing: BaseProcessingBackend, scratch: Path, step_name: str = "step") -> StepContext:
     """The context a data step gets when the engine runs it on ``processing``."""
     scratch.mkdir(parents=True, exist_ok=True)
     return StepContext(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from data_helpers import assert_json_close, sorted_rows, write_mixed_csv
 
-from zenml.backends.processing.base import ProcessingBackend
+from zenml.backends.processing.base import BaseProcessingBackend
 from zenml.backends.processing.local import LocalProcessing
 from zenml.datasources import CSVDatasource
 from zenml.pipelines import SimplePipeline
@@ -56,7 +56,7 @@ class _Runs:
         self.pipeline = pipeline
         self._results: dict[str, dict[str, Any]] = {}
 
-    def on(self, backend: ProcessingBackend) -> dict[str, Any]:
+    def on(self, backend: BaseProcessingBackend) -> dict[str, Any]:
         key = json.dumps(backend.to_config(), sort_keys=True)
         if key not in self._results:
             # the cache key leaves backends out on purpose, so each backend must really run here
@@ -83,11 +83,11 @@ def reference(runs: _Runs) -> dict[str, Any]:
 
 
 @pytest.fixture
-def result(runs: _Runs, processing: ProcessingBackend) -> dict[str, Any]:
+def result(runs: _Runs, processing: BaseProcessingBackend) -> dict[str, Any]:
     return runs.on(processing)
 
 
-def test_the_run_used_the_backend_object(result: dict[str, Any], processing: ProcessingBackend) -> None:
+def test_the_run_used_the_backend_object(result: dict[str, Any], processing: BaseProcessingBackend) -> None:
     run = result["run"]
     assert run.status == "completed"
     assert {name: step.status for name, step in run.steps.items()} == {
@@ -138,7 +138,7 @@ def test_identical_transformed_values(result: dict[str, Any], reference: dict[st
 
 
 def test_cache_keys_leave_the_backend_out(result: dict[str, Any], reference: dict[str, Any], runs: _Runs,
-                                          processing: ProcessingBackend) -> None:
+                                          processing: BaseProcessingBackend) -> None:
     """A step's cache key is the same on every backend, so a run on one reuses the other's results.
 
     Keys cover the content hashes of the inputs: Beam writes the same rows into differently cut shards,

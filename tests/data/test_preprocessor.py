@@ -12,7 +12,7 @@ import pytest
 from data_helpers import context
 
 from zenml.artifacts.dataset import Dataset
-from zenml.backends.processing.base import ProcessingBackend
+from zenml.backends.processing.base import BaseProcessingBackend
 from zenml.backends.processing.local import LocalProcessing
 from zenml.datasources import DataFrameDatasource
 from zenml.exceptions import BackendError, ConfigError
@@ -78,7 +78,7 @@ def _zscore(values: list[float | None]) -> list[float]:
 # -- defaults ---------------------------------------------------------------------------------
 
 
-def test_defaults_per_type(processing: ProcessingBackend, dataset: Dataset, tmp_path: Path) -> None:
+def test_defaults_per_type(processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path) -> None:
     step = StandardPreprocessor(labels=["label_c", "label_n"])
     output = step.process(dataset, context(processing, tmp_path, "preprocessor"))
     data, transform = output.data, output.transform
@@ -154,7 +154,7 @@ def wide(tmp_path: Path) -> Dataset:
     return Dataset.from_tables(str(tmp_path / "wide"), {"train": table(TRAIN), "eval": table(EVAL)}, ephemeral=False)
 
 
-def test_every_overwrite_option(processing: ProcessingBackend, wide: Dataset, tmp_path: Path) -> None:
+def test_every_overwrite_option(processing: BaseProcessingBackend, wide: Dataset, tmp_path: Path) -> None:
     step = StandardPreprocessor(overwrite=OVERWRITE)
     step.validate()
     output = step.process(wide, context(processing, tmp_path, "preprocessor"))
@@ -217,7 +217,9 @@ def test_a_transform_for_another_type_is_a_config_error(dataset: Dataset, tmp_pa
 # -- no leakage -------------------------------------------------------------------------------
 
 
-def test_no_leakage_eval_and_test_rows_never_influence_the_fit(processing: ProcessingBackend, tmp_path: Path) -> None:
+def test_no_leakage_eval_and_test_rows_never_influence_the_fit(
+    processing: BaseProcessingBackend, tmp_path: Path
+) -> None:
     step = StandardPreprocessor(labels=["label_c"], overwrite={"num": {"transform": "bucketize", "filling": "median"}})
     original = _dataset(tmp_path / "a")
     wild_eval = {
@@ -248,7 +250,7 @@ def test_fitting_needs_a_train_split(tmp_path: Path) -> None:
 # -- the Transform artifact -------------------------------------------------------------------
 
 
-def test_transform_applies_to_new_data(processing: ProcessingBackend, dataset: Dataset, tmp_path: Path) -> None:
+def test_transform_applies_to_new_data(processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path) -> None:
     output = StandardPreprocessor(labels=["label_c"]).process(dataset, context(LocalProcessing(), tmp_path / "fit"))
     transform = Transform(json.loads(json.dumps(output.transform)))  # as stored: plain JSON
     assert transform.input_columns() == ["num", "cnt", "cat", "flag", "label_n", "label_c"]
@@ -311,7 +313,7 @@ def test_transform_is_stored_by_a_pipeline_and_reapplied(repo: Any) -> None:
 # -- bad input ---------------------------------------------------------------------------------
 
 
-def test_unseen_label_class_fails_naming_the_label(processing: ProcessingBackend, tmp_path: Path) -> None:
+def test_unseen_label_class_fails_naming_the_label(processing: BaseProcessingBackend, tmp_path: Path) -> None:
     data = _dataset(tmp_path / "d", evaluation={**EVAL, "label_c": ["yes", "perhaps", "no", "no"]})
     step = StandardPreprocessor(labels=["label_c"])
     with pytest.raises(

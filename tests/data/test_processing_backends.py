@@ -18,7 +18,7 @@ import pytest
 from data_helpers import assert_json_close, cli_backend_args, write_mixed_csv
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.backends.processing.base import ProcessingBackend
+from zenml.backends.processing.base import BaseProcessingBackend
 from zenml.backends.processing.local import LocalProcessing
 from zenml.datasources import CSVDatasource
 from zenml.exceptions import BackendError
@@ -129,7 +129,7 @@ def _ids(data: Dataset, split: str) -> list[int]:
 
 
 def test_map_batches_transforms_every_split_and_keeps_empty_ones(
-    processing: ProcessingBackend, dataset: Dataset, tmp_path: Path
+    processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path
 ) -> None:
     result = processing.map_batches(dataset, add_double, str(tmp_path / "out"))
 
@@ -146,7 +146,7 @@ def test_map_batches_transforms_every_split_and_keeps_empty_ones(
 
 
 def test_map_batches_on_chosen_splits_may_drop_rows(
-    processing: ProcessingBackend, dataset: Dataset, tmp_path: Path
+    processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path
 ) -> None:
     result = processing.map_batches(dataset, keep_even_ids, str(tmp_path / "out"), splits=["eval"])
     assert result.splits == ["eval"]
@@ -162,7 +162,7 @@ def test_map_batches_on_chosen_splits_may_drop_rows(
     ],
 )
 def test_map_batches_refuses_bad_batch_functions_before_running(
-    processing: ProcessingBackend, dataset: Dataset, tmp_path: Path, fn: Callable[..., Any], message: str
+    processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path, fn: Callable[..., Any], message: str
 ) -> None:
     with pytest.raises(BackendError, match=message):
         processing.map_batches(dataset, fn, str(tmp_path / "out"))
@@ -181,7 +181,7 @@ def test_workers_need_picklable_functions(dataset: Dataset, tmp_path: Path) -> N
 
 
 def test_partition_routes_rows_of_every_split_and_drops_minus_one(
-    processing: ProcessingBackend, dataset: Dataset, tmp_path: Path
+    processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path
 ) -> None:
     result = processing.partition(dataset, route_by_id, ["even3", "odd3", "never"], str(tmp_path / "out"))
 
@@ -205,7 +205,7 @@ def test_partition_routes_rows_of_every_split_and_drops_minus_one(
     ids=["wrong-length", "floats", "out-of-range"],
 )
 def test_bad_partition_output_is_a_backend_error(
-    processing: ProcessingBackend, dataset: Dataset, tmp_path: Path, fn: Callable[..., Any], message: str
+    processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path, fn: Callable[..., Any], message: str
 ) -> None:
     with pytest.raises(BackendError, match=message):
         processing.partition(dataset, fn, ["a", "b"], str(tmp_path / "out"))
@@ -214,7 +214,7 @@ def test_bad_partition_output_is_a_backend_error(
 # -- aggregate --------------------------------------------------------------------------------
 
 
-def test_aggregate_folds_all_chosen_and_empty_splits(processing: ProcessingBackend, dataset: Dataset) -> None:
+def test_aggregate_folds_all_chosen_and_empty_splits(processing: BaseProcessingBackend, dataset: Dataset) -> None:
     everything = processing.aggregate(dataset, SumCount())
     assert everything == {
         "rows": 130,
@@ -237,7 +237,7 @@ def test_aggregate_folds_all_chosen_and_empty_splits(processing: ProcessingBacke
     }
 
 
-def test_aggregate_profiles_equal_the_in_process_result(processing: ProcessingBackend, dataset: Dataset) -> None:
+def test_aggregate_profiles_equal_the_in_process_result(processing: BaseProcessingBackend, dataset: Dataset) -> None:
     combiner = ProfileCombiner(kinds_of(dataset.schema))
     expected = LocalProcessing().aggregate(dataset, combiner, splits=["train", "eval"])
     assert expected["columns"]["city"]["missing"] == 32  # every fourth row
@@ -265,7 +265,7 @@ def _set(params: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in params.items() if value is not None}
 
 
-def _check_data_run(run: Any, backend: ProcessingBackend) -> None:
+def _check_data_run(run: Any, backend: BaseProcessingBackend) -> None:
     assert run.status == "completed"
     assert {name: step.status for name, step in run.steps.items()} == {
         "datasource": "completed",
@@ -303,7 +303,7 @@ data_pipeline = (
 
 
 def test_pipeline_runs_on_the_backend_named_on_the_command_line(
-    processing: ProcessingBackend, source_csv: Path, module_repo: Any, zen: Any, flow_file: Any
+    processing: BaseProcessingBackend, source_csv: Path, module_repo: Any, zen: Any, flow_file: Any
 ) -> None:
     args = cli_backend_args(processing)
     if type(processing).__name__ == "BeamProcessing":
@@ -316,7 +316,7 @@ def test_pipeline_runs_on_the_backend_named_on_the_command_line(
     _check_data_run(run, processing)
 
 
-def test_with_backend_runs_one_step_on_another_backend(processing: ProcessingBackend, source_csv: Path) -> None:
+def test_with_backend_runs_one_step_on_another_backend(processing: BaseProcessingBackend, source_csv: Path) -> None:
     pipeline = (
         SimplePipeline(name="per_step_backend")
         .add_datasource(CSVDatasource(path=str(source_csv)))

@@ -10,7 +10,7 @@ import pytest
 from data_helpers import context
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.backends.processing.base import ProcessingBackend
+from zenml.backends.processing.base import BaseProcessingBackend
 from zenml.backends.processing.local import LocalProcessing
 from zenml.exceptions import ConfigError, StepError
 from zenml.steps.base import BaseStep
@@ -66,7 +66,7 @@ def _expected(step: SplitStep, table: pa.Table) -> dict[int, str]:
     return {int(i): names[k] for i, k in zip(table.column("id").to_pylist(), indexes, strict=True) if k >= 0}
 
 
-def _partition(processing: ProcessingBackend, step: SplitStep, data: Dataset, tmp_path: Path) -> Dataset:
+def _partition(processing: BaseProcessingBackend, step: SplitStep, data: Dataset, tmp_path: Path) -> Dataset:
     return processing.partition(data, step.partition_fn, step.split_names(), str(tmp_path / "out"))
 
 
@@ -74,7 +74,7 @@ def _partition(processing: ProcessingBackend, step: SplitStep, data: Dataset, tm
 
 
 def test_random_split_is_reproducible_on_every_backend(
-    processing: ProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
+    processing: BaseProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
 ) -> None:
     step = RandomSplit(ratios={"train": 0.7, "eval": 0.3}, seed=1)
     result = _partition(processing, step, dataset, tmp_path)
@@ -115,7 +115,7 @@ def test_random_split_on_key_columns_keeps_each_key_together(table: pa.Table) ->
 
 
 def test_split_step_outputs_split_data_and_its_statistics(
-    processing: ProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
+    processing: BaseProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
 ) -> None:
     step = RandomSplit(ratios={"train": 0.8, "eval": 0.2}, seed=2)
     output = step.process(dataset, context(processing, tmp_path, "split"))
@@ -134,7 +134,7 @@ def test_split_step_outputs_split_data_and_its_statistics(
 
 
 def test_domain_split_drops_or_collects_unknown_values(
-    processing: ProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
+    processing: BaseProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
 ) -> None:
     domains = {"train": ["berlin", "paris", "rome"], "eval": ["oslo"]}
     skip = CategoricalDomainSplit(column="city", domains=domains, unknown="skip")
@@ -163,7 +163,7 @@ def test_domain_split_drops_or_collects_unknown_values(
 
 
 def test_ratio_split_keeps_each_category_in_one_split(
-    processing: ProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
+    processing: BaseProcessingBackend, dataset: Dataset, table: pa.Table, tmp_path: Path
 ) -> None:
     step = CategoricalRatioSplit(column="city", ratios={"train": 0.6, "eval": 0.4}, unknown="eval", seed=4)
     step.validate()
@@ -182,7 +182,9 @@ def test_ratio_split_keeps_each_category_in_one_split(
     assert _expected(other_seed, table) != _expected(step, table)
 
 
-def test_no_split_puts_every_row_in_one_split(processing: ProcessingBackend, dataset: Dataset, tmp_path: Path) -> None:
+def test_no_split_puts_every_row_in_one_split(
+    processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path
+) -> None:
     result = _partition(processing, NoSplit(), dataset, tmp_path)
     assert result.splits == ["train"] and result.num_rows("train") == ROWS
     assert NoSplit(name="everything").split_names() == ["everything"]
@@ -247,7 +249,9 @@ def test_unknown_split_column_lists_the_available_ones(step: SplitStep, dataset:
         step.process(dataset, context(LocalProcessing(), tmp_path))
 
 
-def test_a_split_that_comes_out_empty_is_named(processing: ProcessingBackend, dataset: Dataset, tmp_path: Path) -> None:
+def test_a_split_that_comes_out_empty_is_named(
+    processing: BaseProcessingBackend, dataset: Dataset, tmp_path: Path
+) -> None:
     step = CategoricalDomainSplit(column="city", domains={"train": ["rome"], "eval": ["atlantis"]})
     with pytest.raises(StepError, match=r"split 'eval' came out empty \(0 of 3000 rows\)"):
         step.process(dataset, context(processing, tmp_path, "split"))

@@ -12,7 +12,7 @@ import pytest
 from data_helpers import assert_json_close, context
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.backends.processing.base import ProcessingBackend
+from zenml.backends.processing.base import BaseProcessingBackend
 from zenml.backends.processing.local import LocalProcessing
 from zenml.datasources import CSVDatasource
 from zenml.pipelines import SimplePipeline
@@ -129,7 +129,7 @@ def test_statistics_are_per_split(reference: Statistics) -> None:
 
 
 def test_every_backend_computes_the_same_statistics(
-    processing: ProcessingBackend, dataset: Dataset, reference: Statistics
+    processing: BaseProcessingBackend, dataset: Dataset, reference: Statistics
 ) -> None:
     assert_json_close(
         compute_statistics(processing, dataset, splits=["train", "eval"]),

@@ -15,7 +15,7 @@ class BaseBackend(Configurable):
     """A backend: configured by explicit keyword parameters, recorded in the run spec.
 
     Subclasses set ``backend_kind`` through their kind's base class
-    (``BaseOrchestrator``, ``ProcessingBackend``, ``TrainingBackend``).
+    (``BaseOrchestrator``, ``BaseProcessingBackend``, ``BaseTrainingBackend``).
     """
 
     backend_kind: ClassVar[str]

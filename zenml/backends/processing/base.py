@@ -1,4 +1,4 @@
-"""``ProcessingBackend``: the narrow interface every data step is written against (DESIGN §5).
+"""``BaseProcessingBackend``: the narrow interface every data step is written against (DESIGN §5).
 
 Three operations over a ``Dataset`` cover data steps: a vectorised ``map_batches``, a
 ``partition`` of rows into named splits, and an ``aggregate`` through a
@@ -9,6 +9,7 @@ them runs unchanged in-process (``LocalProcessing``) or on Apache Beam (``BeamPr
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -70,7 +71,7 @@ def _name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
-class ProcessingBackend(BaseBackend, abc.ABC):
+class BaseProcessingBackend(BaseBackend, abc.ABC):
     """Runs data work over datasets.
 
     ``map_batches`` and ``partition`` write a new dataset into ``output`` (a folder the caller
@@ -113,3 +114,16 @@ def check_indexes(indexes: Any, rows: int, names: Sequence[str]) -> Any:
     if array.size and (array.max() >= len(names) or array.min() < -1):
         raise BackendError(f"partition function returned an index outside -1..{len(names) - 1}")
     return array
+
+
+def __getattr__(name: str) -> Any:
+    # renamed by the Base* convention for extension points; the old name works for one release
+    if name == "ProcessingBackend":
+        warnings.warn(
+            "zenml.backends.processing.base.ProcessingBackend is deprecated: use "
+            "zenml.backends.processing.BaseProcessingBackend (the old name goes in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return BaseProcessingBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

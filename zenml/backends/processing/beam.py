@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from zenml.artifacts.dataset import Dataset, finalize_dataset
 from zenml.backends.base import require_module
 from zenml.backends.processing.base import (
+    BaseProcessingBackend,
     BatchFn,
     Combiner,
     PartitionFn,
-    ProcessingBackend,
     check_indexes,
     output_schema,
 )
@@ -91,7 +91,7 @@ class _CombineAdapter:
         return Adapter()
 
 
-class BeamProcessing(ProcessingBackend):
+class BeamProcessing(BaseProcessingBackend):
     """Data work as Apache Beam pipelines.
 
     Args:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter, finalize_dataset
 from zenml.backends.processing.base import (
+    BaseProcessingBackend,
     BatchFn,
     Combiner,
     PartitionFn,
-    ProcessingBackend,
     check_indexes,
     output_schema,
 )
@@ -54,7 +54,7 @@ def _aggregate_shard(dataset: Dataset, task: Task, combiner: Combiner) -> Any:
     return accumulator
 
 
-class LocalProcessing(ProcessingBackend):
+class LocalProcessing(BaseProcessingBackend):
     """In-process processing, shard by shard; ``workers > 1`` spreads shards over worker processes.
 
     Args:

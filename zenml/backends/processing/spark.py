@@ -45,10 +45,10 @@ from urllib.parse import urlsplit
 
 from zenml.artifacts.dataset import Dataset, finalize_dataset
 from zenml.backends.processing.base import (
+    BaseProcessingBackend,
     BatchFn,
     Combiner,
     PartitionFn,
-    ProcessingBackend,
     output_schema,
 )
 from zenml.backends.processing.local import Task, _aggregate_shard, _map_shard, _partition_shard
@@ -68,7 +68,7 @@ _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|local-cluster\[\d+,\d+,\d+\
 CONNECT_TIMEOUT = 5.0
 
 
-class SparkProcessing(ProcessingBackend):
+class SparkProcessing(BaseProcessingBackend):
     """Data work as Spark jobs: ``local[*]`` in this process's JVM, or a cluster by master URL.
 
     Args:

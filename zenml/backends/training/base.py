@@ -1,8 +1,9 @@
-"""``TrainingBackend``: decides where a trainer's loop runs (this process, several, several machines)."""
+"""``BaseTrainingBackend``: decides where a trainer's loop runs (this process, several, several machines)."""
 
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -37,11 +38,11 @@ class TrainingContext:
         return self.rank == 0
 
 
-class TrainingBackend(BaseBackend, abc.ABC):
+class BaseTrainingBackend(BaseBackend, abc.ABC):
     """Launches a training function once per training process and returns rank 0's result.
 
     Examples:
-        >>> class InProcessTraining(TrainingBackend):
+        >>> class InProcessTraining(BaseTrainingBackend):
         ...     def launch(self, train_fn):
         ...         return train_fn(TrainingContext(rank=0, world_size=1, local_rank=0, device="cpu"))
         >>> InProcessTraining().launch(lambda ctx: ctx.world_size)
@@ -62,3 +63,16 @@ class TrainingBackend(BaseBackend, abc.ABC):
     @abc.abstractmethod
     def launch(self, train_fn: Callable[[TrainingContext], T]) -> T:
         """Run ``train_fn`` on every training process; return what rank 0 returned."""
+
+
+def __getattr__(name: str) -> Any:
+    # renamed by the Base* convention for extension points; the old name works for one release
+    if name == "TrainingBackend":
+        warnings.warn(
+            "zenml.backends.training.base.TrainingBackend is deprecated: use "
+            "zenml.backends.training.BaseTrainingBackend (the old name goes in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return BaseTrainingBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

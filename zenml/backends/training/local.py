@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from zenml.backends.training.base import TrainingBackend, TrainingContext
+from zenml.backends.training.base import BaseTrainingBackend, TrainingContext
 from zenml.exceptions import ConfigError
 from zenml.utils.quiet import import_tensorflow
 
@@ -37,7 +37,7 @@ def cuda_available(framework: str = "torch") -> bool:
     return bool(torch.cuda.is_available())
 
 
-class LocalTraining(TrainingBackend):
+class LocalTraining(BaseTrainingBackend):
     """In-process training.
 
     Args:

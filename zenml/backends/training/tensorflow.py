@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from zenml.backends.base import require_module
-from zenml.backends.training.base import TrainingBackend, TrainingContext
+from zenml.backends.training.base import BaseTrainingBackend, TrainingContext
 from zenml.exceptions import BackendError, ConfigError, ZenMLError
 from zenml.utils.quiet import import_tensorflow
 
@@ -35,7 +35,7 @@ EXIT_GRACE_SECONDS = 20.0  # how long finished workers get to exit before they a
 _SETTINGS, _JOB, _REPORT = "settings.json", "job.pkl", "report-{rank}.pkl"
 
 
-class TensorflowDistributedTraining(TrainingBackend):
+class TensorflowDistributedTraining(BaseTrainingBackend):
     """Data-parallel TensorFlow training with a ``tf.distribute`` strategy.
 
     The TensorFlow trainers build their model and optimizer inside the strategy's scope and

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from zenml import exceptions
-from zenml.backends.training.base import TrainingBackend, TrainingContext
+from zenml.backends.training.base import BaseTrainingBackend, TrainingContext
 from zenml.backends.training.local import cuda_available
 from zenml.exceptions import BackendError, ConfigError
 
@@ -39,7 +39,7 @@ STOP_GRACE_SECONDS = 5.0
 _SETTINGS, _JOB, _OUTCOME = "settings.json", "job.pkl", "outcome.pkl"
 
 
-class TorchDistributedTraining(TrainingBackend):
+class TorchDistributedTraining(BaseTrainingBackend):
     """Multi-process data-parallel training (DDP) through PyTorch's elastic launcher (``torchrun``'s engine).
 
     ``launch`` starts a launcher process in its own process group, which runs

@@ -274,7 +274,7 @@ def test_missing_airflow_is_refused_before_recording(
 def test_a_dag_airflow_cannot_import_is_a_backend_error_with_its_output(
     orchestrator: AirflowOrchestrator, repo: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zenml.backends.orchestrator import airflow as module
+    from zenml.backends.orchestrator.airflow import orchestrator as module
 
     def broken_dag(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
