@@ -7,11 +7,11 @@ import pyarrow.compute as pc
 from zenml.backends.processing import BeamProcessing, LocalProcessing, SparkProcessing
 from zenml.datasources import CSVDatasource
 from zenml.pipelines import SimplePipeline
-from zenml.steps.preprocessor import PreprocessorStep
-from zenml.steps.split import SplitStep
+from zenml.steps.preprocessor import BasePreprocessorStep
+from zenml.steps.split import BaseSplitStep
 
 
-class ThresholdSplit(SplitStep):
+class ThresholdSplit(BaseSplitStep):
     """Rows with ``column`` below ``threshold`` train; the rest evaluate."""
 
     def __init__(self, column: str = "area", threshold: float = 120.0):
@@ -56,7 +56,7 @@ class MaxCombiner:
         return {"max": accumulator}
 
 
-class ScaleToMax(PreprocessorStep):
+class ScaleToMax(BasePreprocessorStep):
     """Divides ``column`` by its maximum on the training split; other columns pass through."""
 
     def __init__(self, column: str = "area"):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from zenml.artifacts import ArtifactFolder, Materializer, register_materializer
+from zenml.artifacts import ArtifactFolder, BaseMaterializer, register_materializer
 
 
 @dataclass
@@ -13,7 +13,7 @@ class Vocabulary:
 
 
 @register_materializer
-class VocabularyMaterializer(Materializer):
+class VocabularyMaterializer(BaseMaterializer):
     """Saves a ``Vocabulary`` as ``tokens.txt``; ``format`` is what the metadata store records."""
 
     format = "vocabulary-txt"

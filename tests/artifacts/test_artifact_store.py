@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from zenml.artifacts import ArtifactFolder, ArtifactStore, Materializer, MaterializerRegistry, StoredArtifact
+from zenml.artifacts import ArtifactFolder, ArtifactStore, BaseMaterializer, MaterializerRegistry, StoredArtifact
 from zenml.artifacts.materializers import JSONMaterializer, NumpyMaterializer
 from zenml.artifacts.store import MANIFEST
 from zenml.exceptions import ArtifactError, ConfigError
@@ -24,7 +24,7 @@ class HalfWrittenError(RuntimeError):
     """Raised by ``ExplodingMaterializer`` after it has written part of an artifact."""
 
 
-class ExplodingMaterializer(Materializer):
+class ExplodingMaterializer(BaseMaterializer):
     """Writes one file, then fails: the store must not publish anything."""
 
     format = "exploding"
@@ -116,7 +116,7 @@ def test_a_leftover_folder_without_manifest_is_replaced(store: ArtifactStore) ->
     assert store.load(stored) == "fresh"
 
 
-class RacingMaterializer(Materializer):
+class RacingMaterializer(BaseMaterializer):
     """Another writer publishes the same artifact while this one is still writing (a duplicate worker)."""
 
     format = "racing"
@@ -188,7 +188,7 @@ def test_path_segments_that_could_escape_are_refused(store: ArtifactStore, tmp_p
 
 
 def test_materializer_file_names_cannot_escape_the_artifact_folder(store: ArtifactStore, tmp_path: Path) -> None:
-    class Sneaky(Materializer):
+    class Sneaky(BaseMaterializer):
         format = "sneaky"
         type_names = ()
 
@@ -253,7 +253,7 @@ def test_a_hash_of_an_unknown_algorithm_is_refused_with_the_fix(store: ArtifactS
         store.verify(stored)
 
 
-class AnnouncingMaterializer(Materializer):
+class AnnouncingMaterializer(BaseMaterializer):
     """Announces its file's bytes (or ``announce_as`` instead), optionally writing a second file."""
 
     format = "announcing"

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from zenml.artifacts import ArtifactFolder, ArtifactStore, Materializer, MaterializerRegistry
+from zenml.artifacts import ArtifactFolder, ArtifactStore, BaseMaterializer, MaterializerRegistry
 from zenml.artifacts.materializers import (
     ArrowMaterializer,
     JSONMaterializer,
@@ -34,7 +34,7 @@ class Point3(Point):
     """A subclass: found through the MRO."""
 
 
-class PointMaterializer(Materializer):
+class PointMaterializer(BaseMaterializer):
     """Stores a Point as a small CSV line."""
 
     format = "point-csv"

@@ -18,15 +18,15 @@ from data_helpers import BACKENDS, assert_json_close, backend_param, sorted_rows
 
 from zenml.datasources import CSVDatasource
 from zenml.pipelines import SimplePipeline
-from zenml.steps.preprocessor import PreprocessorStep, StandardPreprocessor
-from zenml.steps.split import SplitStep
+from zenml.steps.preprocessor import BasePreprocessorStep, StandardPreprocessor
+from zenml.steps.split import BaseSplitStep
 
 pd = pytest.importorskip("pandas")  # an optional extra, never imported at module level (ruff TID253)
 
 # -- what a user writes -------------------------------------------------------------------------
 
 
-class ThresholdSplit(SplitStep):
+class ThresholdSplit(BaseSplitStep):
     """Rows whose ``column`` is below ``threshold`` train, the others evaluate; rows without a value are dropped."""
 
     def __init__(self, column: str = "x", threshold: float = 0.0) -> None:
@@ -72,7 +72,7 @@ class MeanCombiner:
         return {"means": {name: total / count if count else 0.0 for name, (total, count) in accumulator.items()}}
 
 
-class Centre(PreprocessorStep):
+class Centre(BasePreprocessorStep):
     """Subtracts the training mean from each numeric column (missing values become 0); keeps the label."""
 
     def __init__(self, columns: list[str] | None = None, label: str = "label") -> None:

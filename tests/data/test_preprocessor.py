@@ -17,7 +17,7 @@ from zenml.backends.processing.local import LocalProcessing
 from zenml.datasources import DataFrameDatasource
 from zenml.exceptions import BackendError, ConfigError
 from zenml.pipelines import SimplePipeline
-from zenml.steps.preprocessor import PreprocessorStep, StandardPreprocessor, Transform
+from zenml.steps.preprocessor import BasePreprocessorStep, StandardPreprocessor, Transform
 from zenml.steps.split import CategoricalDomainSplit
 
 NUM = [1.0, 2.0, 3.0, 4.0, None, 6.0, 7.0, 9.0]  # train; the missing value is filled before scaling
@@ -334,7 +334,7 @@ def test_unseen_label_class_fails_naming_the_label(processing: BaseProcessingBac
     ids=["feature", "label", "overwrite"],
 )
 def test_unknown_columns_list_the_available_ones(
-    step: PreprocessorStep, column: str, dataset: Dataset, tmp_path: Path
+    step: BasePreprocessorStep, column: str, dataset: Dataset, tmp_path: Path
 ) -> None:
     with pytest.raises(
         ConfigError,

@@ -14,7 +14,7 @@ from zenml.backends.processing.base import BaseProcessingBackend
 from zenml.backends.processing.local import LocalProcessing
 from zenml.exceptions import ConfigError, StepError
 from zenml.steps.base import BaseStep
-from zenml.steps.split import CategoricalDomainSplit, CategoricalRatioSplit, NoSplit, RandomSplit, SplitStep
+from zenml.steps.split import BaseSplitStep, CategoricalDomainSplit, CategoricalRatioSplit, NoSplit, RandomSplit
 from zenml.steps.statistics import Statistics
 
 ROWS = 3000
@@ -59,14 +59,14 @@ def _assignment(result: Dataset) -> dict[int, str]:
     return where
 
 
-def _expected(step: SplitStep, table: pa.Table) -> dict[int, str]:
+def _expected(step: BaseSplitStep, table: pa.Table) -> dict[int, str]:
     """What ``partition_fn`` assigns when it sees the whole table as one batch."""
     names = step.split_names()
     indexes = step.partition_fn(table.combine_chunks().to_batches()[0])
     return {int(i): names[k] for i, k in zip(table.column("id").to_pylist(), indexes, strict=True) if k >= 0}
 
 
-def _partition(processing: BaseProcessingBackend, step: SplitStep, data: Dataset, tmp_path: Path) -> Dataset:
+def _partition(processing: BaseProcessingBackend, step: BaseSplitStep, data: Dataset, tmp_path: Path) -> Dataset:
     return processing.partition(data, step.partition_fn, step.split_names(), str(tmp_path / "out"))
 
 
@@ -199,7 +199,7 @@ def test_no_split_puts_every_row_in_one_split(
     ],
     ids=["domain", "ratio", "random"],
 )
-def test_split_steps_round_trip_through_their_config(step: SplitStep) -> None:
+def test_split_steps_round_trip_through_their_config(step: BaseSplitStep) -> None:
     rebuilt = BaseStep.from_config(step.to_config())
     assert rebuilt == step
     assert rebuilt.split_names() == step.split_names()
@@ -230,7 +230,7 @@ def test_split_steps_round_trip_through_their_config(step: SplitStep) -> None:
         ),
     ],
 )
-def test_bad_split_configuration_is_a_config_error(step: SplitStep, message: str) -> None:
+def test_bad_split_configuration_is_a_config_error(step: BaseSplitStep, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         step.validate()
 
@@ -244,7 +244,7 @@ def test_bad_split_configuration_is_a_config_error(step: SplitStep, message: str
     ],
     ids=["domain", "ratio", "random-key"],
 )
-def test_unknown_split_column_lists_the_available_ones(step: SplitStep, dataset: Dataset, tmp_path: Path) -> None:
+def test_unknown_split_column_lists_the_available_ones(step: BaseSplitStep, dataset: Dataset, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"column 'town' does not exist; available columns: id, user, city, x"):
         step.process(dataset, context(LocalProcessing(), tmp_path))
 

@@ -23,7 +23,7 @@ from hostile_helpers import Marker, Project, assert_refused, isolated_imports, m
 
 from zenml import pipeline, step
 from zenml.artifacts import ArtifactStore
-from zenml.artifacts.materializers import Materializer
+from zenml.artifacts.materializers import BaseMaterializer
 from zenml.exceptions import ArtifactError, StepError, ZenMLError
 
 
@@ -139,7 +139,7 @@ def test_a_model_whose_metadata_names_a_foreign_loader_is_refused_before_import(
     assert not marker.imported()
 
 
-class _RawFolder(Materializer):
+class _RawFolder(BaseMaterializer):
     """Stand-in writer: copies a folder into the artifact as the model materializer would."""
 
     format = "raw-folder"

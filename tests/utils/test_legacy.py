@@ -163,6 +163,7 @@ LEGACY_IMPORTS = [
     ("from zenml.steps.evaluator import TFMAEvaluator", "ClassificationEvaluator"),
     ("from zenml.steps.evaluator import AgnosticEvaluator", "ClassificationEvaluator"),
     ("from zenml.steps.preprocessor import StandardPreprocesser", "StandardPreprocessor"),
+    ("from zenml.steps.preprocessor import BasePreprocesserStep", "BasePreprocessorStep"),
     ("from zenml.datasources import PostgresDatasource", "SQLDatasource"),
     ("from zenml.datasources import ImageDatasource", "a data step of your own"),
     ("from zenml.backends.orchestrator import OrchestratorGCPBackend", "--orchestrator"),
@@ -188,6 +189,24 @@ def test_a_legacy_import_says_what_to_import_here(statement: str, hint: str) -> 
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(("ImportError", "ModuleNotFoundError")), done.stderr
     assert hint in last and "docs/guides/legacy.md" in last, last
+
+
+# Legacy ZenML's base classes for steps of one's own: the same names and packages here (no hint, no warning).
+LEGACY_BASES = [
+    "from zenml.steps.split import BaseSplitStep",
+    "from zenml.steps.evaluator import BaseEvaluatorStep",
+    "from zenml.steps.deployer import BaseDeployerStep",
+    "from zenml.steps.trainer import BaseTrainerStep",
+]
+
+
+@pytest.mark.parametrize("statement", LEGACY_BASES)
+def test_legacy_base_classes_import_as_they_did(statement: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(statement, namespace)  # filterwarnings=error: a deprecation or legacy hint would fail here
+    name = statement.rsplit(" ", 1)[-1]
+    assert isinstance(namespace[name], type) and issubclass(namespace[name], BaseStep)
+    assert all(name not in names for names in legacy.NAMES.values())
 
 
 def test_unknown_names_stay_ordinary_attribute_errors() -> None:

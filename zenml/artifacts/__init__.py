@@ -4,7 +4,7 @@ from typing import Any
 
 from zenml.artifacts.materializers import (
     ArtifactFolder,
-    Materializer,
+    BaseMaterializer,
     MaterializerRegistry,
     materializer_registry,
     register_materializer,
@@ -12,7 +12,11 @@ from zenml.artifacts.materializers import (
 from zenml.artifacts.store import ArtifactStore, StoredArtifact
 from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
-_RENAMED = {"registry": "zenml.artifacts.materializer_registry"}
+_RENAMED = {
+    "registry": "zenml.artifacts.materializer_registry",
+    # renamed by the Base<Role> convention for extension points (docs/contributing/naming.md)
+    "Materializer": "zenml.artifacts.BaseMaterializer",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -22,7 +26,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ArtifactFolder",
     "ArtifactStore",
-    "Materializer",
+    "BaseMaterializer",
     "MaterializerRegistry",
     "StoredArtifact",
     "materializer_registry",

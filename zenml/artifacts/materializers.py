@@ -44,11 +44,11 @@ class ArtifactFolder(Protocol):
         ...
 
 
-class Materializer(abc.ABC):
+class BaseMaterializer(abc.ABC):
     """Saves values of some types to files and loads them back.
 
     Examples:
-        >>> class TextMaterializer(Materializer):
+        >>> class TextMaterializer(BaseMaterializer):
         ...     format = "text"
         ...     type_names = ("builtins.bytes",)
         ...     def save(self, value, folder):
@@ -72,7 +72,7 @@ class Materializer(abc.ABC):
         """Read the value back from ``folder``."""
 
 
-class JSONMaterializer(Materializer):
+class JSONMaterializer(BaseMaterializer):
     """Plain values (None, bool, numbers, strings, lists, dicts with string keys) as JSON."""
 
     format = "json"
@@ -92,7 +92,7 @@ class JSONMaterializer(Materializer):
             return json.load(handle)
 
 
-class NumpyMaterializer(Materializer):
+class NumpyMaterializer(BaseMaterializer):
     """NumPy arrays as ``.npy`` (no pickled object arrays)."""
 
     format = "npy"
@@ -154,7 +154,7 @@ def _npy_parts(value: Any) -> tuple[bytes, Any] | None:
     return header.getvalue(), data
 
 
-class ArrowMaterializer(Materializer):
+class ArrowMaterializer(BaseMaterializer):
     """Arrow tables as Parquet."""
 
     format = "parquet"
@@ -175,7 +175,7 @@ class ArrowMaterializer(Materializer):
             return pq.read_table(handle)
 
 
-class PandasMaterializer(Materializer):
+class PandasMaterializer(BaseMaterializer):
     """pandas DataFrames as Parquet (index and dtypes kept through Arrow's pandas metadata)."""
 
     format = "pandas-parquet"
@@ -197,7 +197,7 @@ class PandasMaterializer(Materializer):
             return pq.read_table(handle).to_pandas()
 
 
-class DatasetMaterializer(Materializer):
+class DatasetMaterializer(BaseMaterializer):
     """``Dataset`` artifacts: the folder of Parquet shards per split plus ``dataset.json``.
 
     Loading returns a lazy handle on the stored folder; nothing is read until batches are.
@@ -226,18 +226,18 @@ class MaterializerRegistry:
     """Finds the materializer for a value (by type, walking the MRO) or for a stored format."""
 
     def __init__(self) -> None:
-        self._by_type: dict[str, type[Materializer]] = {}
-        self._by_format: dict[str, type[Materializer]] = {}
+        self._by_type: dict[str, type[BaseMaterializer]] = {}
+        self._by_format: dict[str, type[BaseMaterializer]] = {}
 
-    def register(self, materializer: type[Materializer]) -> None:
+    def register(self, materializer: type[BaseMaterializer]) -> None:
         """Add ``materializer``; later registrations win for the same type or format."""
-        if not (isinstance(materializer, type) and issubclass(materializer, Materializer)):
+        if not (isinstance(materializer, type) and issubclass(materializer, BaseMaterializer)):
             raise ArtifactError(f"{materializer!r} is not a Materializer subclass")
         self._by_format[materializer.format] = materializer
         for name in materializer.type_names:
             self._by_type[name] = materializer
 
-    def for_type(self, cls: type) -> type[Materializer] | None:
+    def for_type(self, cls: type) -> type[BaseMaterializer] | None:
         """The materializer for values of ``cls`` (or a base class), if any."""
         for klass in cls.__mro__:
             found = self._by_type.get(f"{klass.__module__}.{klass.__qualname__}")
@@ -245,7 +245,7 @@ class MaterializerRegistry:
                 return found
         return None
 
-    def for_value(self, value: Any) -> type[Materializer]:
+    def for_value(self, value: Any) -> type[BaseMaterializer]:
         """The materializer for ``value``.
 
         Raises:
@@ -260,13 +260,13 @@ class MaterializerRegistry:
             )
         return found
 
-    def for_stored(self, format_name: str, materializer_path: str) -> type[Materializer]:
+    def for_stored(self, format_name: str, materializer_path: str) -> type[BaseMaterializer]:
         """The materializer that reads a stored artifact: by format, else by its recorded class."""
         found = self._by_format.get(format_name)
         if found is not None:
             return found
         loaded = import_trusted(materializer_path, f"an artifact of format '{format_name}'")
-        if not (isinstance(loaded, type) and issubclass(loaded, Materializer)):
+        if not (isinstance(loaded, type) and issubclass(loaded, BaseMaterializer)):
             raise ArtifactError(f"'{materializer_path}' is not a Materializer; cannot read format '{format_name}'")
         return loaded
 
@@ -285,14 +285,18 @@ for _builtin in (JSONMaterializer, NumpyMaterializer, ArrowMaterializer, PandasM
     materializer_registry.register(_builtin)
 
 
-def register_materializer(materializer: type[Materializer]) -> type[Materializer]:
+def register_materializer(materializer: type[BaseMaterializer]) -> type[BaseMaterializer]:
     """Register a user materializer (usable as a class decorator)."""
     materializer_registry.register(materializer)
     return materializer
 
 
 # ``registry`` was renamed: beside the module ``zenml.registry`` (the backend table) it read as that.
-_RENAMED = {"registry": "zenml.artifacts.materializers.materializer_registry"}
+_RENAMED = {
+    "registry": "zenml.artifacts.materializers.materializer_registry",
+    # renamed by the Base<Role> convention for extension points (docs/contributing/naming.md)
+    "Materializer": "zenml.artifacts.materializers.BaseMaterializer",
+}
 
 
 def __getattr__(name: str) -> Any:

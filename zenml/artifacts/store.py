@@ -23,7 +23,7 @@ from typing import IO, Any
 import blake3
 import xxhash
 
-from zenml.artifacts.materializers import Materializer, MaterializerRegistry, materializer_registry
+from zenml.artifacts.materializers import BaseMaterializer, MaterializerRegistry, materializer_registry
 from zenml.artifacts.storage import Storage, open_storage
 from zenml.exceptions import ArtifactError
 from zenml.utils.hashing import CONTENT_HASH
@@ -173,7 +173,7 @@ class ArtifactStore:
         return self.storage.join(self.storage.root, *segments)
 
     def save(
-        self, value: Any, segments: tuple[str, ...], materializer: type[Materializer] | None = None
+        self, value: Any, segments: tuple[str, ...], materializer: type[BaseMaterializer] | None = None
     ) -> StoredArtifact:
         """Materialize ``value``, hash it and publish it atomically at ``segments``.
 

@@ -20,11 +20,15 @@ from zenml.steps.context import StepContext
 from zenml.steps.options import StepOptions
 from zenml.steps.preprocessor.base import Transform
 from zenml.steps.trainer.base import TrainedModel
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 from zenml.utils.legacy import legacy_name_error as _legacy_name_error
 from zenml.utils.params import suggest
 from zenml.utils.text import metric_text
 
-__all__ = ["DeployerStep", "Deployment", "DeploymentMaterializer", "LocalDeployer", "check_target", "gate"]
+__all__ = ["BaseDeployerStep", "Deployment", "DeploymentMaterializer", "LocalDeployer", "check_target", "gate"]
+
+#: renamed by the Base<Role> convention for extension points (docs/contributing/naming.md); one release
+_RENAMED = {"DeployerStep": "zenml.steps.deployer.BaseDeployerStep"}
 
 #: the placeholders a deployer's ``target`` may hold
 TARGET_FIELDS = ("run_id", "pipeline")
@@ -97,7 +101,7 @@ def check_target(target: object, owner: str) -> None:
             )
 
 
-class DeployerStep(BaseStep):
+class BaseDeployerStep(BaseStep):
     """Gate on the evaluator's metrics, then ``deploy`` the bundle; never served from the cache.
 
     Subclasses implement ``deploy(transform, model, provenance, context)`` and return where the
@@ -171,7 +175,7 @@ class DeployerStep(BaseStep):
         return Deployment(deployed=True, uri=uri, gate={**thresholds, "passed": True}, reason=None, metrics=values)
 
 
-class LocalDeployer(DeployerStep):
+class LocalDeployer(BaseDeployerStep):
     """Exports the model bundle (``zenml.serving``) to a folder or any fsspec URL, if the metrics pass.
 
     A later deployment to the same target replaces the bundle whole; put ``{run_id}`` (or
@@ -214,6 +218,8 @@ class LocalDeployer(DeployerStep):
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        return _moved_attribute(__name__, name, _RENAMED)
     legacy = _legacy_name_error(__name__, name)  # ``from zenml.steps.deployer import CortexDeployer``
     if legacy is not None:
         raise legacy

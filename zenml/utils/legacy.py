@@ -38,7 +38,7 @@ PARAMETERS: dict[str, dict[str, Replacement]] = {
     "CategoricalRatioSplit": {"categorical_column": "column", "split_ratio": "ratios"},
     "TensorflowFeedForwardTrainer": _FEED_FORWARD,
     "PyTorchFeedForwardTrainer": _FEED_FORWARD,
-    "EvaluatorStep": {
+    "BaseEvaluatorStep": {
         "label_key": "label",
         "prediction_key": "predictions arrive from the trainer's 'predictions' output; name the label with 'label'",
     },
@@ -112,9 +112,11 @@ NAMES: dict[str, dict[str, Replacement]] = {
     "zenml.steps.deployer": {
         "CortexDeployer": _DEPLOYER,
         "GCAIPDeployer": _DEPLOYER,
-        "BaseDeployerStep": "from zenml.steps.deployer import DeployerStep",
     },
-    "zenml.steps.preprocessor": {"StandardPreprocesser": "from zenml.steps.preprocessor import StandardPreprocessor"},
+    "zenml.steps.preprocessor": {
+        "StandardPreprocesser": "from zenml.steps.preprocessor import StandardPreprocessor",
+        "BasePreprocesserStep": "from zenml.steps.preprocessor import BasePreprocessorStep",
+    },
     "zenml.datasources": {
         "PostgresDatasource": "from zenml.datasources import SQLDatasource (url='postgresql://USER:PASSWORD@HOST/DB')",
         "MySQLDatasource": "from zenml.datasources import SQLDatasource (url='mysql+pymysql://USER:PASSWORD@HOST/DB')",

@@ -14,7 +14,7 @@ only when its module is one of:
 
 Everything else is refused with a ``ConfigError`` before anything is imported. The module is
 located with the import system's path finder, which reads no module code. Callers then check the
-object found (a ``BaseStep``, a backend, a ``Materializer``) before calling it.
+object found (a ``BaseStep``, a backend, a ``BaseMaterializer``) before calling it.
 """
 
 from __future__ import annotations

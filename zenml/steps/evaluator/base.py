@@ -1,4 +1,4 @@
-"""``EvaluatorStep``: model-agnostic metrics from a trainer's ``predictions``, overall and per slice."""
+"""``BaseEvaluatorStep``: model-agnostic metrics from a trainer's ``predictions``, overall and per slice."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, StepContext
 from zenml.steps.task import ANY_CLASSIFICATION, CLASSES_KEY, CLASSIFICATION, TASK_KEY, TASKS, TRAINER_KEY
+from zenml.utils.deprecation import moved_attribute
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,7 +46,7 @@ class EvaluationOutput(NamedTuple):
     report: EvaluationReport
 
 
-class EvaluatorStep(BaseStep):
+class BaseEvaluatorStep(BaseStep):
     """Computes metrics on each predicted split (``eval`` first), overall and per slice value.
 
     Subclasses implement ``compute(frame)`` (metric name → value for one group of rows) and may
@@ -264,3 +265,11 @@ def as_array(values: Any) -> np.ndarray:
     import numpy as np
 
     return np.asarray(values)
+
+
+#: renamed by the Base<Role> convention for extension points (docs/contributing/naming.md); one release
+_RENAMED = {"EvaluatorStep": "zenml.steps.evaluator.base.BaseEvaluatorStep"}
+
+
+def __getattr__(name: str) -> Any:
+    return moved_attribute(__name__, name, _RENAMED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zenml.steps.evaluator.base import EvaluatorStep, as_array, as_classes
+from zenml.steps.evaluator.base import BaseEvaluatorStep, as_array, as_classes
 from zenml.steps.task import CLASSIFICATION
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 CLASSIFICATION_METRICS = ("accuracy", "auc", "f1", "precision", "recall", "log_loss")
 
 
-class ClassificationEvaluator(EvaluatorStep):
+class ClassificationEvaluator(BaseEvaluatorStep):
     """Classification metrics on each predicted split, overall and per slice.
 
     Args:

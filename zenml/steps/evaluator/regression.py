@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zenml.steps.evaluator.base import EvaluatorStep, as_array
+from zenml.steps.evaluator.base import BaseEvaluatorStep, as_array
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 REGRESSION_METRICS = ("mae", "rmse", "mse", "r2")
 
 
-class RegressionEvaluator(EvaluatorStep):
+class RegressionEvaluator(BaseEvaluatorStep):
     """Regression metrics on each predicted split, overall and per slice.
 
     Args:

@@ -1,4 +1,4 @@
-"""``PreprocessorStep``: analyze on the training split only, then transform every split.
+"""``BasePreprocessorStep``: analyze on the training split only, then transform every split.
 
 The fitted state is a JSON-able ``Transform`` artifact that re-applies the same preprocessing
 to new data (batch inference), on any processing backend.
@@ -16,6 +16,7 @@ from zenml.artifacts.materializers import ArtifactFolder, JSONMaterializer, regi
 from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import StepContext
+from zenml.utils.deprecation import moved_attribute
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,10 +32,10 @@ class Transform(dict[str, Any]):
     """
 
     @cached_property
-    def preprocessor(self) -> PreprocessorStep:
+    def preprocessor(self) -> BasePreprocessorStep:
         """The preprocessor that was fitted (rebuilt from its type and parameters)."""
         step = BaseStep.from_config(self["preprocessor"])
-        if not isinstance(step, PreprocessorStep):
+        if not isinstance(step, BasePreprocessorStep):
             raise ConfigError(f"transform names {self['preprocessor']['type']}, which is not a PreprocessorStep")
         return step
 
@@ -79,7 +80,7 @@ class PreprocessOutput(NamedTuple):
     transform: Transform
 
 
-class PreprocessorStep(BaseStep):
+class BasePreprocessorStep(BaseStep):
     """Fit on the training split(s), transform all splits.
 
     Subclasses give an ``analyzer`` (a combiner whose result is the JSON-able fitted state) and
@@ -87,7 +88,7 @@ class PreprocessorStep(BaseStep):
 
     Examples:
         >>> import pyarrow as pa, pyarrow.compute as pc
-        >>> class Centre(PreprocessorStep):
+        >>> class Centre(BasePreprocessorStep):
         ...     def __init__(self, column: str = "x"):
         ...         self.column = column
         ...     def analyzer(self, schema):
@@ -141,3 +142,11 @@ class PreprocessorStep(BaseStep):
         return PreprocessOutput(
             transform.apply_to(context.processing, data, context.new_path("transformed")), transform
         )
+
+
+#: renamed by the Base<Role> convention for extension points (docs/contributing/naming.md); one release
+_RENAMED = {"PreprocessorStep": "zenml.steps.preprocessor.base.BasePreprocessorStep"}
+
+
+def __getattr__(name: str) -> Any:
+    return moved_attribute(__name__, name, _RENAMED)

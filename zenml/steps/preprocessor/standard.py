@@ -25,7 +25,7 @@ from zenml.steps.columns import (
     sorted_vocabulary,
     stray_values,
 )
-from zenml.steps.preprocessor.base import PreprocessorStep
+from zenml.steps.preprocessor.base import BasePreprocessorStep
 from zenml.steps.task import DistinctValuesCombiner, numeric_label_task, task_of_classes
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ OVERWRITE_KEYS = ("transform", "filling", "value", "buckets")
 DEFAULTS = {"numeric": ("zscore", "mean"), "categorical": ("vocab", "mode"), "boolean": ("binary", "mode")}
 
 
-class StandardPreprocessor(PreprocessorStep):
+class StandardPreprocessor(BasePreprocessorStep):
     """Fill, scale and encode features by type; encode labels.
 
     Args:
@@ -369,7 +369,7 @@ class NumericScaling(NamedTuple):
         return out  # type: ignore[no-any-return]
 
 
-def numeric_scaling(preprocessor: PreprocessorStep, state: dict[str, Any]) -> NumericScaling | None:
+def numeric_scaling(preprocessor: BasePreprocessorStep, state: dict[str, Any]) -> NumericScaling | None:
     """The vector form of a fitted ``StandardPreprocessor`` whose features are all numeric, unbucketized; else None.
 
     None too for a subclass that changes how features are encoded (its own transform must run).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError
-from zenml.steps.split.base import SplitStep, check_ratios, names_in_order, text_values
+from zenml.steps.split.base import BaseSplitStep, check_ratios, names_in_order, text_values
 from zenml.steps.split.random import unit_interval
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ def _check_unknown(unknown: Any, names: list[str], owner: str) -> None:
         raise ConfigError(f"{owner} unknown={unknown!r} must be 'skip' or one of the splits: {', '.join(names)}")
 
 
-class CategoricalDomainSplit(SplitStep):
+class CategoricalDomainSplit(BaseSplitStep):
     """Each split takes the rows whose ``column`` value is in its domain.
 
     Args:
@@ -68,7 +68,7 @@ class CategoricalDomainSplit(SplitStep):
         return np.array([lookup.get(value, fallback) for value in text_values(batch, self.column)], dtype=np.int64)
 
 
-class CategoricalRatioSplit(SplitStep):
+class CategoricalRatioSplit(BaseSplitStep):
     """All rows of one category go to the same split; categories are spread in the given ratios.
 
     Args:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zenml.steps.split.base import SplitStep
+from zenml.steps.split.base import BaseSplitStep
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
 
-class NoSplit(SplitStep):
+class NoSplit(BaseSplitStep):
     """Keeps all rows together in one split.
 
     Args:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zenml.steps.split.base import SplitStep, check_ratios
+from zenml.steps.split.base import BaseSplitStep, check_ratios
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,7 +50,7 @@ def unit_interval(hashes: np.ndarray) -> np.ndarray:
     return (hashes >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-class RandomSplit(SplitStep):
+class RandomSplit(BaseSplitStep):
     """Rows go to splits at random in the given ratios, decided by a seeded hash of the row.
 
     Args:

@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from zenml.artifacts.dataset import Dataset, DatasetWriter
-from zenml.artifacts.materializers import ArtifactFolder, Materializer, register_materializer
+from zenml.artifacts.materializers import ArtifactFolder, BaseMaterializer, register_materializer
 from zenml.exceptions import ArtifactError, ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import ProgressTracker, StepContext, current_progress
@@ -107,7 +107,7 @@ def outputs_from_probabilities(raw: np.ndarray, task: str) -> dict[str, np.ndarr
 
 
 @register_materializer
-class ModelMaterializer(Materializer):
+class ModelMaterializer(BaseMaterializer):
     """Models in the framework's own format (``.keras``, TorchScript + state_dict, …); never a pickle."""
 
     format = "model"
