@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from zenml import BaseStep
 from zenml.datasources import CSVDatasource
 from zenml.exceptions import ArtifactError
 from zenml.pipelines import SimplePipeline
@@ -55,13 +56,16 @@ def write_dataset(name: str, path: Path) -> str:
     return "target"
 
 
-def sklearn_pipeline(dataset: str, estimator: str, params: dict[str, Any], task: str | None) -> SimplePipeline:
+def sklearn_pipeline(
+    dataset: str, estimator: str, params: dict[str, Any], task: str | None, evaluator: BaseStep | None = None
+) -> SimplePipeline:
     pipe = SimplePipeline(name=f"sk_{dataset}")
     pipe.add_datasource(CSVDatasource(path=f"{dataset}.csv"))
     pipe.add_split(RandomSplit(ratios={"train": 0.7, "eval": 0.3}, seed=3))
     pipe.add_preprocessor(StandardPreprocessor(labels=["target"]))
     pipe.add_trainer(SklearnTrainer(estimator=estimator, estimator_params=params, task=task))
-    evaluator = RegressionEvaluator() if dataset == "diabetes" else ClassificationEvaluator(metrics=["accuracy"])
+    if evaluator is None:
+        evaluator = RegressionEvaluator() if dataset == "diabetes" else ClassificationEvaluator(metrics=["accuracy"])
     pipe.add_evaluator(evaluator)
     return pipe
 
@@ -101,13 +105,14 @@ def _batch(frame: Any, columns: list[str]) -> Any:
 def test_svc_binary_scores_rank_like_its_margin(repo: object, tmp_path: Path) -> None:
     """SVC has no predict_proba: scores are a logistic of its margin, so AUC is its margin's AUC."""
     write_dataset("breast_cancer", tmp_path / "breast_cancer.csv")
-    pipe = sklearn_pipeline("breast_cancer", "sklearn.svm.SVC", {}, "binary")
-    pipe._slots["evaluator"] = (ClassificationEvaluator(metrics=["accuracy", "auc"]), None)
+    pipe = sklearn_pipeline("breast_cancer", "sklearn.svm.SVC", {}, "binary",
+                            evaluator=ClassificationEvaluator(metrics=["accuracy", "auc"]))
     metrics = pipe.run().metrics()["evaluator"]
     assert metrics["auc"] > 0.97 and metrics["accuracy"] > 0.9
 
 
 PIPELINE_FILE = """\
+from zenml import BaseStep
 from zenml.datasources import CSVDatasource
 from zenml.pipelines import SimplePipeline
 from zenml.steps.evaluator import ClassificationEvaluator
@@ -187,9 +192,11 @@ def test_untrusted_types_are_refused_by_name_until_trusted(tmp_path: Path, monke
     assert outside == ["_operator.neg"]
     with pytest.raises(ArtifactError, match=r"types zenml does not trust: _operator.neg; .*trust_types"):
         SklearnModel(str(folder)).estimator()
-    monkeypatch.setattr(trust, "_trusted_types", set())
     trust.trust_types(outside)
-    assert SklearnModel(str(folder)).predict_arrays(np.ones((3, 2), np.float32)).shape == (3, 2)
+    try:
+        assert SklearnModel(str(folder)).predict_arrays(np.ones((3, 2), np.float32)).shape == (3, 2)
+    finally:
+        trust.untrust_types(outside)
 
 
 def test_nested_estimator_params_build_a_pipeline() -> None:

@@ -99,7 +99,8 @@ def test_run_lifecycle_is_recorded(store: SQLMetadataStore) -> None:
     failed = store.get_run(run.id)
     assert (failed.status, failed.error_step, failed.error_type, failed.error_message) == (
         "failed", "train", "ValueError", message)
-    assert failed.ended_at is not None and failed.duration is not None and failed.duration >= 0
+    assert failed.ended_at is not None and failed.started_at == run.started_at and failed.duration is not None
+    assert 0 <= failed.duration <= time.time() - failed.started_at  # it ended before now
 
     store.set_run_status(run.id, "running")
     assert store.get_run(run.id).ended_at is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -42,7 +43,7 @@ def test_generated_tables_emit_the_models_ddl(dialect: str) -> None:
 
 def test_each_model_has_its_table_under_the_models_name() -> None:
     for mapper in models.Base.registry.mappers:
-        variable = codegen._variable(mapper.class_.__name__)
+        variable = re.sub(r"(?<!^)(?=[A-Z])", "_", mapper.class_.__name__.removesuffix("Row")).lower() + "_table"
         assert getattr(tables, variable) is tables.metadata.tables[mapper.local_table.name]
 
 

@@ -318,7 +318,7 @@ def _read_csv(project: Project, content: bytes, **params: Any) -> None:
     except ZenMLError as exc:
         assert str(path) in str(exc) or "CSV" in str(exc), str(exc)
         return
-    assert dataset.to_table().num_rows == dataset.num_rows() >= 0
+    assert dataset.to_table().num_rows == dataset.num_rows()
 
 
 @FAST

@@ -121,9 +121,9 @@ def test_the_projects_own_step_class_is_imported_from_the_project(
     """A fresh process knows nothing: the spec's type is imported because its file is in the project."""
     from zenml.runtime import loading
 
-    monkeypatch.setattr(loading, "_KNOWN_DEFINITIONS", {})
     monkeypatch.delitem(sys.modules, project.module)
-    result = zen("run", str(project.spec), "--quiet")
+    with loading.forget_definitions():
+        result = zen("run", str(project.spec), "--quiet")
     assert result.code == 0, result.err
     assert project.module in sys.modules
     assert len(_runs(project)) == 2

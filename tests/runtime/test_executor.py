@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -172,10 +173,12 @@ class RecordingListener:
 def test_execute_step_records_outputs_lineage_and_metrics(repo: Repository) -> None:
     spec, stores = _prepare(arithmetic, repo)
     listener = RecordingListener()
+    started = time.perf_counter()
     outcomes = [execute_step(spec, name, stores, listener=listener) for name in ("numbers", "total", "power")]
+    elapsed = time.perf_counter() - started
     assert [(o.name, o.status, o.error) for o in outcomes] == [
         ("numbers", "completed", None), ("total", "completed", None), ("power", "completed", None)]
-    assert all(o.duration >= 0 for o in outcomes)
+    assert all(o.duration >= 0 for o in outcomes) and sum(o.duration for o in outcomes) <= elapsed
     assert listener.events == [("started", "numbers"), ("completed", "numbers"), ("started", "total"),
                                ("completed", "total"), ("started", "power"), ("completed", "power")]
 

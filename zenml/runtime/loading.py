@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +94,19 @@ def load_backend(kind: str, spec: BackendSpec, *, check_available: bool = True) 
     except ConfigError as exc:
         raise ConfigError(f"{kind} backend '{spec.name}': {exc}") from exc
     return backend
+
+
+@contextmanager
+def forget_definitions() -> Iterator[None]:
+    """Within the block, know none of the step and backend classes this process defined.
+
+    A fresh process knows none either, so a spec's types must then be found by import (tests use it to check
+    just that); what was known is restored after the block.
+    """
+    known = dict(_KNOWN_DEFINITIONS)
+    _KNOWN_DEFINITIONS.clear()
+    try:
+        yield
+    finally:
+        _KNOWN_DEFINITIONS.clear()
+        _KNOWN_DEFINITIONS.update(known)

@@ -50,6 +50,11 @@ def trust_types(paths: Iterable[str]) -> None:
     _trusted_types.update(paths)
 
 
+def untrust_types(paths: Iterable[str]) -> None:
+    """Withdraw the trust :func:`trust_types` gave these dotted paths (a test that trusted a type undoes it)."""
+    _trusted_types.difference_update(paths)
+
+
 @cache
 def _plugin_packages() -> frozenset[str]:
     names = set(TRUSTED_PACKAGES)

@@ -308,7 +308,7 @@ class _WorkerGroup:
                     continue
                 if message[0] == "error":
                     _, _, error_type, text, trace = message
-                    raise _worker_error(rank, self.workers, error_type, text, trace)
+                    raise worker_error(rank, self.workers, error_type, text, trace)
                 if rank == 0:
                     return message[2]
                 reported.add(rank)
@@ -341,8 +341,12 @@ def _read_report(folder: str, rank: int) -> tuple[Any, ...] | None:
     return report
 
 
-def _worker_error(rank: int, workers: int, error_type: str, text: str, trace: str) -> ZenMLError:
-    """The exception for a worker's failure: the worker's own zenml error class, else ``BackendError``."""
+def worker_error(rank: int, workers: int, error_type: str, text: str, trace: str) -> ZenMLError:
+    """The exception for a worker's failure: the worker's own zenml error class, else ``BackendError``.
+
+    ``error_type`` is the dotted name the worker reported; it is looked up among ``zenml.exceptions``, never
+    imported, since it comes from another process.
+    """
     import zenml.exceptions
 
     message = f"TensorflowDistributedTraining worker {rank} of {workers} failed: {error_type}: {text}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,11 +77,13 @@ def _nothing_recorded(repo: Repository) -> None:
 # -- the capacity of this machine ---------------------------------------------------------------------------
 
 
-def test_machine_capacity_is_plausible() -> None:
+def test_machine_capacity_is_plausible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     capacity = machine_capacity()
     assert capacity["cpu"] == float(os.cpu_count() or 1)
     assert capacity["memory"] > 0
-    assert capacity["gpu"] >= 0
+    driver = Path("/proc/driver/nvidia/gpus")  # one folder per GPU the NVIDIA driver lists
+    assert capacity["gpu"] == float(len(list(driver.iterdir())) if driver.is_dir() else 0)
 
 
 def test_cuda_visible_devices_narrows_the_gpus(monkeypatch: pytest.MonkeyPatch) -> None:

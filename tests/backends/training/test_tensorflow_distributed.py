@@ -316,9 +316,9 @@ def test_registered_as_tensorflow_and_round_trips() -> None:
     ],
 )
 def test_a_worker_failure_keeps_only_zenml_error_classes(reported: str, raised: type[Exception]) -> None:
-    from zenml.backends.training.tensorflow import _worker_error
+    from zenml.backends.training.tensorflow import worker_error
 
-    error = _worker_error(1, 2, reported, "it broke", "")
+    error = worker_error(1, 2, reported, "it broke", "")
     assert type(error) is raised and "worker 1 of 2 failed" in str(error) and "it broke" in str(error)
 
 

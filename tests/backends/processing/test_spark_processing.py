@@ -117,22 +117,24 @@ def test_a_standalone_cluster_computes_what_local_computed(project: Path, cluste
     assert cluster.alive_workers() == 1
 
 
-def test_shards_travel_back_when_executors_cannot_see_the_output_folder(tmp_path: Path) -> None:
+def test_shards_travel_back_when_executors_cannot_see_the_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Executors on another host cannot write into this machine's folder: each task ships its shard files back."""
     from zenml.artifacts.dataset import Dataset
     from zenml.backends.processing.local import LocalProcessing
-    from zenml.backends.processing.spark import SparkProcessing, _MapShard, _PartitionShard, _tasks
+    from zenml.backends.processing.spark import SparkProcessing
 
     table = pa.table({"id": list(range(1000)), "v": [i / 3 for i in range(1000)]})
     source = Dataset.from_tables(str(tmp_path / "in"), {"a": table.slice(0, 600), "b": table.slice(600)})
     spark = SparkProcessing(master="local[2]")
+    # as with executors on another host (a local master, so the test needs no cluster)
+    monkeypatch.setattr(SparkProcessing, "runs_on_this_host", lambda self: False)
 
     def add_one(batch: pa.RecordBatch) -> pa.RecordBatch:
         return pa.RecordBatch.from_arrays([batch.column("id"), pa.compute.add(batch.column("v"), 1.0)], ["id", "v"])
 
-    tasks = _tasks(source, None)
-    spark._write_shards(_MapShard(dataset=source, tasks=tasks, output=str(tmp_path / "shipped"), ship=True,
-                                  fn=add_one, schema=source.schema))
+    spark.map_batches(source, add_one, str(tmp_path / "shipped"))
     expected = LocalProcessing().map_batches(source, add_one, str(tmp_path / "local"))
     for split in ("a", "b"):
         shipped = sorted(os.listdir(tmp_path / "shipped" / split))
@@ -145,9 +147,9 @@ def test_shards_travel_back_when_executors_cannot_see_the_output_folder(tmp_path
     def by_parity(batch: pa.RecordBatch) -> object:
         return (batch.column("id").to_numpy() % 2).astype("int64")
 
-    spark._write_shards(_PartitionShard(dataset=source, tasks=tasks, output=str(tmp_path / "parts"), ship=True,
-                                        fn=by_parity, names=["even", "odd"]))
-    assert sorted(os.listdir(tmp_path / "parts")) == ["even", "odd"]
+    parts = spark.partition(source, by_parity, ["even", "odd"], str(tmp_path / "parts"))
+    assert sorted(path.name for path in (tmp_path / "parts").iterdir() if path.is_dir()) == ["even", "odd"]
+    assert parts.num_rows() == 1000
 
 
 @pytest.mark.parametrize(
