@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import stat
 
 import pytest
@@ -11,6 +12,7 @@ from zenml import pipeline, step
 from zenml.engine import rerun_spec, run_pipeline
 from zenml.exceptions import ConfigError, StepError
 from zenml.repository import Repository
+from zenml.utils import collector
 
 
 def test_rerun_spec_makes_a_new_run_with_the_same_steps(repo: Repository) -> None:
@@ -22,7 +24,10 @@ def test_rerun_spec_makes_a_new_run_with_the_same_steps(repo: Repository) -> Non
     assert again.spec.steps == first.spec.steps
     assert again.spec.steps["load"].params == {"rows": 4}
     assert {name: s.status for name, s in again.steps.items()} == {
-        "load": "cached", "multiply": "cached", "summarize": "cached"}
+        "load": "cached",
+        "multiply": "cached",
+        "summarize": "cached",
+    }
     assert again.steps["summarize"].output() == first.steps["summarize"].output() == 18
     assert (repo.root / again.record.spec_path).is_file()
     assert stat.S_IMODE((repo.root / again.record.spec_path).stat().st_mode) == 0o444
@@ -33,6 +38,23 @@ def test_rerun_spec_makes_a_new_run_with_the_same_steps(repo: Repository) -> Non
     assert fresh.spec.backends.processing.params == {"workers": 2}
     assert fresh.spec.backends.training == first.spec.backends.training, "kinds not asked for keep their choice"
     assert fresh.spec.steps == first.spec.steps
+
+
+def test_a_programs_first_run_freezes_its_start_up_objects(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script calling ``pipeline.run()`` gets what ``zen run`` gets: start-up's objects frozen before steps run."""
+    monkeypatch.setitem(collector._state, "settled", False)
+    was_enabled = gc.isenabled()
+    gc.enable()
+    gc.unfreeze()
+    try:
+        run = run_pipeline(numbers)
+        assert run.status == "completed"
+        assert gc.get_freeze_count() > 0
+        assert gc.isenabled(), "steps run with the collector on"
+    finally:
+        gc.unfreeze()
+        if not was_enabled:
+            gc.disable()
 
 
 def test_rerun_of_a_missing_or_broken_spec_is_a_config_error(repo: Repository) -> None:
