@@ -83,3 +83,25 @@ def divide(values: list[int]) -> float:
 @pipeline
 def broken_numbers() -> None:
     divide(load())
+
+
+def test_loading_every_steps_output_reads_the_runs_outputs_once(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_pipeline(numbers)
+    [run] = repo.runs()
+    store = type(run.stores.metadata)
+    calls = {"run_outputs": 0, "step_artifacts": 0}
+    for name in calls:
+        original = getattr(store, name)
+
+        def counted(self: object, *args: object, _name: str = name, _original: object = original) -> object:
+            calls[_name] += 1
+            return _original(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(store, name, counted)
+    assert {name: view.output() for name, view in run.steps.items()} == {
+        "load": [0, 1, 2], "multiply": [0, 3, 6], "summarize": 9}  # fmt: skip
+    assert calls == {"run_outputs": 1, "step_artifacts": 0}
+    assert {name: list(view.inputs) for name, view in run.steps.items()} == {
+        "load": [], "multiply": ["values"], "summarize": ["values"]}  # fmt: skip
