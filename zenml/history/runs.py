@@ -16,6 +16,7 @@ from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.runtime.data import SourceRead, recorded_sources
 from zenml.runtime.stores import Stores
+from zenml.utils.status import SUCCEEDED_STEP
 
 
 def _timestamp(value: float | None) -> dt.datetime | None:
@@ -189,7 +190,7 @@ class _RunOutputs:
 
     def single_output(self, step: StepRunRecord) -> dict[str, ArtifactRecord] | None:
         """``{output: record}`` of a finished step with one output; ``None``: ask the store for that step."""
-        if step.status not in ("completed", "cached"):
+        if step.status not in SUCCEEDED_STEP:
             return None
         outputs = self._by_step.get(step.name, {})
         return outputs if len(outputs) == 1 else None
