@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import stat
 
 import pytest
@@ -11,6 +12,7 @@ from zenml import pipeline, step
 from zenml.engine import rerun_spec, run_pipeline
 from zenml.exceptions import ConfigError, StepError
 from zenml.repository import Repository
+from zenml.utils import collector
 
 
 def test_rerun_spec_makes_a_new_run_with_the_same_steps(repo: Repository) -> None:
@@ -22,7 +24,10 @@ def test_rerun_spec_makes_a_new_run_with_the_same_steps(repo: Repository) -> Non
     assert again.spec.steps == first.spec.steps
     assert again.spec.steps["load"].params == {"rows": 4}
     assert {name: s.status for name, s in again.steps.items()} == {
-        "load": "cached", "multiply": "cached", "summarize": "cached"}
+        "load": "cached",
+        "multiply": "cached",
+        "summarize": "cached",
+    }
     assert again.steps["summarize"].output() == first.steps["summarize"].output() == 18
     assert (repo.root / again.record.spec_path).is_file()
     assert stat.S_IMODE((repo.root / again.record.spec_path).stat().st_mode) == 0o444
@@ -33,6 +38,23 @@ def test_rerun_spec_makes_a_new_run_with_the_same_steps(repo: Repository) -> Non
     assert fresh.spec.backends.processing.params == {"workers": 2}
     assert fresh.spec.backends.training == first.spec.backends.training, "kinds not asked for keep their choice"
     assert fresh.spec.steps == first.spec.steps
+
+
+def test_a_programs_first_run_freezes_its_start_up_objects(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script calling ``pipeline.run()`` gets what ``zen run`` gets: start-up's objects frozen before steps run."""
+    monkeypatch.setitem(collector._state, "settled", False)
+    was_enabled = gc.isenabled()
+    gc.enable()
+    gc.unfreeze()
+    try:
+        run = run_pipeline(numbers)
+        assert run.status == "completed"
+        assert gc.get_freeze_count() > 0
+        assert gc.isenabled(), "steps run with the collector on"
+    finally:
+        gc.unfreeze()
+        if not was_enabled:
+            gc.disable()
 
 
 def test_rerun_of_a_missing_or_broken_spec_is_a_config_error(repo: Repository) -> None:
@@ -61,3 +83,25 @@ def divide(values: list[int]) -> float:
 @pipeline
 def broken_numbers() -> None:
     divide(load())
+
+
+def test_loading_every_steps_output_reads_the_runs_outputs_once(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_pipeline(numbers)
+    [run] = repo.runs()
+    store = type(run.stores.metadata)
+    calls = {"run_outputs": 0, "step_artifacts": 0}
+    for name in calls:
+        original = getattr(store, name)
+
+        def counted(self: object, *args: object, _name: str = name, _original: object = original) -> object:
+            calls[_name] += 1
+            return _original(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(store, name, counted)
+    assert {name: view.output() for name, view in run.steps.items()} == {
+        "load": [0, 1, 2], "multiply": [0, 3, 6], "summarize": 9}  # fmt: skip
+    assert calls == {"run_outputs": 1, "step_artifacts": 0}
+    assert {name: list(view.inputs) for name, view in run.steps.items()} == {
+        "load": [], "multiply": ["values"], "summarize": ["values"]}  # fmt: skip

@@ -192,6 +192,16 @@ def test_defaults_fill_in_optional_fields() -> None:
     assert spec.steps["load"].enable_cache is True
 
 
+def test_a_spec_is_dumped_once_and_its_text_does_not_enter_equality() -> None:
+    spec = RunSpec.from_data(_minimal())
+    text = spec.to_yaml()
+    assert spec.to_yaml() is text, "the dumped text is kept for the spec object"
+    twin = RunSpec.from_data(_minimal())  # not dumped yet
+    assert twin == spec and twin.to_yaml() == text and twin.to_yaml() is not text
+    other = spec.model_copy(update={"run_id": "20240102-000000-000000"})
+    assert other.to_yaml() != text, "a copy with another field is dumped anew"
+
+
 def test_spec_is_immutable() -> None:
     spec = RunSpec.from_data(_minimal())
     with pytest.raises(Exception, match="frozen"):

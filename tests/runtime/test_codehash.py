@@ -337,3 +337,15 @@ def test_an_object_holding_a_project_lambda_is_hashed_with_the_lambdas_code(proj
     assert project({"flow.py": _flow("HOLDER.fn(2)", holder.format(k=2))}) == first
     second = project({"flow.py": _flow("HOLDER.fn(2)", holder.format(k=3))})
     assert first.code["flow:<lambda>"] != second.code["flow:<lambda>"]
+
+
+def test_a_steps_source_is_read_again_when_its_file_changes_in_the_same_process(
+    project: Project, tmp_path: Path
+) -> None:
+    """Sources are kept per function between fingerprints, with the file's stamp: an edit is still seen."""
+    first = project({"flow.py": _flow("1")})
+    module = sys.modules["flow"]
+    assert step_fingerprint(module.compute, tmp_path) == first, "the same function, the same fingerprint"
+    (tmp_path / "flow.py").write_text(_flow("1 + 22"))  # edited, not re-imported
+    edited = step_fingerprint(module.compute, tmp_path)
+    assert edited.code != first.code

@@ -13,8 +13,10 @@ from zenml.utils import collector
 @pytest.fixture(autouse=True)
 def _restore_collector() -> Iterator[None]:
     was_enabled = gc.isenabled()
+    settled = collector._state["settled"]
     yield
     collector.resume()
+    collector._state["settled"] = settled
     gc.unfreeze()  # give the test process's objects back to the collector
     if was_enabled:
         gc.enable()
@@ -44,6 +46,35 @@ def test_resume_without_a_pause_changes_nothing() -> None:
     collector.resume()
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+def test_settle_startup_freezes_once_without_a_pause() -> None:
+    gc.enable()
+    gc.unfreeze()
+    collector._state["settled"] = False
+    collector.settle_startup()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0 and gc.isenabled()
+    gc.unfreeze()
+    collector.settle_startup()  # a second run in the same process freezes nothing more
+    assert gc.get_freeze_count() == 0
+
+
+def test_settle_startup_leaves_a_collector_the_program_turned_off() -> None:
+    gc.disable()
+    gc.unfreeze()
+    collector._state["settled"] = False
+    collector.settle_startup()
+    assert not gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_settle_startup_after_a_pause_resumes_as_resume_does() -> None:
+    gc.enable()
+    collector.pause_for_startup()
+    collector.settle_startup()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0
 
 
 def test_freeze_at_exit_freezes_once_when_the_process_ends() -> None:

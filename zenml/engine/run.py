@@ -286,7 +286,9 @@ def _orchestrate(
             ``run_id`` set: a run was recorded, so the CLI exits 1 and says how to resume it.
         KeyboardInterrupt: Ctrl-C; the run is recorded failed first.
     """
-    collector.resume()  # start-up is over; a run may go on for hours (steps elsewhere, this process waiting)
+    # start-up is over (a run may go on for hours, steps elsewhere, this process waiting): a ``zen`` process
+    # turns its collector back on; a script's first run freezes what its start-up built
+    collector.settle_startup()
     try:
         with _heartbeat(stores, spec.run_id):
             outcomes = orchestrator.run(spec, stores, listener=listener, use_cache=enable_cache, done=done)

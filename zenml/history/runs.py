@@ -16,6 +16,7 @@ from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.runtime.data import SourceRead, recorded_sources
 from zenml.runtime.stores import Stores
+from zenml.utils.status import SUCCEEDED_STEP
 
 
 def _timestamp(value: float | None) -> dt.datetime | None:
@@ -133,6 +134,10 @@ class StepView:
         """Its output artifacts by name (none for a skipped step)."""
         if self.status == "skipped":
             return {}
+        run_outputs: _RunOutputs | None = self.__dict__.get("_run_outputs")
+        single = run_outputs.single_output(self.record) if run_outputs is not None else None
+        if single is not None:
+            return {name: ArtifactView(record, self.stores) for name, record in single.items()}
         return {
             name: ArtifactView(record, self.stores)
             for name, record in self.stores.metadata.step_artifacts(self.record.id, "output").items()
@@ -162,6 +167,33 @@ class StepView:
                 f"step '{self.name}' has outputs {', '.join(self.outputs) or '(none)'}; use .outputs[name]"
             )
         return next(iter(self.outputs.values())).read()
+
+
+class _RunOutputs:
+    """The outputs of a run's completed and cached steps, read with one query when a step first asks.
+
+    Loading every step's output of a run (a notebook, ``zen runs show``) then costs one query, not
+    one per step. Only a step with exactly one output is served from it: a run records one finished
+    step run per step name, and one output has no order to keep (several are read per step, in
+    the order they were recorded).
+    """
+
+    def __init__(self, run_id: str, stores: Stores) -> None:
+        self.run_id, self.stores = run_id, stores
+
+    @cached_property
+    def _by_step(self) -> dict[str, dict[str, ArtifactRecord]]:
+        grouped: dict[str, dict[str, ArtifactRecord]] = {}
+        for (step, output), record in self.stores.metadata.run_outputs(self.run_id).items():
+            grouped.setdefault(step, {})[output] = record
+        return grouped
+
+    def single_output(self, step: StepRunRecord) -> dict[str, ArtifactRecord] | None:
+        """``{output: record}`` of a finished step with one output; ``None``: ask the store for that step."""
+        if step.status not in SUCCEEDED_STEP:
+            return None
+        outputs = self._by_step.get(step.name, {})
+        return outputs if len(outputs) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -226,6 +258,9 @@ class PipelineRun:
         """
         records = self.stores.metadata.step_runs(self.record.id)
         steps = {record.name: StepView(record, self.stores) for record in records}
+        run_outputs = _RunOutputs(self.record.id, self.stores)  # one query for all steps' outputs, when asked
+        for view in steps.values():
+            view.__dict__["_run_outputs"] = run_outputs
         for record in self._skipped_records(set(steps)):
             steps[record.name] = StepView(record, self.stores)
         return steps

@@ -191,12 +191,7 @@ class BasePipeline(metaclass=CheckedInit):
         Raises:
             GraphError: see ``resolved_inputs``; or the graph has a cycle.
         """
-        inputs = self.resolved_inputs()
-        dependencies = {
-            name: [parse_reference(ref)[1] for ref in refs.values() if parse_reference(ref)[0] is None]
-            for name, refs in inputs.items()
-        }
-        return topological_order(dependencies)
+        return _order_of(self.resolved_inputs())
 
     def validate(self, *, pinned: Collection[str] = ()) -> None:
         """Check the graph and every step's parameters; raise ``GraphError``/``ConfigError`` on a fault.
@@ -204,24 +199,29 @@ class BasePipeline(metaclass=CheckedInit):
         ``pinned``: steps that will not read their source (served from an earlier run's data), so
         their ``preflight`` (e.g. "the file exists") is skipped.
         """
-        self.order()
-        for name, step in self.steps.items():
+        self._validate(self.resolved_inputs(), pinned)
+
+    def _validate(self, inputs: dict[str, dict[str, str]], pinned: Collection[str]) -> None:
+        """``validate`` with the graph's inputs already resolved (a compile resolves them once)."""
+        _order_of(inputs)
+        steps = self.steps
+        for name, step in steps.items():
             try:
                 step.validate()
                 if name not in pinned:
                     step.preflight()
             except ZenMLError as exc:
                 raise type(exc)(f"step '{name}': {exc}") from exc
-        check_wiring(self.steps, self.resolved_inputs())
+        check_wiring(steps, inputs)
 
     # -- compiling -------------------------------------------------------------------------------
 
     def compile(self, context: CompileContext) -> RunSpec:
         """Build the immutable run spec for one run (validating everything first)."""
         steps = self._with_overrides(context.params)
-        inputs = self.resolved_inputs()
-        order = self.order()
-        self.validate(pinned=context.data_from)
+        inputs = self.resolved_inputs()  # once: each resolution reads every step's signature and wiring
+        order = _order_of(inputs)
+        self._validate(inputs, context.data_from)
         check_wiring(steps, inputs)  # again with the --param overrides applied
         step_specs = {name: self._step_spec(steps[name], inputs[name]) for name in order}
         modules = sorted({_module_of(spec.type) for spec in step_specs.values()})
@@ -329,3 +329,12 @@ def single_output_name(step: BaseStep) -> str | None:
     if outputs == [SINGLE_OUTPUT] or len(outputs) == 1:
         return outputs[0]
     return None
+
+
+def _order_of(inputs: dict[str, dict[str, str]]) -> list[str]:
+    """Steps in dependency order, from their resolved inputs (raises ``GraphError`` on a cycle)."""
+    dependencies = {
+        name: [parse_reference(ref)[1] for ref in refs.values() if parse_reference(ref)[0] is None]
+        for name, refs in inputs.items()
+    }
+    return topological_order(dependencies)

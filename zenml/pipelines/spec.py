@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,6 +65,12 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _SpecDumper.add_representer(str, _represent_str)
+
+
+#: ``RunSpec.to_yaml`` per live spec, by ``id`` with a weak reference to tell a reused id apart. Not a
+#: private attribute of the model: that would take part in pydantic's ``==``. The models are frozen
+#: and nothing changes their dicts after validation, so a spec's text never changes.
+_YAML_OF: dict[int, tuple[weakref.ref[Any], str]] = {}
 
 
 class _Model(BaseModel):
@@ -211,11 +218,21 @@ class RunSpec(_Model):
         return self
 
     def to_yaml(self) -> str:
-        """Serialise to YAML (keys in model order, so specs read top-down)."""
+        """Serialise to YAML (keys in model order, so specs read top-down).
+
+        Dumped once per spec object (see ``_YAML_OF``): a run writes the spec file, records its
+        sha256 and hands the text to workers, and PyYAML's pure-Python dumper costs ~10 µs per node.
+        """
+        known = _YAML_OF.get(id(self))
+        if known is not None and known[0]() is self:
+            return known[1]
         data = self.model_dump(mode="json")
         if not data["data_from"]:
             del data["data_from"]
-        return yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
+        text = yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
+        key = id(self)
+        _YAML_OF[key] = (weakref.ref(self, lambda _gone: _YAML_OF.pop(key, None)), text)
+        return text
 
     def sha256(self) -> str:
         """The hash recorded in the metadata store for this spec."""

@@ -28,8 +28,10 @@ import enum
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import types
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -104,7 +106,30 @@ def _in_project(module_name: str, root: Path) -> bool:
     return file is not None and _path_in_project(file, root)
 
 
+#: a function's source, with the ``(mtime_ns, size)`` of its file when it was read: ``inspect.getsource``
+#: tokenizes the file's lines (~0.3 ms a function) and every step's fingerprint asks again. A file
+#: edited while the process runs is read again, as ``getsource`` itself would (its ``linecache`` checks
+#: the same stamp); an edited and re-imported module brings new function objects anyway.
+_SOURCES: weakref.WeakKeyDictionary[types.FunctionType, tuple[tuple[int, int], str]] = weakref.WeakKeyDictionary()
+
+
 def _source(obj: Any) -> str:
+    if not isinstance(obj, types.FunctionType):
+        return _read_source(obj)
+    try:
+        status = os.stat(obj.__code__.co_filename)
+    except (OSError, ValueError):  # no file (defined interactively, or in a zip): read as before
+        return _read_source(obj)
+    stamp = (status.st_mtime_ns, status.st_size)
+    known = _SOURCES.get(obj)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    text = _read_source(obj)
+    _SOURCES[obj] = (stamp, text)
+    return text
+
+
+def _read_source(obj: Any) -> str:
     try:
         return inspect.getsource(obj)
     except (OSError, TypeError):

@@ -18,8 +18,8 @@ from zenml.runtime.loading import add_code_paths, load_step
 from zenml.runtime.reuse import damaged_output
 from zenml.runtime.stores import Stores
 from zenml.steps.base import BaseStep
+from zenml.utils.status import SUCCEEDED_STEP, StepStatus
 
-_FINISHED = ("completed", "cached")
 _SHORT_HEX = 12
 
 
@@ -59,7 +59,7 @@ def recorded_sources(stores: Stores, run_id: str) -> dict[str, SourceRead]:
     records = [
         record
         for record in stores.metadata.step_runs(run_id)
-        if record.status in _FINISHED and "source" in (record.cache_components or {})
+        if record.status in SUCCEEDED_STEP and "source" in (record.cache_components or {})
     ]
     if not records:
         return {}
@@ -164,13 +164,13 @@ def serve_pinned(spec: RunSpec, step_name: str, step_run_id: int, stores: Stores
     read = snapshot(stores, pin, step_name, list(spec.steps[step_name].outputs))
     stores.metadata.finish_step(
         step_run_id,
-        status="cached",
+        status=StepStatus.CACHED,
         inputs={},
         outputs={name: read.outputs[name] for name in spec.steps[step_name].outputs} or read.outputs,
         metrics=stores.metadata.step_metrics(read.step_run.id),
         cached_from_id=read.step_run.id,
     )
-    return "cached"
+    return StepStatus.CACHED
 
 
 def previous_read(stores: Stores, pipeline: str, read: SourceRead) -> SourceRead | None:

@@ -28,6 +28,7 @@ from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, ProgressSink, StepContext, running
 from zenml.steps.deployer import Deployment
 from zenml.utils import collector
+from zenml.utils.status import StepStatus
 
 logger = logging.getLogger("zenml")
 _ZENML_DIR = str(Path(__file__).resolve().parents[1])
@@ -98,7 +99,8 @@ def execute_step(
             listener.step_finished(StepOutcome(step_name, error.status, time.perf_counter() - started, error, number))
             raise
         except BaseException:  # KeyboardInterrupt: recorded failed, then let through
-            listener.step_finished(StepOutcome(step_name, "failed", time.perf_counter() - started, None, number))
+            elapsed = time.perf_counter() - started
+            listener.step_finished(StepOutcome(step_name, StepStatus.FAILED, elapsed, None, number))
             raise
         outcome = StepOutcome(step_name, status, time.perf_counter() - started, None, number)
         listener.step_finished(outcome)
@@ -243,13 +245,13 @@ def _reuse_cached(
         _report_damaged(step_name, damaged, f"using the outputs of run {earlier.run_id} instead", warned)
         stores.metadata.finish_step(
             step_run_id,
-            status="cached",
+            status=StepStatus.CACHED,
             inputs={n: r.id for n, r in inputs.items()},
             outputs=outputs,
             metrics=stores.metadata.step_metrics(earlier.id),
             cached_from_id=earlier.id,
         )
-        return "cached"
+        return StepStatus.CACHED
     _report_damaged(step_name, damaged, "running the step again", warned)
     return None
 
@@ -305,13 +307,13 @@ def _run_and_record(
             shutil.rmtree(context.scratch_dir, ignore_errors=True)
     stores.metadata.finish_step(
         step_run_id,
-        status="completed",
+        status=StepStatus.COMPLETED,
         inputs={n: r.id for n, r in inputs.items()},
         outputs=stored,
         metrics=context.metrics,
         deployment=next((value for value in outputs.values() if isinstance(value, Deployment)), None),
     )
-    return "completed"
+    return StepStatus.COMPLETED
 
 
 def _log_metrics_output(outputs: dict[str, Any], context: StepContext) -> None:
@@ -360,7 +362,7 @@ def as_step_error(step_name: str, exc: BaseException, timeout: float | None = No
             step_name,
             "StepTimeout",
             f"ran longer than its timeout of {timeout:g} s and was stopped; raise the step's timeout or make it faster",
-            status="timed_out",
+            status=StepStatus.TIMED_OUT,
         )
     if isinstance(exc, ZenMLError):
         return StepError(step_name, type(exc).__name__, str(exc))

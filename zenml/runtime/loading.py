@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +44,29 @@ def add_code_paths(spec: RunSpec, project_root: Path) -> None:
     Raises:
         ConfigError: a code path is absolute or climbs out of the project root.
     """
-    root = Path(project_root).resolve()
+    for folder in _code_folders(Path(project_root), tuple(spec.code_paths), spec.run_id):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+
+
+@lru_cache(maxsize=64)
+def _code_folders(project_root: Path, code_paths: tuple[str, ...], run_id: str) -> tuple[str, ...]:
+    """The folders of ``code_paths``, resolved and checked after trusting the project root.
+
+    Once per run: every step of it asks, and a resolve costs a few ``lstat`` calls per path component.
+    """
+    root = project_root.resolve()
     trust_project_folder(root)
-    for relative in spec.code_paths:
+    folders: list[str] = []
+    for relative in code_paths:
         folder = (root / relative).resolve()
         if Path(relative).is_absolute() or not folder.is_relative_to(root):
             raise ConfigError(
-                f"run {spec.run_id}: code path '{relative}' is outside the project {root}; "
+                f"run {run_id}: code path '{relative}' is outside the project {root}; "
                 "code paths must be folders inside the project, relative to its root"
             )
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
+        folders.append(str(folder))
+    return tuple(folders)
 
 
 def load_step(name: str, spec: StepSpec) -> BaseStep:

@@ -19,6 +19,7 @@ from zenml.runtime.executor import resolve_inputs, trainer_signature
 from zenml.runtime.loading import add_code_paths, load_step
 from zenml.runtime.reuse import damaged_output
 from zenml.runtime.stores import Stores
+from zenml.utils.status import StepStatus
 
 _SHORT = 12
 
@@ -62,7 +63,7 @@ def _plan_step(
     if pin is not None:  # served from the snapshot whatever the cache holds; a gone snapshot fails here
         read = snapshot(stores, pin, name, list(step_spec.outputs))
         reason = f"pinned to data version {short_version(pin.version)} (run {pin.run}); the source is not read"
-        return StepPlan(name, "cached", reason), read.outputs
+        return StepPlan(name, StepStatus.CACHED, reason), read.outputs
     waiting = [
         step
         for run_id, step, _ in map(parse_reference, step_spec.inputs.values())
@@ -98,7 +99,7 @@ def _plan_step(
         damaged = damaged_output(outputs, stores)  # the very check a run makes before a hit
         if damaged is None:
             reason = f"same code, values, parameters and inputs as run {earlier.run_id}"
-            return StepPlan(name, "cached", reason, key), outputs
+            return StepPlan(name, StepStatus.CACHED, reason, key), outputs
         damaged_reason = damaged_reason or f"the output '{damaged[0]}' cached by run {earlier.run_id} is {damaged[2]}"
     if damaged_reason is not None:
         return StepPlan(name, "run", damaged_reason, key), None
@@ -127,7 +128,7 @@ def explain_miss(current: dict[str, Any], closest: StepRunRecord | None) -> str:
     if not reasons and uncacheable_reason(earlier):
         return f"run {closest.run_id} could not cache it ({uncacheable_reason(earlier)})"
     if not reasons:
-        if closest.status != "completed":
+        if closest.status != StepStatus.COMPLETED:
             return f"the same execution in run {closest.run_id} did not complete ({closest.status})"
         return f"the outputs cached by run {closest.run_id} are missing from the artifact store"
     return f"vs run {closest.run_id}: " + "; ".join(reasons)

@@ -11,6 +11,7 @@ import copy
 import functools
 import inspect
 import typing
+import weakref
 from collections.abc import Callable
 from typing import Any, Self, overload
 
@@ -22,8 +23,24 @@ from zenml.utils.deprecation import moved_attribute
 from zenml.utils.importing import module_name_of
 from zenml.utils.params import ParamSpec
 
+#: the parameter specs of each decorated function: every ``clone`` (several per step and run) needs
+#: them, and reading a signature and its type hints costs ~0.1 ms; a function object's signature
+#: does not change (an edited and re-imported module makes new function objects)
+_SPECS_OF: weakref.WeakKeyDictionary[Callable[..., Any], dict[str, ParamSpec]] = weakref.WeakKeyDictionary()
+
 
 def _function_param_specs(func: Callable[..., Any]) -> dict[str, ParamSpec]:
+    """The defaulted arguments of ``func`` (a fresh dict each call)."""
+    try:
+        known = _SPECS_OF.get(func)
+    except TypeError:  # not weakly referable (a builtin): read it each time
+        return _read_function_param_specs(func)
+    if known is None:
+        known = _SPECS_OF[func] = _read_function_param_specs(func)
+    return dict(known)
+
+
+def _read_function_param_specs(func: Callable[..., Any]) -> dict[str, ParamSpec]:
     try:
         hints = typing.get_type_hints(func)
     except Exception as exc:

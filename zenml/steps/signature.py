@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import typing
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from zenml.exceptions import ConfigError
@@ -52,7 +53,34 @@ def outputs_of(return_annotation: Any) -> tuple[dict[str, Any], type | None]:
     return {SINGLE_OUTPUT: return_annotation}, None
 
 
+#: signatures already read, per function and (owner, skip_first, params): a run asks for each step's
+#: signature ~10 times (compile, wiring, rebuild, execution) and a read costs ~0.1 ms; a function
+#: object's annotations do not change (an edited and re-imported module makes new function objects)
+_READ: weakref.WeakKeyDictionary[Callable[..., Any], dict[tuple[str, bool, frozenset[str]], StepSignature]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def read_signature(
+    func: Callable[..., Any], owner: str, *, skip_first: bool, params: typing.Collection[str] = ()
+) -> StepSignature:
+    """The signature of ``func`` (a ``process`` method or a step function); its dicts are the caller's own.
+
+    Raises:
+        ConfigError: ``*args``/``**kwargs``, or an input with no usable name.
+    """
+    key = (owner, skip_first, frozenset(params))
+    try:
+        known = _READ.setdefault(func, {})
+    except TypeError:  # not weakly referable (a builtin): read it each time
+        return _read_signature(func, owner, skip_first=skip_first, params=params)
+    signature = known.get(key)
+    if signature is None:
+        signature = known[key] = _read_signature(func, owner, skip_first=skip_first, params=params)
+    return replace(signature, inputs=dict(signature.inputs), outputs=dict(signature.outputs))
+
+
+def _read_signature(
     func: Callable[..., Any], owner: str, *, skip_first: bool, params: typing.Collection[str] = ()
 ) -> StepSignature:
     """Build the signature of ``func`` (a ``process`` method or a step function).

@@ -1,4 +1,4 @@
-"""Python's cycle collector paused while a ``zen`` process starts up, and resumed before any step runs."""
+"""Python's cycle collector around start-up: paused while ``zen`` starts, start-up's objects frozen before steps run."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import atexit
 import gc
 
 #: ``paused``: whether ``pause_for_startup`` turned the collector off (and so ``resume`` may turn it on);
-#: ``exit_freeze``: whether ``freeze_at_exit`` is registered
-_state = {"paused": False, "exit_freeze": False}
+#: ``exit_freeze``: whether ``freeze_at_exit`` is registered; ``settled``: whether start-up's objects
+#: were frozen (by ``resume`` or ``settle_startup``)
+_state = {"paused": False, "exit_freeze": False, "settled": False}
 
 
 def pause_for_startup() -> None:
@@ -32,8 +33,27 @@ def resume() -> None:
     """
     if _state["paused"]:
         _state["paused"] = False
+        _state["settled"] = True
         gc.freeze()
         gc.enable()
+
+
+def settle_startup() -> None:
+    """Before a process's first run executes, move what exists to the permanent generation (once).
+
+    For programs that run a pipeline without the ``zen`` command (a script calling
+    ``pipeline.run()``): start-up (zenml's imports, the pipeline, the spec) leaves a few hundred
+    thousand long-lived objects that every later collection walks again (~30 ms of collections in
+    a 10-step run, and a full one now and then as steps go). Frozen objects are still freed when
+    nothing refers to them; only cycles among them are never collected. A ``zen`` process was
+    settled by ``resume`` already, and a collector the program turned off is left alone. Unlike
+    ``zen``, nothing changes at exit: the program's own cycles are collected then as before.
+    """
+    if _state["paused"]:
+        resume()
+    elif not _state["settled"] and gc.isenabled():
+        _state["settled"] = True
+        gc.freeze()
 
 
 def freeze_at_exit() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    # importlib.metadata pulls in email, zipfile and csv (~9 ms): imported only when a lookup scans
+    import importlib.metadata
 
 
 class _Selectable(Protocol):
@@ -16,6 +19,8 @@ class _Selectable(Protocol):
 def _installed_entry_points() -> _Selectable:
     # one scan of every distribution's metadata (~5 ms with a few hundred installed); the registry,
     # the step catalog and the trust check each used to repeat it
+    import importlib.metadata
+
     return importlib.metadata.entry_points()
 
 

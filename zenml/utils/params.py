@@ -12,6 +12,7 @@ import difflib
 import inspect
 import sys
 import typing
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Self
@@ -106,20 +107,37 @@ class CheckedInit(abc.ABCMeta):
             raise ConfigError(problem + caller_location(1)) from exc
 
 
+#: ``init_param_specs`` per class, with the ``__init__`` it was read from: a signature read costs
+#: ~0.1 ms and a run reads each step's and backend's several times (compile, rebuild, validation)
+_SPECS_OF: weakref.WeakKeyDictionary[type, tuple[Any, dict[str, ParamSpec]]] = weakref.WeakKeyDictionary()
+
+
 def init_param_specs(cls: type) -> dict[str, ParamSpec]:
-    """Read the parameter specs of ``cls`` from its ``__init__`` signature.
+    """Read the parameter specs of ``cls`` from its ``__init__`` signature (a fresh dict each call).
 
     Raises:
         ConfigError: ``__init__`` takes ``*args``/``**kwargs`` or positional-only arguments.
     """
     init = cls.__init__  # type: ignore[misc]
+    known = _SPECS_OF.get(cls)
+    if known is not None and known[0] is init:  # the same ``__init__`` (not replaced since)
+        return dict(known[1])
+    specs, resolved = _read_init_param_specs(cls, init)
+    if resolved:  # annotations that did not resolve yet may once their names exist: read them again then
+        _SPECS_OF[cls] = (init, specs)
+    return dict(specs)
+
+
+def _read_init_param_specs(cls: type, init: Any) -> tuple[dict[str, ParamSpec], bool]:
+    """The specs, and whether the annotations resolved (``get_type_hints`` did not fail)."""
     if init is object.__init__:
-        return {}
+        return {}, True
     signature = inspect.signature(init)
+    resolved = True
     try:
         hints = typing.get_type_hints(init)
     except Exception:  # noqa: BLE001 -- unresolvable annotations: fall back to the raw ones
-        hints = {}
+        hints, resolved = {}, False
     specs: dict[str, ParamSpec] = {}
     for index, parameter in enumerate(signature.parameters.values()):
         if index == 0:
@@ -136,7 +154,7 @@ def init_param_specs(cls: type) -> dict[str, ParamSpec]:
             )
         annotation = hints.get(parameter.name, parameter.annotation)
         specs[parameter.name] = ParamSpec(parameter.name, annotation, parameter.default)
-    return specs
+    return specs, resolved
 
 
 class Configurable(metaclass=CheckedInit):
