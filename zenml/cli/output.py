@@ -14,21 +14,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from zenml.utils.status import RunStatus, StepStatus
+
 # Pipes and CI logs get a wide fixed width so ids and URLs are never folded mid-word.
 _WIDTH = None if sys.stdout.isatty() else 200
 console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
 STATUS_STYLES = {
-    "completed": "green",
-    "cached": "cyan",
-    "running": "yellow",
-    "failed": "red",
-    "crashed": "red",
-    "timed_out": "red",
-    "skipped": "dim",
-    "deployed": "blue",
-    "pending": "dim",
+    StepStatus.COMPLETED: "green",
+    StepStatus.CACHED: "cyan",
+    StepStatus.RUNNING: "yellow",
+    StepStatus.FAILED: "red",
+    StepStatus.CRASHED: "red",
+    StepStatus.TIMED_OUT: "red",
+    StepStatus.SKIPPED: "dim",
+    RunStatus.DEPLOYED: "blue",
+    StepStatus.PENDING: "dim",
 }
 
 

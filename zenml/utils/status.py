@@ -38,7 +38,8 @@ class StepStatus(StrEnum):
     CRASHED = "crashed"
 
 
-#: runs that will not change any more
+#: runs that will not change any more: a step of one that never started will not start any more (it is
+#: ``skipped``); those of a ``running`` run, or of a ``deployed`` scheduler template, are still to come
 FINISHED_RUN = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CRASHED})
 #: steps a live process will still change; a crashed run's steps in these are crashed too
 UNFINISHED_STEP = frozenset({StepStatus.RUNNING, StepStatus.PENDING})
@@ -46,3 +47,19 @@ UNFINISHED_STEP = frozenset({StepStatus.RUNNING, StepStatus.PENDING})
 SUCCEEDED_STEP = frozenset({StepStatus.COMPLETED, StepStatus.CACHED})
 #: steps that ended in an error
 FAILED_STEP = frozenset({StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.CRASHED})
+#: steps whose own attempt ended in an error (its code raised, or it ran out of time); unlike a
+#: ``crashed`` step, whose process died and which only the integrity check records
+ERRORED_STEP = frozenset({StepStatus.FAILED, StepStatus.TIMED_OUT})
+#: steps an attempt has ended, in success or in its own error
+ENDED_STEP = SUCCEEDED_STEP | ERRORED_STEP
+
+__all__ = [
+    "ENDED_STEP",
+    "ERRORED_STEP",
+    "FAILED_STEP",
+    "FINISHED_RUN",
+    "SUCCEEDED_STEP",
+    "UNFINISHED_STEP",
+    "RunStatus",
+    "StepStatus",
+]
