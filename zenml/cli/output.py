@@ -39,16 +39,6 @@ def styled_status(status: str) -> str:
     return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
 
 
-def seconds(value: float | None) -> str:
-    """``0.12s`` / ``3m05s`` / ``-``."""
-    if value is None:
-        return "-"
-    if value < 60:
-        return f"{value:.2f}s"
-    minutes, rest = divmod(int(value), 60)
-    return f"{minutes}m{rest:02d}s"
-
-
 def when(timestamp: float | None) -> str:
     """A UTC timestamp as ``2026-11-26 17:53:44``."""
     if timestamp is None:

@@ -15,9 +15,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from zenml.cli.output import console, is_interactive, seconds, styled_status
+from zenml.cli.output import console, is_interactive, styled_status
 from zenml.runtime.events import StepOutcome, StepProgress
 from zenml.utils.status import StepStatus
+from zenml.utils.text import seconds
 
 BAR_WIDTH = 24
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from zenml.cli.options import JsonOption, QuietOption, StackOption, keep_strings, parse_assignments
-from zenml.cli.output import console, seconds, styled_status, table
+from zenml.cli.output import console, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
 from zenml.exceptions import ConfigError, ZenMLError
 from zenml.utils.status import RunStatus, StepStatus
-from zenml.utils.text import plural
+from zenml.utils.text import plural, seconds
 
 if TYPE_CHECKING:
     from zenml.history.runs import PipelineRun

@@ -10,10 +10,10 @@ from pathlib import Path
 import typer
 
 from zenml.cli.options import SpecStackOption
-from zenml.cli.output import console, seconds, styled_status
+from zenml.cli.output import console, styled_status
 from zenml.exceptions import ConfigError
 from zenml.utils.status import RunStatus
-from zenml.utils.text import plural
+from zenml.utils.text import plural, seconds
 
 step_app = typer.Typer(help="Run one step of a stored spec (the worker entry point).", no_args_is_help=True)
 

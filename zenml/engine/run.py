@@ -27,15 +27,12 @@ from zenml.runtime.stores import Stores
 from zenml.stack import Stack
 from zenml.utils import collector
 from zenml.utils.importing import refuse_run_during_import
-from zenml.utils.status import SUCCEEDED_STEP, RunStatus, StepStatus
+from zenml.utils.status import HEARTBEAT_SECONDS, SUCCEEDED_STEP, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from zenml.pipelines.base import BasePipeline
 
 logger = logging.getLogger("zenml")
-
-#: how often a running run refreshes its heartbeat, so a killed run can be told from a live one
-HEARTBEAT_SECONDS = 10.0
 
 
 # -- the entry points ---------------------------------------------------------------------------------

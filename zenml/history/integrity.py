@@ -28,7 +28,7 @@ from zenml.artifacts.store import LOGS_FOLDER, MANIFEST
 from zenml.metadata.records import ArtifactRecord, RunRecord
 from zenml.runtime.stores import Stores
 from zenml.utils.hashing import sha256_bytes
-from zenml.utils.status import RunStatus
+from zenml.utils.status import STALE_AFTER_SECONDS, RunStatus
 
 STAGING = ".staging"
 #: kinds that make the stores unhealthy (exit code 1)
@@ -38,7 +38,7 @@ PROBLEM_KINDS = (
 #: kinds that only waste space
 GARBAGE_KINDS = ("unrecorded_artifact", "stray_files", "staging_leftover")
 DEFAULT_MIN_AGE = 3600.0
-DEFAULT_STALE_AFTER = 60.0
+DEFAULT_STALE_AFTER = STALE_AFTER_SECONDS
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Run and step statuses: the one vocabulary the store records and everything else reads.
+"""Run and step statuses, the one vocabulary the store records and everything else reads; and the heartbeat.
 
 They are ``StrEnum`` members, so each compares equal to the string stored in the metadata store and
 prints as it (``f"{RunStatus.COMPLETED}"`` is ``completed``): records, JSON output and old stores
 are unchanged. They live here, in the lowest layer, because steps (which may not import the store)
-and the store itself both need them.
+and the store itself both need them. The heartbeat interval and the silence after which a run counts
+as crashed live beside them, the second derived from the first.
 """
 
 from __future__ import annotations
@@ -53,11 +54,19 @@ ERRORED_STEP = frozenset({StepStatus.FAILED, StepStatus.TIMED_OUT})
 #: steps an attempt has ended, in success or in its own error
 ENDED_STEP = SUCCEEDED_STEP | ERRORED_STEP
 
+#: how often a run's driving process refreshes the run's heartbeat while it executes
+HEARTBEAT_SECONDS = 10.0
+#: seconds without a heartbeat after which a run's owner counts as gone (its run is ``crashed``):
+#: six missed heartbeats, so a busy or briefly suspended process is not declared dead
+STALE_AFTER_SECONDS = 6 * HEARTBEAT_SECONDS
+
 __all__ = [
     "ENDED_STEP",
     "ERRORED_STEP",
     "FAILED_STEP",
     "FINISHED_RUN",
+    "HEARTBEAT_SECONDS",
+    "STALE_AFTER_SECONDS",
     "SUCCEEDED_STEP",
     "UNFINISHED_STEP",
     "RunStatus",

@@ -7,9 +7,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from zenml.history.reports.page import STATUS_COLOURS, escape, params_text, plotly, seconds
+from zenml.history.reports.page import STATUS_COLOURS, escape, params_text, plotly
 from zenml.utils.status import StepStatus
-from zenml.utils.text import metric_text
+from zenml.utils.text import metric_text, seconds
 
 #: statuses the timeline writes beside a step's duration
 _SHOWN_STATUS = (StepStatus.CACHED, StepStatus.RUNNING)

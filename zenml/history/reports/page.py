@@ -124,16 +124,6 @@ def params_text(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def seconds(value: float | None) -> str:
-    """``0.12 s`` / ``3 min 05 s`` / ``-``."""
-    if value is None:
-        return "-"
-    if value < 60:
-        return f"{value:.2f} s"
-    minutes, rest = divmod(round(value), 60)
-    return f"{minutes} min {rest:02d} s"
-
-
 def when(timestamp: float | None) -> str:
     """A timestamp as UTC text."""
     if timestamp is None:

@@ -27,13 +27,13 @@ from zenml.history.reports.page import (
     output_path,
     params_text,
     plotly,
-    seconds,
     table,
     when,
     write_page,
 )
 from zenml.steps.statistics import Statistics
 from zenml.utils.status import ERRORED_STEP, RunStatus
+from zenml.utils.text import seconds
 
 if TYPE_CHECKING:
     from zenml.history.reports.collect import Found
