@@ -8,8 +8,9 @@ import pytest
 
 from zenml.history.integrity import DEFAULT_STALE_AFTER
 from zenml.metadata.store import SQLMetadataStore
+from zenml.utils.deprecation import moved_attribute, moved_module
 from zenml.utils.status import HEARTBEAT_SECONDS, STALE_AFTER_SECONDS
-from zenml.utils.text import seconds
+from zenml.utils.text import plural, seconds
 
 
 @pytest.mark.parametrize(
@@ -24,3 +25,19 @@ def test_the_stale_threshold_is_counted_in_heartbeats() -> None:
     assert STALE_AFTER_SECONDS == 6 * HEARTBEAT_SECONDS == DEFAULT_STALE_AFTER
     for method in (SQLMetadataStore.dead_runs, SQLMetadataStore.reap_dead_runs):
         assert inspect.signature(method).parameters["stale_after"].default == STALE_AFTER_SECONDS
+
+
+def test_one_deprecation_helper_for_moved_modules_and_renamed_names() -> None:
+    with pytest.warns(DeprecationWarning, match=r"^old\.mod moved to zenml\.utils\.text; import plural from "):
+        assert moved_module("old.mod", "zenml.utils.text", "plural") is plural
+    with pytest.warns(DeprecationWarning, match=r"^old\.mod is deprecated; import seconds from zenml\.utils\.text"):
+        value = moved_module(
+            "old.mod", "zenml.utils.text", "secs", names={"secs"}, renamed={"secs": "seconds"}, said="is deprecated"
+        )
+    assert value is seconds
+    with pytest.raises(AttributeError, match="module 'old.mod' has no attribute 'plural'"):
+        moved_module("old.mod", "zenml.utils.text", "plural", names={"secs"})
+    with pytest.warns(
+        DeprecationWarning, match=r"^old\.mod\.Old is deprecated: use zenml\.utils\.text\.plural instead"
+    ):
+        assert moved_attribute("old.mod", "Old", {"Old": "zenml.utils.text.plural"}) is plural
