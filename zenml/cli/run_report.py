@@ -123,7 +123,7 @@ class RunReport:
 
 def _step_report(name: str, record: StepRunRecord | None, outcome: StepOutcome | None, run: PipelineRun) -> StepReport:
     if record is None:  # a failure stopped the run (or a step it depends on) before this step started
-        return StepReport(name, StepStatus.SKIPPED, 0.0, attempts=0)
+        return StepReport(name, StepStatus.SKIPPED.value, 0.0, attempts=0)
     cached_from = None
     if record.cached_from_id is not None:
         cached_from = run.stores.metadata.step_run(record.cached_from_id).run_id

@@ -324,7 +324,7 @@ def _record_failed(stores: Stores, run_id: str, exc: BaseException) -> None:
     step = exc.step if isinstance(exc, StepError) else None
     error_type = exc.error_type if isinstance(exc, StepError) else type(exc).__name__
     message = exc.error_message if isinstance(exc, StepError) else str(exc) or "the run was interrupted"
-    status: str | None = RunStatus.FAILED
+    status: str | None = RunStatus.FAILED.value
     try:
         stores.metadata.set_run_status(run_id, status, error_step=step, error_type=error_type, error_message=message)
     except MetadataStoreError as store_error:

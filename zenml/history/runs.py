@@ -243,7 +243,7 @@ class PipelineRun:
                 run_id=self.id,
                 name=name,
                 type=step.type,
-                status=StepStatus.SKIPPED,
+                status=StepStatus.SKIPPED.value,  # a plain str, as the store returns it
                 params=dict(step.params),
                 cache_key=None,
                 code_hash=None,

@@ -41,7 +41,7 @@ class LocalOrchestrator(BaseOrchestrator):
                 break
             if blocked.intersection(spec.steps[name].upstream()):
                 blocked.add(name)
-                listener.step_finished(StepOutcome(name, StepStatus.SKIPPED, 0.0))
+                listener.step_finished(StepOutcome(name, StepStatus.SKIPPED.value, 0.0))
                 continue
             try:
                 outcomes.append(execute_step(spec, name, stores, listener=listener, use_cache=use_cache))

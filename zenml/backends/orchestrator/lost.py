@@ -85,7 +85,7 @@ def stopped_after_timeout(step: str, timeout: float) -> StepError:
         "StepTimeout",
         f"ran longer than its timeout of {timeout:g} s without returning to Python (e.g. blocked in a C call), so the "
         "worker running it was stopped; raise the step's timeout or make it faster",
-        status=StepStatus.TIMED_OUT,
+        status=StepStatus.TIMED_OUT.value,
     )
 
 

@@ -127,4 +127,4 @@ def upstream_of(spec: RunSpec, step_name: str, pending: set[str] | list[str]) ->
 def report_skipped(never_started: Iterable[str], listener: RunListener) -> None:
     """Tell the listener about steps a failed run never started (they depend on a failure)."""
     for name in never_started:
-        listener.step_finished(StepOutcome(name, StepStatus.SKIPPED, 0.0))
+        listener.step_finished(StepOutcome(name, StepStatus.SKIPPED.value, 0.0))

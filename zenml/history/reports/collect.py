@@ -181,7 +181,7 @@ def _state(
 ) -> StepState:
     if record is None:
         assert spec is not None  # only spec steps can lack a record
-        status = StepStatus.SKIPPED if run.status in FINISHED_RUN else StepStatus.PENDING
+        status = (StepStatus.SKIPPED if run.status in FINISHED_RUN else StepStatus.PENDING).value
         return StepState(name, spec.steps[name].type, status, dict(spec.steps[name].params), upstream, depth)
     start = record.started_at - origin if record.started_at is not None else None
     running = record.status == StepStatus.RUNNING

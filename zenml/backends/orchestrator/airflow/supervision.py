@@ -87,7 +87,7 @@ class StepWatcher:
         missing = [name for name in steps if name not in self.finished]
         if failures:
             for name in missing:
-                self.listener.step_finished(StepOutcome(name, StepStatus.SKIPPED, 0.0))
+                self.listener.step_finished(StepOutcome(name, StepStatus.SKIPPED.value, 0.0))
             first = failures[0]
             raise step_error(first)
         if returncode is None:
