@@ -21,7 +21,7 @@ _WIDTH = None if sys.stdout.isatty() else 200
 console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
-STATUS_STYLES = {
+STATUS_STYLES: dict[str, str] = {
     StepStatus.COMPLETED: "green",
     StepStatus.CACHED: "cyan",
     StepStatus.RUNNING: "yellow",

@@ -326,7 +326,9 @@ def _record_failed(stores: Stores, run_id: str, exc: BaseException) -> None:
     message = exc.error_message if isinstance(exc, StepError) else str(exc) or "the run was interrupted"
     status: str | None = RunStatus.FAILED.value
     try:
-        stores.metadata.set_run_status(run_id, status, error_step=step, error_type=error_type, error_message=message)
+        stores.metadata.set_run_status(
+            run_id, RunStatus.FAILED, error_step=step, error_type=error_type, error_message=message
+        )
     except MetadataStoreError as store_error:
         status = None
         if not isinstance(exc, MetadataStoreError):  # else the error itself already says what failed

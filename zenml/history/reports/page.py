@@ -17,7 +17,7 @@ from zenml.utils.status import StepStatus
 from zenml.utils.text import metric_text
 
 #: one colour per step status, shared by the graph, the timeline and the tables
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {
     StepStatus.COMPLETED: "#2f9e5b",
     StepStatus.CACHED: "#3d7fd1",
     StepStatus.FAILED: "#d64545",
