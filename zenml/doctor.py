@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenml.history._moved import moved as _moved
+from zenml.utils.deprecation import moved_module
 
 
 def __getattr__(name: str) -> Any:
-    return _moved(__name__, "zenml.history.integrity", name)
+    return moved_module(__name__, "zenml.history.integrity", name)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
+
+from zenml.utils.deprecation import moved_module
 
 if TYPE_CHECKING:  # what the names resolve to, for type checkers (at run time ``__getattr__`` serves them)
     from zenml.engine import (
@@ -60,10 +61,4 @@ _RENAMED = {"exec_step": "run_worker_step"}
 
 def __getattr__(name: str) -> Any:
     """The old name from ``zenml.engine``, with a ``DeprecationWarning`` naming the new import."""
-    if name not in __all__:
-        raise AttributeError(f"module 'zenml.launch' has no attribute '{name}'")
-    import zenml.engine
-
-    new = _RENAMED.get(name, name)
-    warnings.warn(f"zenml.launch is deprecated; import {new} from zenml.engine", DeprecationWarning, stacklevel=2)
-    return getattr(zenml.engine, new)
+    return moved_module(__name__, "zenml.engine", name, names=__all__, renamed=_RENAMED, said="is deprecated")

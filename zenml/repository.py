@@ -24,6 +24,7 @@ from zenml.utils.names import ZEN_DIR, check_name
 from zenml.utils.plainyaml import PlainDumper, load_yaml
 from zenml.utils.redact import redact_url
 from zenml.utils.trust import trust_project_folder
+from zenml.utils.validation import config_error
 
 CONFIG_NAME = "config.yaml"
 CONFIG_VERSION = 1
@@ -142,9 +143,7 @@ class Repository:
         try:
             config = RepositoryConfig.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise ConfigError(f"{path}: invalid '{where}': {first['msg']}") from exc
+            raise config_error(exc, str(path)) from exc
         if config.version > CONFIG_VERSION:
             raise ConfigError(f"{path} has config version {config.version}; upgrade zenml to use it")
         return config
@@ -182,9 +181,7 @@ class Repository:
         try:
             return Stack(name=name, **self.config.stacks[name])
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise ConfigError(f"stack '{name}': invalid '{where}': {first['msg']}") from exc
+            raise config_error(exc, f"stack '{name}'") from exc
 
     def stacks(self) -> list[Stack]:
         """Every configured stack."""
@@ -201,8 +198,7 @@ class Repository:
         try:
             stack = Stack(**{**default_stack_fields(), **fields, "name": name})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ConfigError(f"stack '{name}': invalid '{first['loc'][0]}': {first['msg']}") from exc
+            raise config_error(exc, f"stack '{name}'") from exc
         check_stack_fields(name, {**default_stack_fields(), **fields})
         self.config.stacks[name] = {**default_stack_fields(), **fields}
         self.save_config()

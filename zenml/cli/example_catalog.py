@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from zenml.cli.output import console, error
 from zenml.exceptions import ConfigError
 from zenml.utils.plainyaml import load_yaml
+from zenml.utils.validation import config_error
 
 ENV_VAR = "ZEN_EXAMPLES_DIR"
 SPEC_NAME = "example.yaml"
@@ -157,9 +158,7 @@ def load_example(folder: Path) -> Example:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path} cannot be read: {str(exc).splitlines()[0]}") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path}: invalid '{where}': {first['msg']}") from exc
+        raise config_error(exc, str(path)) from exc
     return Example(folder.name, folder, readme_title(folder), spec)
 
 

@@ -14,37 +14,29 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from zenml.utils.status import RunStatus, StepStatus
+
 # Pipes and CI logs get a wide fixed width so ids and URLs are never folded mid-word.
 _WIDTH = None if sys.stdout.isatty() else 200
 console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
-STATUS_STYLES = {
-    "completed": "green",
-    "cached": "cyan",
-    "running": "yellow",
-    "failed": "red",
-    "crashed": "red",
-    "timed_out": "red",
-    "skipped": "dim",
-    "deployed": "blue",
-    "pending": "dim",
+STATUS_STYLES: dict[str, str] = {
+    StepStatus.COMPLETED: "green",
+    StepStatus.CACHED: "cyan",
+    StepStatus.RUNNING: "yellow",
+    StepStatus.FAILED: "red",
+    StepStatus.CRASHED: "red",
+    StepStatus.TIMED_OUT: "red",
+    StepStatus.SKIPPED: "dim",
+    RunStatus.DEPLOYED: "blue",
+    StepStatus.PENDING: "dim",
 }
 
 
 def styled_status(status: str) -> str:
     """Status text in its colour."""
     return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
-
-
-def seconds(value: float | None) -> str:
-    """``0.12s`` / ``3m05s`` / ``-``."""
-    if value is None:
-        return "-"
-    if value < 60:
-        return f"{value:.2f}s"
-    minutes, rest = divmod(int(value), 60)
-    return f"{minutes}m{rest:02d}s"
 
 
 def when(timestamp: float | None) -> str:

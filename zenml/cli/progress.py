@@ -15,8 +15,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from zenml.cli.output import console, is_interactive, seconds, styled_status
+from zenml.cli.output import console, is_interactive, styled_status
 from zenml.runtime.events import StepOutcome, StepProgress
+from zenml.utils.status import StepStatus
+from zenml.utils.text import seconds
 
 BAR_WIDTH = 24
 
@@ -56,7 +58,7 @@ class ProgressDisplay(StepOutcomes):
 
     def __init__(self, steps: list[str], *, quiet: bool = False) -> None:
         super().__init__()
-        self.status = dict.fromkeys(steps, "pending")
+        self.status: dict[str, str] = dict.fromkeys(steps, StepStatus.PENDING)
         self.started: dict[str, float] = {}
         self.elapsed: dict[str, float] = {}
         self.progress: dict[str, StepProgress] = {}
@@ -106,7 +108,7 @@ class ProgressDisplay(StepOutcomes):
     def step_started(self, name: str) -> None:
         """Mark ``name`` running."""
         with self._lock:
-            self.status[name] = "running"
+            self.status[name] = StepStatus.RUNNING
             self.started[name] = time.perf_counter()
 
     def step_finished(self, outcome: StepOutcome) -> None:
@@ -146,7 +148,7 @@ class ProgressDisplay(StepOutcomes):
                 elapsed = self.elapsed.get(name)
                 if elapsed is None and name in self.started:
                     elapsed = now - self.started[name]
-                cells = _progress_cells(self.progress.get(name), running=status == "running")
+                cells = _progress_cells(self.progress.get(name), running=status == StepStatus.RUNNING)
                 grid.add_row(name, styled_status(status), seconds(elapsed) if elapsed is not None else "", *cells)
         return grid
 

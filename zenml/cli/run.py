@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from zenml.cli.options import JsonOption, QuietOption, StackOption, keep_strings, parse_assignments
-from zenml.cli.output import console, seconds, styled_status, table
+from zenml.cli.output import console, styled_status, table
 from zenml.cli.targets import is_spec, load_pipeline
 from zenml.exceptions import ConfigError, ZenMLError
-from zenml.utils.text import plural
+from zenml.utils.status import RunStatus, StepStatus
+from zenml.utils.text import plural, seconds
 
 if TYPE_CHECKING:
     from zenml.history.runs import PipelineRun
@@ -149,10 +150,10 @@ def _run_with_display(target: str, param: list[str], options: dict[str, Any], *,
             _print_final_line(stopped, RunReport.of(stopped, display.outcomes).summary())
         report_interrupted(stopped)
         raise
-    if result.status == "deployed":
+    if result.status == RunStatus.DEPLOYED:
         orchestrator_spec = result.spec.backends.orchestrator
         console.print(
-            f"Run {result.id} {styled_status('deployed')} to the {orchestrator_spec.name} orchestrator "
+            f"Run {result.id} {styled_status(RunStatus.DEPLOYED)} to the {orchestrator_spec.name} orchestrator "
             f"({orchestrator_spec.params}); every scheduled execution is recorded as a run of its own"
         )
         return
@@ -228,7 +229,7 @@ def plan(
         )
     grid = table("step", "action", "why")
     for step in plans:
-        action = styled_status("cached") if step.action == "cached" else "[yellow]run[/]"
+        action = styled_status(StepStatus.CACHED) if step.action == StepStatus.CACHED else "[yellow]run[/]"
         grid.add_row(step.name, action, step.reason)
     console.print(grid)
     to_run = sum(1 for step in plans if step.action == "run")

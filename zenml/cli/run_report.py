@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import StepError, ZenMLError
+from zenml.utils.status import RunStatus, StepStatus
 from zenml.utils.text import plural
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 #: Bumped when a field of the ``--json`` document changes meaning or disappears (adding one does not).
 JSON_FORMAT_VERSION = 1
 
-_SUMMARY_ORDER = ("completed", "cached", "failed", "timed_out", "skipped")
+_SUMMARY_ORDER = (StepStatus.COMPLETED, StepStatus.CACHED, StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class RunReport:
         ``compare_data_with``: the run whose data versions ``data_notes`` compares with (a replay
         under ``--refresh-data``); by default a datasource is compared with its previous read.
         """
-        if run.status == "deployed":  # a schedule's template: its executions are runs of their own
+        if run.status == RunStatus.DEPLOYED:  # a schedule's template: its executions are runs of their own
             return cls(run, [])
         records = {record.name: record for record in run.stores.metadata.step_runs(run.id)}
         names = list(records) + [name for name in run.spec.steps if name not in records]
@@ -75,7 +76,7 @@ class RunReport:
         """A line per datasource worth noting (``datasource: pinned to data version … (run …)``, a new version)."""
         from zenml.runtime.data import data_notes
 
-        if self.run.status == "deployed":
+        if self.run.status == RunStatus.DEPLOYED:
             return []
         return data_notes(
             self.run.stores, self.run.id, self.run.pipeline, self.run.spec, compare_with=self.compare_data_with
@@ -122,7 +123,7 @@ class RunReport:
 
 def _step_report(name: str, record: StepRunRecord | None, outcome: StepOutcome | None, run: PipelineRun) -> StepReport:
     if record is None:  # a failure stopped the run (or a step it depends on) before this step started
-        return StepReport(name, "skipped", 0.0, attempts=0)
+        return StepReport(name, StepStatus.SKIPPED.value, 0.0, attempts=0)
     cached_from = None
     if record.cached_from_id is not None:
         cached_from = run.stores.metadata.step_run(record.cached_from_id).run_id

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from zenml.cli.options import JsonOption, QuietOption, StackOption, open_repository
-from zenml.cli.output import console, seconds, styled_status, table, when
+from zenml.cli.output import console, styled_status, table, when
 from zenml.exceptions import ConfigError
-from zenml.utils.text import metric_text
+from zenml.utils.text import metric_text, seconds
 
 if TYPE_CHECKING:
     from zenml.history.compare import RunComparison

@@ -10,9 +10,10 @@ from pathlib import Path
 import typer
 
 from zenml.cli.options import SpecStackOption
-from zenml.cli.output import console, seconds, styled_status
+from zenml.cli.output import console, styled_status
 from zenml.exceptions import ConfigError
-from zenml.utils.text import plural
+from zenml.utils.status import RunStatus
+from zenml.utils.text import plural, seconds
 
 step_app = typer.Typer(help="Run one step of a stored spec (the worker entry point).", no_args_is_help=True)
 
@@ -63,7 +64,7 @@ def step_begin(
     from zenml.engine import begin_scheduled_run
 
     begun = begin_scheduled_run(spec, scheduled_run, stack=stack)
-    console.print(f"Run {begun.run_id} {styled_status('running')} ({plural(len(begun.steps), 'step')})")
+    console.print(f"Run {begun.run_id} {styled_status(RunStatus.RUNNING)} ({plural(len(begun.steps), 'step')})")
 
 @step_app.command("end")
 def step_end(
@@ -76,5 +77,5 @@ def step_end(
 
     ended = end_scheduled_run(spec, scheduled_run, stack=stack)
     console.print(f"Run {ended.id} {styled_status(ended.status)}")
-    if ended.status != "completed":
+    if ended.status != RunStatus.COMPLETED:
         raise typer.Exit(1)

@@ -10,7 +10,6 @@ from zenml.engine.compile import (
 )
 from zenml.engine.options import BackendChoice, PlanOptions, RerunOptions, RunOptions, option_names
 from zenml.engine.run import (
-    HEARTBEAT_SECONDS,
     execute_run,
     plan_pipeline,
     plan_spec_file,
@@ -23,6 +22,7 @@ from zenml.engine.run import (
 from zenml.engine.scheduled import begin_scheduled_run, end_scheduled_run, scheduled_run_id
 from zenml.engine.specs import load_spec, write_spec
 from zenml.engine.worker import run_worker_step
+from zenml.utils.status import HEARTBEAT_SECONDS
 
 __all__ = [
     "HEARTBEAT_SECONDS",

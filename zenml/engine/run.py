@@ -27,14 +27,12 @@ from zenml.runtime.stores import Stores
 from zenml.stack import Stack
 from zenml.utils import collector
 from zenml.utils.importing import refuse_run_during_import
+from zenml.utils.status import HEARTBEAT_SECONDS, SUCCEEDED_STEP, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from zenml.pipelines.base import BasePipeline
 
 logger = logging.getLogger("zenml")
-
-#: how often a running run refreshes its heartbeat, so a killed run can be told from a live one
-HEARTBEAT_SECONDS = 10.0
 
 
 # -- the entry points ---------------------------------------------------------------------------------
@@ -184,7 +182,7 @@ def execute_run(
     deployed = orchestrator.deploy(spec, path, stores)
     if deployed is not None:
         # The recorded run is the template each scheduled execution copies into a run of its own.
-        stores.metadata.set_run_status(spec.run_id, "deployed")
+        stores.metadata.set_run_status(spec.run_id, RunStatus.DEPLOYED)
         logger.info("run %s deployed: %s", spec.run_id, deployed)
         return PipelineRun(stores.metadata.get_run(spec.run_id), stores)
     _orchestrate(orchestrator, spec, stores, listener, enable_cache, done=frozenset())
@@ -213,18 +211,18 @@ def resume_run(
     stores = repository.stores()
     stores.metadata.reap_dead_runs()
     record = stores.metadata.get_run(run_id)
-    if record.status == "completed":
+    if record.status == RunStatus.COMPLETED:
         raise ConfigError(f"run {record.id} already completed; nothing to resume (start a new run with 'zen run')")
-    if record.status == "running":
+    if record.status == RunStatus.RUNNING:
         raise ConfigError(f"run {record.id} is still running (pid {record.pid} on {record.host}); wait or stop it")
-    if record.status == "deployed":
+    if record.status == RunStatus.DEPLOYED:
         raise ConfigError(f"run {record.id} is a scheduled deployment, not an execution; resume one of its runs")
     spec = read_recorded_spec(record.spec_file(repository.root), record.spec_sha256, record.id)
-    done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in ("completed", "cached"))
+    done = frozenset(s.name for s in stores.metadata.step_runs(record.id) if s.status in SUCCEEDED_STEP)
     orchestrator = _orchestrator_of(spec)
     _preflight(spec, orchestrator, stores)
     check_pins(spec, stores, done)  # a replay resumes on its pinned data, or not at all
-    stores.metadata.set_run_status(record.id, "running")
+    stores.metadata.set_run_status(record.id, RunStatus.RUNNING)
     use_cache = spec.enable_cache if enable_cache is None else enable_cache
     _orchestrate(orchestrator, spec, stores, listener, use_cache, done=done)
     return repository.run(record.id)
@@ -292,7 +290,7 @@ def _orchestrate(
     try:
         with _heartbeat(stores, spec.run_id):
             outcomes = orchestrator.run(spec, stores, listener=listener, use_cache=enable_cache, done=done)
-        stores.metadata.set_run_status(spec.run_id, "completed")
+        stores.metadata.set_run_status(spec.run_id, RunStatus.COMPLETED)
     except KeyboardInterrupt as interrupt:
         _record_interrupted(stores, spec.run_id)
         interrupt.run_id = spec.run_id  # type: ignore[attr-defined]  # the CLI names the run to resume
@@ -328,9 +326,11 @@ def _record_failed(stores: Stores, run_id: str, exc: BaseException) -> None:
     step = exc.step if isinstance(exc, StepError) else None
     error_type = exc.error_type if isinstance(exc, StepError) else type(exc).__name__
     message = exc.error_message if isinstance(exc, StepError) else str(exc) or "the run was interrupted"
-    status: str | None = "failed"
+    status: str | None = RunStatus.FAILED.value
     try:
-        stores.metadata.set_run_status(run_id, "failed", error_step=step, error_type=error_type, error_message=message)
+        stores.metadata.set_run_status(
+            run_id, RunStatus.FAILED, error_step=step, error_type=error_type, error_message=message
+        )
     except MetadataStoreError as store_error:
         status = None
         if not isinstance(exc, MetadataStoreError):  # else the error itself already says what failed
@@ -348,6 +348,6 @@ def _record_interrupted(stores: Stores, run_id: str) -> None:
     """
     record = {"error_type": "KeyboardInterrupt", "error_message": INTERRUPTED}
     for step in stores.metadata.step_runs(run_id):
-        if step.status == "running":
-            stores.metadata.fail_step(step.id, status="failed", **record)
-    stores.metadata.set_run_status(run_id, "failed", **record)
+        if step.status == StepStatus.RUNNING:
+            stores.metadata.fail_step(step.id, status=StepStatus.FAILED, **record)
+    stores.metadata.set_run_status(run_id, RunStatus.FAILED, **record)

@@ -11,6 +11,7 @@ from zenml.history.runs import PipelineRun
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.repository import Repository
 from zenml.utils.hashing import sha256_text
+from zenml.utils.status import SUCCEEDED_STEP, RunStatus
 
 
 def scheduled_run_id(template_run_id: str, key: str) -> str:
@@ -50,21 +51,21 @@ def end_scheduled_run(template_path: Path, key: str, *, stack: str | None = None
     run_id = scheduled_run_id(template.run_id, key)
     records = {record.name: record for record in stores.metadata.step_runs(run_id)}
     unfinished = [
-        name for name in template.steps if getattr(records.get(name), "status", None) not in ("completed", "cached")
+        name for name in template.steps if getattr(records.get(name), "status", None) not in SUCCEEDED_STEP
     ]
     if not unfinished:
-        stores.metadata.set_run_status(run_id, "completed")
+        stores.metadata.set_run_status(run_id, RunStatus.COMPLETED)
     else:
         failed = next((records[name] for name in unfinished if name in records), None)
         if failed is not None:
             stores.metadata.set_run_status(
                 run_id,
-                "failed",
+                RunStatus.FAILED,
                 error_step=failed.name,
                 error_type=failed.error_type or "NotFinished",
                 error_message=failed.error_message or f"step '{failed.name}' ended {failed.status}",
             )
         else:
             message = f"steps never ran: {', '.join(unfinished)}"
-            stores.metadata.set_run_status(run_id, "failed", error_type="NotRun", error_message=message)
+            stores.metadata.set_run_status(run_id, RunStatus.FAILED, error_type="NotRun", error_message=message)
     return PipelineRun(stores.metadata.get_run(run_id), stores)

@@ -8,6 +8,7 @@ from zenml.engine.scheduled import scheduled_spec_path
 from zenml.engine.specs import open_recorded
 from zenml.runtime.events import StepOutcome
 from zenml.runtime.executor import execute_step
+from zenml.utils.status import SUCCEEDED_STEP
 
 
 def run_worker_step(
@@ -35,7 +36,7 @@ def run_worker_step(
         spec_path = scheduled_spec_path(repository, template, scheduled_run)
     spec, _, stores = open_recorded(spec_path, stack)
     for record in stores.metadata.step_runs(spec.run_id):
-        if record.name == step_name and record.status in ("completed", "cached"):
+        if record.name == step_name and record.status in SUCCEEDED_STEP:
             # a retried worker: the step is already done, and redoing it would overwrite its record
             return StepOutcome(step_name, record.status, 0.0)
     return execute_step(spec, step_name, stores, use_cache=enable_cache, single_attempt=single_attempt)

@@ -28,6 +28,7 @@ from zenml.artifacts.store import LOGS_FOLDER, MANIFEST
 from zenml.metadata.records import ArtifactRecord, RunRecord
 from zenml.runtime.stores import Stores
 from zenml.utils.hashing import sha256_bytes
+from zenml.utils.status import STALE_AFTER_SECONDS, RunStatus
 
 STAGING = ".staging"
 #: kinds that make the stores unhealthy (exit code 1)
@@ -37,7 +38,7 @@ PROBLEM_KINDS = (
 #: kinds that only waste space
 GARBAGE_KINDS = ("unrecorded_artifact", "stray_files", "staging_leftover")
 DEFAULT_MIN_AGE = 3600.0
-DEFAULT_STALE_AFTER = 60.0
+DEFAULT_STALE_AFTER = STALE_AFTER_SECONDS
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class _Doctor:
         dead = self.metadata.dead_runs(stale_after)
         reaped = set(self.metadata.reap_dead_runs(stale_after)) if self.fix and dead else set()
         for record, reason in dead:
-            detail = f"status 'running' but {reason}"
+            detail = f"status '{RunStatus.RUNNING}' but {reason}"
             if not self.fix:
                 self.findings.append(Finding("stuck_run", record.id, detail))
             elif record.id in reaped:
@@ -296,12 +297,12 @@ class _Doctor:
         parts = relative.split("/")
         path = self.storage.join(self.storage.root, relative)
         if parts[0] == STAGING:
-            running = self.metadata.runs(status="running", limit=1)
+            running = self.metadata.runs(status=RunStatus.RUNNING, limit=1)
             if running:
                 return f"run {running[0].id} is running and may be writing it"
         elif parts[0] not in self.runs:
             return f"'{parts[0]}' is not a run of this metadata store (another stack may share this artifact store)"
-        elif self.metadata.get_run(parts[0]).status == "running":  # read now: it may have been resumed since
+        elif self.metadata.get_run(parts[0]).status == RunStatus.RUNNING:  # read now: it may have been resumed since
             return f"run {parts[0]} is running and may still record it"
         age = self._age(path)
         if age is None:

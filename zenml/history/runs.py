@@ -11,12 +11,11 @@ from typing import Any
 
 from zenml.artifacts.store import StoredArtifact
 from zenml.exceptions import ArtifactError, ZenMLError
-from zenml.history.status import FINISHED_RUN
 from zenml.metadata.records import ArtifactRecord, RunRecord, StepRunRecord
 from zenml.pipelines.spec import RunSpec, read_recorded_spec
 from zenml.runtime.data import SourceRead, recorded_sources
 from zenml.runtime.stores import Stores
-from zenml.utils.status import SUCCEEDED_STEP
+from zenml.utils.status import FINISHED_RUN, SUCCEEDED_STEP, StepStatus
 
 
 def _timestamp(value: float | None) -> dt.datetime | None:
@@ -132,7 +131,7 @@ class StepView:
     @cached_property
     def outputs(self) -> dict[str, ArtifactView]:
         """Its output artifacts by name (none for a skipped step)."""
-        if self.status == "skipped":
+        if self.status == StepStatus.SKIPPED:
             return {}
         run_outputs: _RunOutputs | None = self.__dict__.get("_run_outputs")
         single = run_outputs.single_output(self.record) if run_outputs is not None else None
@@ -146,7 +145,7 @@ class StepView:
     @cached_property
     def inputs(self) -> dict[str, ArtifactView]:
         """The artifacts it read, by input name."""
-        if self.status == "skipped":
+        if self.status == StepStatus.SKIPPED:
             return {}
         return {
             name: ArtifactView(record, self.stores)
@@ -278,7 +277,7 @@ class PipelineRun:
                 run_id=self.id,
                 name=name,
                 type=step.type,
-                status="skipped",
+                status=StepStatus.SKIPPED.value,  # a plain str, as the store returns it
                 params=dict(step.params),
                 cache_key=None,
                 code_hash=None,

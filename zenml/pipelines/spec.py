@@ -16,6 +16,7 @@ from zenml.steps.options import RuntimeSpec
 from zenml.utils.hashing import sha256_bytes, sha256_text
 from zenml.utils.names import NAME, RUN_ID
 from zenml.utils.plainyaml import AliasError, PlainDumper, load_yaml
+from zenml.utils.validation import config_error
 
 SPEC_VERSION = 1
 _REFERENCE = re.compile(r"^(run:[A-Za-z0-9_\-]+/)?[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -273,9 +274,7 @@ class RunSpec(_Model):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            location = ".".join(str(part) for part in first["loc"]) or "spec"
-            raise ConfigError(f"{source}: invalid field '{location}': {first['msg']}") from exc
+            raise config_error(exc, str(source), field="field", whole="spec") from exc
 
     def downstream_of(self, name: str) -> list[str]:
         """Steps that read an output of ``name``."""

@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from zenml.exceptions import ConfigError, excerpt
+from zenml.exceptions import excerpt
+from zenml.utils.validation import config_error
 
 
 class _Model(BaseModel):
@@ -121,10 +122,7 @@ def runtime_from(settings: dict[str, Any], what: str) -> RuntimeSpec:
     try:
         return RuntimeSpec.model_validate(settings)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        location = ".".join(str(part) for part in first["loc"]) or "runtime"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{what}: invalid runtime setting '{location}': {message}") from exc
+        raise config_error(exc, what, field="runtime setting", whole="runtime", bare=True) from exc
 
 
 __all__ = [

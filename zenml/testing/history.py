@@ -28,6 +28,7 @@ from zenml.metadata.tables import (
     run_table,
     step_run_table,
 )
+from zenml.utils.status import RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -185,7 +186,7 @@ def _run_row(history: SyntheticHistory, pipeline_id: int, run: int) -> dict[str,
     return {
         "id": history.run_ids[run],
         "pipeline_id": pipeline_id,
-        "status": "failed" if failed else "completed",
+        "status": RunStatus.FAILED if failed else RunStatus.COMPLETED,
         "spec_path": f"pipelines/{history.pipeline}/{history.run_ids[run]}.yaml",
         "spec_sha256": f"{run:064x}",
         "orchestrator": "local",
@@ -213,7 +214,7 @@ def _step_rows(history: SyntheticHistory, runs: range) -> Iterator[dict[str, Any
                 "run_id": history.run_ids[run],
                 "name": history.step_name(step),
                 "type": STEP_TYPE,
-                "status": "failed" if failed else "completed",
+                "status": StepStatus.FAILED if failed else StepStatus.COMPLETED,
                 "params": json.dumps(params, sort_keys=True, separators=(",", ":")),
                 "cache_key": f"synthetic:{run}:{step}",
                 "code_hash": f"code:{step}",

@@ -31,6 +31,7 @@ from zenml.registry import resolve_backend
 from zenml.repository import Repository
 from zenml.steps.function import step
 from zenml.utils.importing import import_object
+from zenml.utils.status import RunStatus, StepStatus
 
 Orchestrator = str | BaseBackend
 OrchestratorCheck = Callable[[Orchestrator, Repository], None]
@@ -181,7 +182,7 @@ def _statuses(run: PipelineRun) -> dict[str, str]:
 def check_dag_order(orchestrator: Orchestrator, repository: Repository) -> None:
     """A diamond completes, and no step starts before the steps it reads from have ended."""
     run = run_pipeline(diamond_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
-    assert run.status == "completed", run.error
+    assert run.status == RunStatus.COMPLETED, run.error
     assert run.steps["join"].output() == 3 + 10 + 3 + 100
     records = {r.name: r for r in repository.stores().metadata.step_runs(run.id)}
     for name, step_spec in run.spec.steps.items():
@@ -195,9 +196,9 @@ def check_dag_order(orchestrator: Orchestrator, repository: Repository) -> None:
 def check_fan_out_fan_in(orchestrator: Orchestrator, repository: Repository) -> None:
     """Four independent branches and the step that joins them all produce the right results."""
     run = run_pipeline(fan_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
-    assert run.status == "completed", run.error
+    assert run.status == RunStatus.COMPLETED, run.error
     assert run.steps["total"].output() == [3, 4, 5, 6, 18]
-    assert set(_statuses(run).values()) == {"completed"}
+    assert set(_statuses(run).values()) == {StepStatus.COMPLETED}
 
 
 def check_failing_step(orchestrator: Orchestrator, repository: Repository) -> None:
@@ -211,10 +212,10 @@ def check_failing_step(orchestrator: Orchestrator, repository: Repository) -> No
     else:
         raise AssertionError("a run with a failing step did not raise StepError")
     run = repository.run(run_id)
-    assert run.status == "failed"
+    assert run.status == RunStatus.FAILED
     statuses = _statuses(run)
-    assert statuses["explode"] == "failed"
-    assert statuses["join"] == "skipped", "a step whose input failed was started"
+    assert statuses["explode"] == StepStatus.FAILED
+    assert statuses["join"] == StepStatus.SKIPPED, "a step whose input failed was started"
 
 
 def check_continue_after_failure(orchestrator: Orchestrator, repository: Repository) -> None:
@@ -230,9 +231,9 @@ def check_continue_after_failure(orchestrator: Orchestrator, repository: Reposit
         raise AssertionError("a run with a failing step did not raise StepError")
     run = repository.run(run_id)
     statuses = _statuses(run)
-    assert run.status == "failed" and run.spec.failure_policy == "continue"
-    assert statuses["explode"] == "failed" and statuses["right"] == "completed", statuses
-    assert statuses["join"] == "skipped", "a step whose input failed was started"
+    assert run.status == RunStatus.FAILED and run.spec.failure_policy == "continue"
+    assert statuses["explode"] == StepStatus.FAILED and statuses["right"] == StepStatus.COMPLETED, statuses
+    assert statuses["join"] == StepStatus.SKIPPED, "a step whose input failed was started"
 
 
 def check_retries(orchestrator: Orchestrator, repository: Repository) -> None:
@@ -240,7 +241,7 @@ def check_retries(orchestrator: Orchestrator, repository: Repository) -> None:
     markers = tempfile.mkdtemp(prefix="zenml-retries-")
     params = {"flaky": {"marker_dir": markers}}
     run = run_pipeline(retry_flow, orchestrator=orchestrator, repository=repository, params=params, enable_cache=False)
-    assert run.status == "completed", run.error
+    assert run.status == RunStatus.COMPLETED, run.error
     assert run.steps["flaky"].output() == 3 + 2
     assert len(list(Path(markers).glob("attempt-*"))) == 2
     attempts = run.steps["flaky"].logs()
@@ -261,7 +262,7 @@ def check_timeout(orchestrator: Orchestrator, repository: Repository) -> None:
         raise AssertionError("a step sleeping 60 s with a 1 s timeout was not stopped")
     assert time.monotonic() - started < 50, "the step was not stopped at its timeout"
     statuses = _statuses(repository.run(run_id))
-    assert statuses["sleeper"] == "timed_out" and statuses["add"] == "skipped", statuses
+    assert statuses["sleeper"] == StepStatus.TIMED_OUT and statuses["add"] == StepStatus.SKIPPED, statuses
 
 
 def check_timeout_in_c_call(orchestrator: Orchestrator, repository: Repository) -> None:
@@ -270,14 +271,14 @@ def check_timeout_in_c_call(orchestrator: Orchestrator, repository: Repository) 
     try:
         run_pipeline(blocked_flow, orchestrator=orchestrator, repository=repository, enable_cache=False)
     except StepError as error:
-        assert error.step == "blocked" and error.status == "timed_out", error
+        assert error.step == "blocked" and error.status == StepStatus.TIMED_OUT, error
         assert error.run_id is not None, "the engine names the run of a failed step"
         run_id: str = error.run_id
     else:
         raise AssertionError("a step blocked in time.sleep(60) with a 1 s timeout was not stopped")
     assert time.monotonic() - started < 40, "the step was stopped only when its C call returned"
     statuses = _statuses(repository.run(run_id))
-    assert statuses["blocked"] == "timed_out" and statuses["add"] == "skipped", statuses
+    assert statuses["blocked"] == StepStatus.TIMED_OUT and statuses["add"] == StepStatus.SKIPPED, statuses
 
 
 def check_worker_death(orchestrator: Orchestrator, repository: Repository) -> None:
@@ -298,19 +299,19 @@ def check_worker_death(orchestrator: Orchestrator, repository: Repository) -> No
             failure_policy="continue",
         )
     except StepError as error:
-        assert error.step == "perish" and error.status == "failed", error
+        assert error.step == "perish" and error.status == StepStatus.FAILED, error
         assert error.run_id is not None, "the engine names the run of a failed step"
         run_id: str = error.run_id
     else:
         raise AssertionError("a run whose step killed its own process did not raise StepError")
     run = repository.run(run_id)
     statuses = _statuses(run)
-    assert run.status == "failed", run.status
-    assert statuses["perish"] == "failed" and statuses["right"] == "completed", statuses
-    assert statuses["join"] == "skipped", "a step whose input died was started"
+    assert run.status == RunStatus.FAILED, run.status
+    assert statuses["perish"] == StepStatus.FAILED and statuses["right"] == StepStatus.COMPLETED, statuses
+    assert statuses["join"] == StepStatus.SKIPPED, "a step whose input died was started"
     release.touch()
     resumed = resume_run(run_id, repository=repository, enable_cache=False)
-    assert resumed.status == "completed", resumed.error
+    assert resumed.status == RunStatus.COMPLETED, resumed.error
     assert resumed.steps["join"].output() == 3 * 10 + 3 + 100
 
 
@@ -330,7 +331,7 @@ def check_cache_from_local_run(orchestrator: Orchestrator, repository: Repositor
     """A run on this orchestrator reuses the cache of a run made by ``local``: every step is cached."""
     first = run_pipeline(diamond_flow, orchestrator="local", repository=repository)
     second = run_pipeline(diamond_flow, orchestrator=orchestrator, repository=repository)
-    assert set(_statuses(second).values()) == {"cached"}, _statuses(second)
+    assert set(_statuses(second).values()) == {StepStatus.CACHED}, _statuses(second)
     assert second.steps["join"].output() == first.steps["join"].output()
 
 
@@ -346,11 +347,11 @@ def check_resume_after_failure(orchestrator: Orchestrator, repository: Repositor
         assert run_id is not None, error
     else:
         raise AssertionError("the gated run did not fail")
-    before = {r.name: r.id for r in repository.stores().metadata.step_runs(run_id) if r.status == "completed"}
+    before = {r.name: r.id for r in repository.stores().metadata.step_runs(run_id) if r.status == StepStatus.COMPLETED}
     assert set(before) == {"seed", "before"}, before
     release.touch()
     run = resume_run(run_id, repository=repository, enable_cache=False)
-    assert run.status == "completed", run.error
+    assert run.status == RunStatus.COMPLETED, run.error
     assert run.steps["after"].output() == (3 + 1) * 10 + 1
     kept = {r.name: r.id for r in repository.stores().metadata.step_runs(run_id) if r.name in before}
     assert kept == before, "steps that completed before the failure were run again"

@@ -63,3 +63,18 @@ def metric_text(value: float | None, digits: int = 6) -> str:
     if math.isfinite(value) and not any(mark in text for mark in ".e"):
         text += ".0"
     return text
+
+
+def seconds(value: float | None) -> str:
+    """A duration as SI text, as the docs and reports write it: ``0.12 s``, ``3 min 05 s``; ``-`` when missing.
+
+    Examples:
+        >>> seconds(0.123), seconds(185.4), seconds(None)
+        ('0.12 s', '3 min 05 s', '-')
+    """
+    if value is None:
+        return "-"
+    if value < 60:
+        return f"{value:.2f} s"
+    minutes, rest = divmod(round(value), 60)
+    return f"{minutes} min {rest:02d} s"

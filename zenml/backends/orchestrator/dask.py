@@ -38,6 +38,7 @@ from zenml.exceptions import BackendError, ConfigError, StepError
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores, StoresRecipe
+from zenml.utils.status import StepStatus
 
 logger = logging.getLogger("zenml")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -536,7 +537,7 @@ class _DaskRun:
         ``running``), the latter at most ``MAX_RESENDS`` times.
         """
         rows = self.stores.metadata.step_runs(self.spec.run_id)
-        begun = any(row.name == name and row.status == "running" for row in rows)
+        begun = any(row.name == name and row.status == StepStatus.RUNNING for row in rows)
         if address in self.stopped or (not begun and self.resent.get(name, 0) < MAX_RESENDS):
             self.resent[name] = self.resent.get(name, 0) + 1
             self.ledger.requeue(name)

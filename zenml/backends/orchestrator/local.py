@@ -11,6 +11,7 @@ from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import execute_step
 from zenml.runtime.stores import Stores
+from zenml.utils.status import StepStatus
 
 
 class LocalOrchestrator(BaseOrchestrator):
@@ -40,7 +41,7 @@ class LocalOrchestrator(BaseOrchestrator):
                 break
             if blocked.intersection(spec.steps[name].upstream()):
                 blocked.add(name)
-                listener.step_finished(StepOutcome(name, "skipped", 0.0))
+                listener.step_finished(StepOutcome(name, StepStatus.SKIPPED.value, 0.0))
                 continue
             try:
                 outcomes.append(execute_step(spec, name, stores, listener=listener, use_cache=use_cache))

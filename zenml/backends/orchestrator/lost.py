@@ -18,6 +18,7 @@ from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import StepOutcome
 from zenml.runtime.executor import INTERRUPTED
 from zenml.runtime.stores import Stores, StoresRecipe, open_cached
+from zenml.utils.status import StepStatus
 
 logger = logging.getLogger("zenml")
 
@@ -84,7 +85,7 @@ def stopped_after_timeout(step: str, timeout: float) -> StepError:
         "StepTimeout",
         f"ran longer than its timeout of {timeout:g} s without returning to Python (e.g. blocked in a C call), so the "
         "worker running it was stopped; raise the step's timeout or make it faster",
-        status="timed_out",
+        status=StepStatus.TIMED_OUT.value,
     )
 
 
@@ -160,7 +161,7 @@ class Overtime:
         for step in looked_at:
             limit = (self.spec.steps[step].runtime.timeout or 0.0) + STOP_GRACE_SECONDS
             row = rows.get(step)
-            if row is None or row.status != "running" or row.started_at is None:
+            if row is None or row.status != StepStatus.RUNNING or row.started_at is None:
                 self.due[step] = now + RECHECK_SECONDS  # not begun yet, or between two attempts
                 continue
             # the row's clock is the worker's: never count from before this orchestrator sent the step

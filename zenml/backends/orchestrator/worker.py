@@ -21,6 +21,7 @@ from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.executor import as_step_error, execute_step
 from zenml.runtime.stores import Stores, StoresRecipe, open_cached
 from zenml.utils import collector
+from zenml.utils.status import StepStatus
 from zenml.utils.trust import trust_types
 
 
@@ -126,4 +127,4 @@ def upstream_of(spec: RunSpec, step_name: str, pending: set[str] | list[str]) ->
 def report_skipped(never_started: Iterable[str], listener: RunListener) -> None:
     """Tell the listener about steps a failed run never started (they depend on a failure)."""
     for name in never_started:
-        listener.step_finished(StepOutcome(name, "skipped", 0.0))
+        listener.step_finished(StepOutcome(name, StepStatus.SKIPPED.value, 0.0))

@@ -6,11 +6,11 @@ Apache Beam or PySpark (their modules import them only when a pipeline or sessio
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 from zenml.backends.processing.base import BaseProcessingBackend, Combiner
 from zenml.backends.processing.local import LocalProcessing
+from zenml.utils.deprecation import moved_attribute
 
 __all__ = ["BaseProcessingBackend", "BeamProcessing", "Combiner", "LocalProcessing", "SparkProcessing"]
 
@@ -28,13 +28,6 @@ def __getattr__(name: str) -> Any:
         from zenml.backends.processing.spark import SparkProcessing
 
         return SparkProcessing
-    if name == "ProcessingBackend":  # renamed BaseProcessingBackend (extension-point bases are named Base*)
-        warnings.warn(
-            "zenml.backends.processing.ProcessingBackend is deprecated: use "
-            "zenml.backends.processing.BaseProcessingBackend (renamed by the Base* convention for extension "
-            "points; the old name goes in the next release)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return BaseProcessingBackend
+    if name == "ProcessingBackend":  # renamed by the Base* convention for extension points; one release
+        return moved_attribute(__name__, name, {"ProcessingBackend": "zenml.backends.processing.BaseProcessingBackend"})
     raise AttributeError(f"module 'zenml.backends.processing' has no attribute '{name}'")

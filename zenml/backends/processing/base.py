@@ -9,12 +9,12 @@ them runs unchanged in-process (``LocalProcessing``) or on Apache Beam (``BeamPr
 from __future__ import annotations
 
 import abc
-import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from zenml.backends.base import BaseBackend
 from zenml.exceptions import BackendError
+from zenml.utils.deprecation import moved_attribute
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -119,11 +119,5 @@ def check_indexes(indexes: Any, rows: int, names: Sequence[str]) -> Any:
 def __getattr__(name: str) -> Any:
     # renamed by the Base* convention for extension points; the old name works for one release
     if name == "ProcessingBackend":
-        warnings.warn(
-            "zenml.backends.processing.base.ProcessingBackend is deprecated: use "
-            "zenml.backends.processing.BaseProcessingBackend (the old name goes in the next release)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return BaseProcessingBackend
+        return moved_attribute(__name__, name, {"ProcessingBackend": "zenml.backends.processing.BaseProcessingBackend"})
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

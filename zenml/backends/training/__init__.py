@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from zenml.backends.training.base import BaseTrainingBackend, TrainingContext
 from zenml.backends.training.local import LocalTraining
 from zenml.backends.training.tensorflow import TensorflowDistributedTraining
 from zenml.backends.training.torch_distributed import TorchDistributedTraining
+from zenml.utils.deprecation import moved_attribute
 
 __all__ = [
     "BaseTrainingBackend",
@@ -21,12 +21,6 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # TrainingBackend was renamed BaseTrainingBackend (extension-point bases are named Base*); one release
-    if name == "TrainingBackend":
-        warnings.warn(
-            "zenml.backends.training.TrainingBackend is deprecated: use zenml.backends.training.BaseTrainingBackend "
-            "(renamed by the Base* convention for extension points; the old name goes in the next release)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return BaseTrainingBackend
+    if name == "TrainingBackend":  # renamed by the Base* convention for extension points; one release
+        return moved_attribute(__name__, name, {"TrainingBackend": "zenml.backends.training.BaseTrainingBackend"})
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

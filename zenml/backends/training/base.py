@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import abc
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from zenml.backends.base import BaseBackend
+from zenml.utils.deprecation import moved_attribute
 
 T = TypeVar("T")
 
@@ -68,11 +68,5 @@ class BaseTrainingBackend(BaseBackend, abc.ABC):
 def __getattr__(name: str) -> Any:
     # renamed by the Base* convention for extension points; the old name works for one release
     if name == "TrainingBackend":
-        warnings.warn(
-            "zenml.backends.training.base.TrainingBackend is deprecated: use "
-            "zenml.backends.training.BaseTrainingBackend (the old name goes in the next release)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return BaseTrainingBackend
+        return moved_attribute(__name__, name, {"TrainingBackend": "zenml.backends.training.BaseTrainingBackend"})
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ArtifactError, ZenMLError
-from zenml.history.status import FINISHED_RUN
 from zenml.pipelines.graph import topological_order
 from zenml.steps.evaluator.base import EvaluationReport
 from zenml.steps.preprocessor.base import Transform
 from zenml.steps.statistics import Statistics
 from zenml.steps.trainer.base import History
 from zenml.utils.importing import qualified_name
+from zenml.utils.status import FINISHED_RUN, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from zenml.history.runs import ArtifactView, PipelineRun
@@ -85,7 +85,7 @@ class RunData:
     @property
     def in_progress(self) -> bool:
         """Whether the run is executing now (recorded as ``running``)."""
-        return self.run.status == "running"
+        return self.run.status == RunStatus.RUNNING
 
     def found(self, kind: str) -> list[Found]:
         """The artifacts of one kind (``statistics``, ``history``, ``evaluation``, ``transform``)."""
@@ -160,7 +160,7 @@ def step_states(run: PipelineRun, spec: RunSpec | None, origin: float, now: floa
     for name in records:
         upstream.setdefault(name, [])
     order = topological_order(upstream)
-    until = now if run.status == "running" else (run.record.ended_at or now)
+    until = now if run.status == RunStatus.RUNNING else (run.record.ended_at or now)
     depth: dict[str, int] = {}
     states = []
     for name in order:
@@ -181,10 +181,11 @@ def _state(
 ) -> StepState:
     if record is None:
         assert spec is not None  # only spec steps can lack a record
-        status = "skipped" if run.status in FINISHED_RUN else "pending"
+        status = (StepStatus.SKIPPED if run.status in FINISHED_RUN else StepStatus.PENDING).value
         return StepState(name, spec.steps[name].type, status, dict(spec.steps[name].params), upstream, depth)
     start = record.started_at - origin if record.started_at is not None else None
-    end_time = record.ended_at if record.ended_at is not None else (until if record.status == "running" else None)
+    running = record.status == StepStatus.RUNNING
+    end_time = record.ended_at if record.ended_at is not None else (until if running else None)
     error = f"{record.error_type}: {record.error_message}" if record.error_type else None
     return StepState(
         name,

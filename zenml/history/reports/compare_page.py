@@ -21,13 +21,12 @@ from zenml.history.reports.page import (
     number,
     output_path,
     plotly,
-    seconds,
     table,
     tag,
     when,
     write_page,
 )
-from zenml.utils.text import plural
+from zenml.utils.text import plural, seconds
 
 if TYPE_CHECKING:
     from zenml.history.runs import PipelineRun

@@ -7,8 +7,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from zenml.history.reports.page import STATUS_COLOURS, escape, params_text, plotly, seconds
-from zenml.utils.text import metric_text
+from zenml.history.reports.page import STATUS_COLOURS, escape, params_text, plotly
+from zenml.utils.status import StepStatus
+from zenml.utils.text import metric_text, seconds
+
+#: statuses the timeline writes beside a step's duration
+_SHOWN_STATUS = (StepStatus.CACHED, StepStatus.RUNNING)
 
 if TYPE_CHECKING:
     from zenml.history.reports.collect import StepState
@@ -157,7 +161,7 @@ def timeline_figure(steps: Sequence[StepState], now: float | None) -> Any:
                 base=[s.start for s in chosen],
                 x=[max(s.duration or 0.0, 0.0) for s in chosen],
                 text=[
-                    f"{seconds(s.duration)} ({status})" if status in ("cached", "running") else seconds(s.duration)
+                    f"{seconds(s.duration)} ({status})" if status in _SHOWN_STATUS else seconds(s.duration)
                     for s in chosen
                 ],
                 textposition="outside",
@@ -166,7 +170,7 @@ def timeline_figure(steps: Sequence[StepState], now: float | None) -> Any:
                 hoverinfo="text",
                 marker={
                     "color": STATUS_COLOURS[status],
-                    "pattern": {"shape": "/" if status == "cached" else ""},
+                    "pattern": {"shape": "/" if status == StepStatus.CACHED else ""},
                     "line": {"width": 0},
                 },
             )
@@ -192,7 +196,7 @@ def timeline_figure(steps: Sequence[StepState], now: float | None) -> Any:
     if now is not None:
         figure.add_vline(
             x=now,
-            line={"dash": "dot", "color": STATUS_COLOURS["running"]},
+            line={"dash": "dot", "color": STATUS_COLOURS[StepStatus.RUNNING]},
             annotation_text="report written",
             annotation_position="top right",
         )

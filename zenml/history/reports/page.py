@@ -13,18 +13,19 @@ from types import SimpleNamespace
 from typing import Any
 
 from zenml.exceptions import ConfigError
+from zenml.utils.status import StepStatus
 from zenml.utils.text import metric_text
 
 #: one colour per step status, shared by the graph, the timeline and the tables
-STATUS_COLOURS = {
-    "completed": "#2f9e5b",
-    "cached": "#3d7fd1",
-    "failed": "#d64545",
-    "timed_out": "#b0306e",
-    "crashed": "#d64545",
-    "skipped": "#a8a8a8",
-    "running": "#e89b2c",
-    "pending": "#d6d6d6",
+STATUS_COLOURS: dict[str, str] = {
+    StepStatus.COMPLETED: "#2f9e5b",
+    StepStatus.CACHED: "#3d7fd1",
+    StepStatus.FAILED: "#d64545",
+    StepStatus.TIMED_OUT: "#b0306e",
+    StepStatus.CRASHED: "#d64545",
+    StepStatus.SKIPPED: "#a8a8a8",
+    StepStatus.RUNNING: "#e89b2c",
+    StepStatus.PENDING: "#d6d6d6",
 }
 
 CSS = """
@@ -121,16 +122,6 @@ def _cell(value: object) -> str:
 def params_text(params: dict[str, Any]) -> str:
     """Parameters as compact JSON (``{}`` for none)."""
     return json.dumps(params, sort_keys=True, default=str)
-
-
-def seconds(value: float | None) -> str:
-    """``0.12 s`` / ``3 min 05 s`` / ``-``."""
-    if value is None:
-        return "-"
-    if value < 60:
-        return f"{value:.2f} s"
-    minutes, rest = divmod(round(value), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 def when(timestamp: float | None) -> str:

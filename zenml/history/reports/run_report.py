@@ -27,12 +27,13 @@ from zenml.history.reports.page import (
     output_path,
     params_text,
     plotly,
-    seconds,
     table,
     when,
     write_page,
 )
 from zenml.steps.statistics import Statistics
+from zenml.utils.status import ERRORED_STEP, RunStatus
+from zenml.utils.text import seconds
 
 if TYPE_CHECKING:
     from zenml.history.reports.collect import Found
@@ -65,12 +66,12 @@ def run_report_page(data: RunData) -> Page:
         page.banner(
             f"This run is still in progress (status {run.status}): the report shows its state at "
             f"{when(data.now)}; steps not started yet are pending.",
-            "running",
+            RunStatus.RUNNING,
         )
     if run.error:
-        page.banner(run.error, "failed")
+        page.banner(run.error, RunStatus.FAILED)
     page.add("overview", "Overview", _overview(data))
-    if run.error or any(s.status in ("failed", "timed_out") for s in data.steps):
+    if run.error or any(s.status in ERRORED_STEP for s in data.steps):
         page.add("failure", "Failure", _failure(data))
     page.add(
         "graph",
@@ -153,7 +154,7 @@ def _spec_rows(spec: RunSpec) -> list[list[object]]:
 def _failure(data: RunData) -> Markup:
     """Each failed step with its error and the end of its log; the run's own error when no step failed."""
     run = data.run
-    failed = [step for step in data.steps if step.status in ("failed", "timed_out")]
+    failed = [step for step in data.steps if step.status in ERRORED_STEP]
     if not failed:  # e.g. a crashed run: its process died between steps
         return Markup(f'<p id="run-error"><b>{escape(run.error or run.status)}</b></p>')
     parts = []

@@ -15,6 +15,7 @@ from zenml.metadata.records import StepRunRecord
 from zenml.pipelines.spec import RunSpec
 from zenml.runtime.events import RunListener, StepOutcome
 from zenml.runtime.stores import Stores
+from zenml.utils.status import ENDED_STEP, ERRORED_STEP, StepStatus
 
 POLL_SECONDS = 0.3
 OUTPUT_TAIL_LINES = 20
@@ -24,8 +25,9 @@ _EXPLANATIONS = (
     re.compile(r"\[error\s*\]\s+(Error loading DAG from .+?)\s+\[airflow\."),
     re.compile(r"\]\s+Error: (.+?)\s+\[airflow\.task"),
 )
-FINISHED = frozenset({"completed", "cached", "failed", "timed_out"})
-FAILED = frozenset({"failed", "timed_out"})
+#: step records whose Airflow task has ended (a failed one may still be retried), and those that failed
+FINISHED = ENDED_STEP
+FAILED = ERRORED_STEP
 
 
 class StepWatcher:
@@ -66,7 +68,7 @@ class StepWatcher:
         """Record steps left ``running`` once Airflow is done as failed (their task was killed)."""
         for record in self.running.values():
             self.stores.metadata.fail_step(
-                record.id, status="failed", error_type="AirflowTaskError", error_message=reason
+                record.id, status=StepStatus.FAILED, error_type="AirflowTaskError", error_message=reason
             )
         self.running.clear()
         self.poll(final=True)
@@ -85,7 +87,7 @@ class StepWatcher:
         missing = [name for name in steps if name not in self.finished]
         if failures:
             for name in missing:
-                self.listener.step_finished(StepOutcome(name, "skipped", 0.0))
+                self.listener.step_finished(StepOutcome(name, StepStatus.SKIPPED.value, 0.0))
             first = failures[0]
             raise step_error(first)
         if returncode is None:
