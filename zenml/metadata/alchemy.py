@@ -1,4 +1,4 @@
-"""``SQLAlchemyDatabase``: the store's statements through SQLAlchemy's engine (servers, migrations, unusual SQLite URLs).
+"""``SQLAlchemyDatabase``: the store's statements through SQLAlchemy (servers, migrations, unusual SQLite URLs).
 
 MySQL/MariaDB (PyMySQL) and PostgreSQL (psycopg 3) always run here; so do SQLite URLs that
 ``zenml.metadata.execution.SQLiteDatabase`` leaves alone, and every schema creation or upgrade
@@ -161,18 +161,23 @@ class SQLAlchemyTransaction:
         self._connection = connection
 
     def rows(self, statement: str | ClauseElement, params: Params | None = None) -> list[Sequence[Any]]:
+        """Every row of a query."""
         return list(self._connection.execute(_statement(statement), params).all())
 
     def first(self, statement: str | ClauseElement, params: Params | None = None) -> Sequence[Any] | None:
+        """The first row of a query, or ``None``."""
         return self._connection.execute(_statement(statement), params).first()
 
     def scalar(self, statement: str | ClauseElement, params: Params | None = None) -> Any:
+        """The first column of the first row, or ``None``."""
         return self._connection.scalar(_statement(statement), params)
 
     def insert(self, statement: str, params: Params) -> int:
+        """Run an INSERT of one row; return the new row's id."""
         return _inserted_id(self._connection.execute(_statement(statement), params))
 
     def write(self, statement: str | ClauseElement, params: Params | Sequence[Params] | None = None) -> int:
+        """Run an INSERT, UPDATE or DELETE (executemany for several mappings); return the rows it changed."""
         if params is not None and not isinstance(params, Mapping):
             if not params:
                 return 0
@@ -182,6 +187,7 @@ class SQLAlchemyTransaction:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        """A nested transaction (SAVEPOINT), rolled back alone if its block raises."""
         with self._connection.begin_nested():
             yield
 

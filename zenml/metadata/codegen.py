@@ -1,5 +1,4 @@
-"""Renders ``zenml/metadata/tables.py`` (the Core tables, from the declarative models) and
-``zenml/metadata/sqlite_sql.py`` (the SQLite SQL of the store's named statements).
+"""Renders ``zenml/metadata/tables.py`` (the Core tables) and ``sqlite_sql.py`` (SQLite's SQL of the statements).
 
 The typed declarative models in ``zenml.metadata.models`` are the one definition of the schema
 (DESIGN §7; Alembic compares against them). But defining them imports ``sqlalchemy.orm`` and
@@ -24,8 +23,9 @@ import json
 import re
 import sys
 from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Index, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase
@@ -123,7 +123,7 @@ def _quoted(name: str) -> str:
     return json.dumps(name)
 
 
-_SQLITE_HEADER = '''"""The SQLite SQL of the metadata store's named statements: what ``sqlite3`` runs on the default store.
+_SQLITE_HEADER = '''"""The SQLite SQL of the metadata store's named statements: what ``sqlite3`` runs by default.
 
 Generated from the Core statements in ``zenml/metadata/statements.py`` (SQLAlchemy's SQLite
 compiler, named parameters) by ``python -m zenml.metadata.codegen``; do not edit (a test fails when
@@ -131,9 +131,12 @@ the two disagree). Each entry: the SQL, the values the statement binds itself, a
 its ``Boolean`` result columns.
 """
 
+# ruff: noqa: E501 -- the SQL as SQLAlchemy renders it, one literal per line of it
+
 from __future__ import annotations
 
 from zenml.metadata.execution import SQLiteStatement
+from zenml.utils.status import RunStatus, StepStatus
 
 # fmt: off
 STATEMENTS: dict[str, SQLiteStatement] = {
@@ -152,9 +155,21 @@ def render_sqlite_module() -> str:
         text = "".join(f"            {json.dumps(line)}\n" for line in lines)
         entries.append(
             f"    {_quoted(name)}: SQLiteStatement(\n        (\n{text}        ),\n"
-            f"        {defaults!r},\n        {booleans!r},\n    ),\n"
+            f"        {_literal(defaults)},\n        {booleans!r},\n    ),\n"
         )
     return _SQLITE_HEADER + "".join(entries) + "}\n"
+
+
+def _literal(values: dict[str, Any]) -> str:
+    """A statement's own values as Python source; a status as its enum member (never a copy of the word)."""
+    items = (f"{_quoted(name)}: {_value(value)}" for name, value in values.items())
+    return "{" + ", ".join(items) + "}"
+
+
+def _value(value: object) -> str:
+    if isinstance(value, Enum):
+        return f"{type(value).__name__}.{value.name}"
+    return _quoted(value) if isinstance(value, str) else repr(value)
 
 
 def _rewrite(module: Path, text: str) -> None:

@@ -28,7 +28,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -174,8 +174,11 @@ class SQLiteDatabase:
 
     @contextmanager
     def transaction(self, readonly: bool = False) -> Iterator[SQLiteTransaction]:
-        """``BEGIN`` (readers) or ``BEGIN IMMEDIATE`` (writers take the lock up front, so two processes never
-        deadlock upgrading read locks); committed at the end of the block, rolled back if it raises."""
+        """A transaction: committed at the end of the block, rolled back if it raises.
+
+        ``BEGIN`` for readers, ``BEGIN IMMEDIATE`` for writers: they take the lock up front, so two
+        processes never deadlock upgrading read locks.
+        """
         transaction: SQLiteTransaction | None = None
         try:
             connection = self._checkout()
@@ -199,7 +202,8 @@ class SQLiteDatabase:
             return f"metadata store {self.display_url}: {first_line(exc)}; {advice}"
         kind = type(exc).__name__ if type(exc) is not sqlite3.Error else "DBAPIError"
         statement = f"\n[SQL: {sql}]" if sql else ""
-        return f"metadata store {self.display_url}: {kind}: ({type(exc).__module__}.{type(exc).__name__}) {exc}{statement}"
+        driver_error = f"{type(exc).__module__}.{type(exc).__name__}"
+        return f"metadata store {self.display_url}: {kind}: ({driver_error}) {exc}{statement}"
 
     def _checkout(self) -> sqlite3.Connection:
         with self._lock:
@@ -273,27 +277,32 @@ class SQLiteTransaction:
         return sql, values, booleans
 
     def rows(self, statement: str | ClauseElement, params: Params | None = None) -> list[Sequence[Any]]:
+        """Every row of a query."""
         cursor, booleans = self._execute(statement, params)
         rows: list[Sequence[Any]] = cursor.fetchall()
         return [_booleans(row, booleans) for row in rows] if booleans else rows
 
     def first(self, statement: str | ClauseElement, params: Params | None = None) -> Sequence[Any] | None:
+        """The first row of a query, or ``None``."""
         cursor, booleans = self._execute(statement, params)
         row: Sequence[Any] | None = cursor.fetchone()
         cursor.close()
         return _booleans(row, booleans) if booleans and row is not None else row
 
     def scalar(self, statement: str | ClauseElement, params: Params | None = None) -> Any:
+        """The first column of the first row, or ``None``."""
         row = self.first(statement, params)
         return row[0] if row is not None else None
 
     def insert(self, statement: str, params: Params) -> int:
+        """Run an INSERT of one row; return the new row's id."""
         cursor, _ = self._execute(statement, params)
         if cursor.lastrowid is None:
             raise MetadataStoreError("the database returned no id for a new row")
         return cursor.lastrowid
 
     def write(self, statement: str | ClauseElement, params: Params | Sequence[Params] | None = None) -> int:
+        """Run an INSERT, UPDATE or DELETE (executemany for several mappings); return the rows it changed."""
         if params is None or isinstance(params, Mapping):
             cursor, _ = self._execute(statement, params)
             return cursor.rowcount
@@ -305,6 +314,7 @@ class SQLiteTransaction:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        """A nested transaction (SAVEPOINT), rolled back alone if its block raises."""
         self._savepoints += 1
         name = f"zen_savepoint_{self._savepoints}"
         self._connection.execute(f"SAVEPOINT {name}")
@@ -331,10 +341,8 @@ def _revision(connection: sqlite3.Connection) -> str | None:
 def _rollback(connection: sqlite3.Connection) -> None:
     """Roll back what is open; a connection that cannot roll back is closed by ``_checkin``."""
     if connection.in_transaction:
-        try:
+        with suppress(sqlite3.Error):
             connection.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
 
 def _booleans(row: Sequence[Any], booleans: tuple[int, ...]) -> tuple[Any, ...]:

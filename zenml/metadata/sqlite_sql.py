@@ -1,4 +1,4 @@
-"""The SQLite SQL of the metadata store's named statements: what ``sqlite3`` runs on the default store.
+"""The SQLite SQL of the metadata store's named statements: what ``sqlite3`` runs by default.
 
 Generated from the Core statements in ``zenml/metadata/statements.py`` (SQLAlchemy's SQLite
 compiler, named parameters) by ``python -m zenml.metadata.codegen``; do not edit (a test fails when
@@ -6,9 +6,12 @@ the two disagree). Each entry: the SQL, the values the statement binds itself, a
 its ``Boolean`` result columns.
 """
 
+# ruff: noqa: E501 -- the SQL as SQLAlchemy renders it, one literal per line of it
+
 from __future__ import annotations
 
 from zenml.metadata.execution import SQLiteStatement
+from zenml.utils.status import RunStatus, StepStatus
 
 # fmt: off
 STATEMENTS: dict[str, SQLiteStatement] = {
@@ -60,14 +63,14 @@ STATEMENTS: dict[str, SQLiteStatement] = {
         (
             "UPDATE runs SET status=:status, ended_at=:ended_at, error_type=:error_type, error_message=:error_message WHERE runs.id = :run_id AND runs.status = :status_1 AND runs.pid IS :judged_pid AND runs.heartbeat_at IS :judged_heartbeat_at"
         ),
-        {'status_1': 'running'},
+        {"status_1": RunStatus.RUNNING},
         (),
     ),
     "run.crash_steps": SQLiteStatement(
         (
             "UPDATE step_runs SET status=:status, ended_at=:ended_at, error_type=:error_type, error_message=:error_message WHERE step_runs.run_id = :of_run AND step_runs.status IN (:status_1_1, :status_1_2)"
         ),
-        {'status_1_1': 'running', 'status_1_2': 'pending'},
+        {"status_1_1": StepStatus.RUNNING, "status_1_2": StepStatus.PENDING},
         (),
     ),
     "run.by_id": SQLiteStatement(
@@ -86,7 +89,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "WHERE runs.id LIKE :pattern ESCAPE '\\'\n"
             " LIMIT :param_1 OFFSET :param_2"
         ),
-        {'param_1': 2, 'param_2': 0},
+        {"param_1": 2, "param_2": 0},
         (10,),
     ),
     "runs": SQLiteStatement(
@@ -103,7 +106,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "FROM runs JOIN pipelines ON runs.pipeline_id = pipelines.id ORDER BY runs.created_at DESC, runs.id DESC\n"
             " LIMIT :limit OFFSET :param_1"
         ),
-        {'param_1': 0},
+        {"param_1": 0},
         (10,),
     ),
     "runs+status": SQLiteStatement(
@@ -122,7 +125,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "WHERE runs.status = :status ORDER BY runs.created_at DESC, runs.id DESC\n"
             " LIMIT :limit OFFSET :param_1"
         ),
-        {'param_1': 0},
+        {"param_1": 0},
         (10,),
     ),
     "runs+pipeline": SQLiteStatement(
@@ -141,7 +144,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "WHERE pipelines.name = :pipeline ORDER BY runs.created_at DESC, runs.id DESC\n"
             " LIMIT :limit OFFSET :param_1"
         ),
-        {'param_1': 0},
+        {"param_1": 0},
         (10,),
     ),
     "runs+pipeline+status": SQLiteStatement(
@@ -160,7 +163,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "WHERE pipelines.name = :pipeline AND runs.status = :status ORDER BY runs.created_at DESC, runs.id DESC\n"
             " LIMIT :limit OFFSET :param_1"
         ),
-        {'param_1': 0},
+        {"param_1": 0},
         (10,),
     ),
     "step.id": SQLiteStatement(
@@ -273,7 +276,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "WHERE step_runs.cache_components IS NOT NULL AND step_runs.status != :status_1 AND pipelines.name = :pipeline AND step_runs.name = :name ORDER BY step_runs.id DESC\n"
             " LIMIT :param_1 OFFSET :param_2"
         ),
-        {'status_1': 'cached', 'param_1': 1, 'param_2': 0},
+        {"status_1": StepStatus.CACHED, "param_1": 1, "param_2": 0},
         (),
     ),
     "step.closest+type": SQLiteStatement(
@@ -283,7 +286,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "WHERE step_runs.cache_components IS NOT NULL AND step_runs.status != :status_1 AND step_runs.type = :type ORDER BY step_runs.id DESC\n"
             " LIMIT :param_1 OFFSET :param_2"
         ),
-        {'status_1': 'cached', 'param_1': 1, 'param_2': 0},
+        {"status_1": StepStatus.CACHED, "param_1": 1, "param_2": 0},
         (),
     ),
     "step.find_cached": SQLiteStatement(
@@ -294,7 +297,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "WHERE step_runs.cache_key = :cache_key AND step_runs.status = :status_1 ORDER BY step_runs.id DESC\n"
             " LIMIT :limit OFFSET :param_1) AS latest LEFT OUTER JOIN events ON events.step_run_id = latest.id AND events.kind = :kind_1 LEFT OUTER JOIN artifacts ON artifacts.id = events.artifact_id ORDER BY latest.id DESC, events.id"
         ),
-        {'status_1': 'completed', 'param_1': 0, 'kind_1': 'output'},
+        {"status_1": StepStatus.COMPLETED, "param_1": 0, "kind_1": "output"},
         (),
     ),
     "run.outputs": SQLiteStatement(
@@ -303,7 +306,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "FROM step_runs JOIN events ON events.step_run_id = step_runs.id JOIN artifacts ON events.artifact_id = artifacts.id \n"
             "WHERE step_runs.run_id = :run_id AND events.kind = :kind_1 AND step_runs.status IN (:status_1_1, :status_1_2)"
         ),
-        {'kind_1': 'output', 'status_1_1': 'completed', 'status_1_2': 'cached'},
+        {"kind_1": "output", "status_1_1": StepStatus.COMPLETED, "status_1_2": StepStatus.CACHED},
         (),
     ),
     "run.outputs+steps": SQLiteStatement(
@@ -312,7 +315,7 @@ STATEMENTS: dict[str, SQLiteStatement] = {
             "FROM step_runs JOIN events ON events.step_run_id = step_runs.id JOIN artifacts ON events.artifact_id = artifacts.id \n"
             "WHERE step_runs.run_id = :run_id AND events.kind = :kind_1 AND step_runs.status IN (:status_1_1, :status_1_2) AND step_runs.name IN (__[POSTCOMPILE_steps])"
         ),
-        {'kind_1': 'output', 'status_1_1': 'completed', 'status_1_2': 'cached'},
+        {"kind_1": "output", "status_1_1": StepStatus.COMPLETED, "status_1_2": StepStatus.CACHED},
         (),
     ),
     "artifact.insert": SQLiteStatement(

@@ -13,9 +13,8 @@ or to render.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import fields
-from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -90,7 +89,9 @@ def _run_outputs(of_steps: bool) -> Executable:
 def _find_cached() -> Executable:
     """The newest ``:limit`` completed step runs with ``:cache_key``, each once per output (once if it has none)."""
     latest = (
-        STEPS.where(step_run_table.c.cache_key == bindparam("cache_key"), step_run_table.c.status == StepStatus.COMPLETED)
+        STEPS.where(
+            step_run_table.c.cache_key == bindparam("cache_key"), step_run_table.c.status == StepStatus.COMPLETED
+        )
         .order_by(step_run_table.c.id.desc())
         .limit(bindparam("limit"))
         .subquery("latest")
@@ -99,7 +100,9 @@ def _find_cached() -> Executable:
     return (
         select(latest, event_table.c.name, *ARTIFACT_COLUMNS)
         .select_from(
-            latest.outerjoin(event_table, outputs).outerjoin(artifact_table, artifact_table.c.id == event_table.c.artifact_id)
+            latest.outerjoin(event_table, outputs).outerjoin(
+                artifact_table, artifact_table.c.id == event_table.c.artifact_id
+            )
         )
         .order_by(latest.c.id.desc(), event_table.c.id)
     )
@@ -126,7 +129,13 @@ def _by_id(table: Any, key: str) -> Any:
     return table.c.id == bindparam(key)
 
 
-_STEP_RUN_COLUMNS = ("run_id", "name", "type", "status", "params", "cache_key", "code_hash", "cache_components", "started_at")
+_STEP_RUN_COLUMNS = (
+    "run_id", "name", "type", "status", "params", "cache_key", "code_hash", "cache_components", "started_at",
+)  # fmt: skip
+_STEP_RESET_COLUMNS = (
+    "type", "status", "params", "cache_key", "code_hash", "cache_components", "started_at", "ended_at",
+    "error_type", "error_message", "cached_from_id",
+)  # fmt: skip
 _RUN_ROW = (
     "id", "pipeline_id", "status", "spec_path", "spec_sha256", "orchestrator", "created_at", "started_at",
     "git_commit", "git_dirty", "git_diff_sha256", *_OWNER,
@@ -138,25 +147,33 @@ BUILDERS: dict[str, Callable[[], Executable]] = {
     "pipeline.id": lambda: select(pipeline_table.c.id).where(pipeline_table.c.name == bindparam("name")),
     "pipeline.insert": lambda: insert(pipeline_table).values(_binds("name", "created_at")),
     "run.insert": lambda: insert(run_table).values(_binds(*_RUN_ROW)),
-    "run.status": lambda: update(run_table)
-    .where(_by_id(run_table, "run_id"))
-    .values(_binds("status", "error_step", "error_type", "error_message", "ended_at")),
-    "run.status+owner": lambda: update(run_table)
-    .where(_by_id(run_table, "run_id"))
-    .values(_binds("status", "error_step", "error_type", "error_message", "ended_at", *_OWNER)),
+    "run.status": lambda: (
+        update(run_table)
+        .where(_by_id(run_table, "run_id"))
+        .values(_binds("status", "error_step", "error_type", "error_message", "ended_at"))
+    ),
+    "run.status+owner": lambda: (
+        update(run_table)
+        .where(_by_id(run_table, "run_id"))
+        .values(_binds("status", "error_step", "error_type", "error_message", "ended_at", *_OWNER))
+    ),
     "run.heartbeat": lambda: update(run_table).where(_by_id(run_table, "run_id")).values(_binds("heartbeat_at")),
-    "run.crash": lambda: update(run_table)
-    .where(
-        _by_id(run_table, "run_id"),
-        run_table.c.status == RunStatus.RUNNING,
-        # null-safe: a row judged without a pid or heartbeat matches only while it still has none
-        run_table.c.pid.is_not_distinct_from(bindparam("judged_pid")),
-        run_table.c.heartbeat_at.is_not_distinct_from(bindparam("judged_heartbeat_at")),
-    )
-    .values(_binds(*_CRASH)),
-    "run.crash_steps": lambda: update(step_run_table)
-    .where(step_run_table.c.run_id == bindparam("of_run"), step_run_table.c.status.in_(UNFINISHED_STEP))
-    .values(_binds(*_CRASH)),
+    "run.crash": lambda: (
+        update(run_table)
+        .where(
+            _by_id(run_table, "run_id"),
+            run_table.c.status == RunStatus.RUNNING,
+            # null-safe: a row judged without a pid or heartbeat matches only while it still has none
+            run_table.c.pid.is_not_distinct_from(bindparam("judged_pid")),
+            run_table.c.heartbeat_at.is_not_distinct_from(bindparam("judged_heartbeat_at")),
+        )
+        .values(_binds(*_CRASH))
+    ),
+    "run.crash_steps": lambda: (
+        update(step_run_table)
+        .where(step_run_table.c.run_id == bindparam("of_run"), step_run_table.c.status.in_(UNFINISHED_STEP))
+        .values(_binds(*_CRASH))
+    ),
     "run.by_id": lambda: RUNS.where(run_table.c.id == bindparam("run_id")),
     "run.by_prefix": lambda: RUNS.where(run_table.c.id.like(bindparam("pattern"), escape="\\")).limit(2),
     **{
@@ -175,27 +192,28 @@ BUILDERS: dict[str, Callable[[], Executable]] = {
     "step.reset.deployments": lambda: delete(deployment_table).where(
         deployment_table.c.step_run_id == bindparam("step_run_id")
     ),
-    "step.reset": lambda: update(step_run_table)
-    .where(_by_id(step_run_table, "step_run_id"))
-    .values(
-        _binds(
-            "type", "status", "params", "cache_key", "code_hash", "cache_components", "started_at", "ended_at",
-            "error_type", "error_message", "cached_from_id",
-        )
-    ),  # fmt: skip
+    "step.reset": lambda: (
+        update(step_run_table).where(_by_id(step_run_table, "step_run_id")).values(_binds(*_STEP_RESET_COLUMNS))
+    ),
     "step.run_id": lambda: select(step_run_table.c.run_id).where(_by_id(step_run_table, "step_run_id")),
-    "step.finish": lambda: update(step_run_table)
-    .where(_by_id(step_run_table, "step_run_id"))
-    .values(_binds("status", "ended_at", "cached_from_id")),
-    "step.fail": lambda: update(step_run_table)
-    .where(_by_id(step_run_table, "step_run_id"))
-    .values(_binds("status", "ended_at", "error_type", "error_message")),
+    "step.finish": lambda: (
+        update(step_run_table)
+        .where(_by_id(step_run_table, "step_run_id"))
+        .values(_binds("status", "ended_at", "cached_from_id"))
+    ),
+    "step.fail": lambda: (
+        update(step_run_table)
+        .where(_by_id(step_run_table, "step_run_id"))
+        .values(_binds("status", "ended_at", "error_type", "error_message"))
+    ),
     "step.by_id": lambda: STEPS.where(_by_id(step_run_table, "step_run_id")),
     "steps.of_run": lambda: STEPS.where(step_run_table.c.run_id == bindparam("run_id")).order_by(step_run_table.c.id),
-    "step.artifacts": lambda: select(event_table.c.name, *ARTIFACT_COLUMNS)
-    .select_from(event_table.join(artifact_table, event_table.c.artifact_id == artifact_table.c.id))
-    .where(event_table.c.step_run_id == bindparam("step_run_id"), event_table.c.kind == bindparam("kind"))
-    .order_by(event_table.c.id),
+    "step.artifacts": lambda: (
+        select(event_table.c.name, *ARTIFACT_COLUMNS)
+        .select_from(event_table.join(artifact_table, event_table.c.artifact_id == artifact_table.c.id))
+        .where(event_table.c.step_run_id == bindparam("step_run_id"), event_table.c.kind == bindparam("kind"))
+        .order_by(event_table.c.id)
+    ),
     "step.metrics": lambda: select(metric_table.c.name, metric_table.c.value).where(
         metric_table.c.step_run_id == bindparam("step_run_id")
     ),
@@ -230,21 +248,12 @@ def render_sqlite(statement: ClauseElement) -> SQLiteStatement:
     """``statement`` compiled for SQLite as SQLAlchemy would send it, with named parameters."""
     compiled = statement.compile(dialect=_SQLITE)
     required = {name for bind, name in compiled.bind_names.items() if bind.required}
-    defaults = {name: _plain(value) for name, value in compiled.params.items() if name not in required}
+    defaults = {name: value for name, value in compiled.params.items() if name not in required}
     sql = str(compiled)
-    constant = {name: value for name, value in defaults.items() if isinstance(value, list)}
+    constant = {name: value for name, value in defaults.items() if isinstance(value, list | tuple)}
     if constant:  # an IN of fixed values: expanded now, once, rather than at every execution
         sql, expanded = expand(sql, constant)
         defaults = {**{k: v for k, v in defaults.items() if k not in constant}, **expanded}
     selected = getattr(statement, "selected_columns", ())
     booleans = tuple(index for index, column in enumerate(selected) if isinstance(column.type, Boolean))
     return SQLiteStatement(sql, defaults, booleans)
-
-
-def _plain(value: Any) -> Any:
-    """A literal as plain Python (a status enum as its string), so the rendered module can ``repr`` it."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value

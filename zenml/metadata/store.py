@@ -636,8 +636,7 @@ class SQLMetadataStore:
             rows = [ArtifactRecord(*row) for row in transaction.rows(found)]
             producers = {row.producer_id for row in rows if row.producer_id is not None}
             steps = {
-                row[0]: _step_record(row)
-                for row in transaction.rows(STEPS.where(step_run_table.c.id.in_(producers)))
+                row[0]: _step_record(row) for row in transaction.rows(STEPS.where(step_run_table.c.id.in_(producers)))
             }
             inputs = EVENTS.where(event_table.c.step_run_id.in_(producers), event_table.c.kind == "input")
             edges = [EventRecord(*row) for row in transaction.rows(inputs.order_by(event_table.c.id))]
