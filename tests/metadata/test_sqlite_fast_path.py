@@ -38,8 +38,9 @@ def test_plain_sqlite_files_take_the_sqlite3_path_and_everything_else_sqlalchemy
         assert isinstance(fast._database, SQLiteDatabase)
         assert isinstance(memory._database, SQLAlchemyDatabase)
         memory.create_run(
-            run_id="r", pipeline="p", spec_path="s", spec_sha256="0" * 64, orchestrator="local", created_at=1.0, git=None
-        )
+            run_id="r", pipeline="p", spec_path="s", spec_sha256="0" * 64, orchestrator="local", created_at=1.0,
+            git=None,
+        )  # fmt: skip
         assert [run.id for run in memory.runs()] == ["r"]
     finally:
         fast.close()

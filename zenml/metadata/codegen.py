@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -160,7 +160,7 @@ def render_sqlite_module() -> str:
     return _SQLITE_HEADER + "".join(entries) + "}\n"
 
 
-def _literal(values: dict[str, Any]) -> str:
+def _literal(values: Mapping[str, Any]) -> str:
     """A statement's own values as Python source; a status as its enum member (never a copy of the word)."""
     items = (f"{_quoted(name)}: {_value(value)}" for name, value in values.items())
     return "{" + ", ".join(items) + "}"

@@ -266,7 +266,7 @@ class SQLiteTransaction:
         if isinstance(statement, str):
             rendered = self._statements[statement]
         else:
-            from zenml.metadata.statements import render_sqlite
+            from zenml.metadata.statements import render_sqlite  # SQLAlchemy: only for rarely used queries
 
             rendered = render_sqlite(statement)
         sql, defaults, booleans = rendered

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from typing import Any, cast
 
 from sqlalchemy import Boolean, ClauseElement, Executable, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from zenml.metadata.execution import SQLiteStatement, expand
 from zenml.metadata.records import ArtifactRecord, EventRecord, RunRecord, StepRunRecord
@@ -178,7 +179,7 @@ BUILDERS: dict[str, Callable[[], Executable]] = {
     "run.by_prefix": lambda: RUNS.where(run_table.c.id.like(bindparam("pattern"), escape="\\")).limit(2),
     **{
         "runs" + "".join(f"+{flag}" for flag, on in zip(("pipeline", "status", "limit"), key, strict=True) if on): (
-            lambda key=key: _runs(*key)
+            partial(_runs, *key)
         )
         for key in ((p, s, n) for p in (False, True) for s in (False, True) for n in (False, True))
     },
@@ -244,9 +245,9 @@ def named(name: str) -> Executable:
 _SQLITE = sqlite.dialect(paramstyle="named")
 
 
-def render_sqlite(statement: ClauseElement) -> SQLiteStatement:
+def render_sqlite(statement: ClauseElement | Executable) -> SQLiteStatement:
     """``statement`` compiled for SQLite as SQLAlchemy would send it, with named parameters."""
-    compiled = statement.compile(dialect=_SQLITE)
+    compiled = cast(SQLCompiler, cast(ClauseElement, statement).compile(dialect=_SQLITE))
     required = {name for bind, name in compiled.bind_names.items() if bind.required}
     defaults = {name: value for name, value in compiled.params.items() if name not in required}
     sql = str(compiled)
