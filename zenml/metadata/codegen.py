@@ -1,4 +1,4 @@
-"""Renders ``zenml/metadata/tables.py``, the Core tables the store uses, from the declarative models.
+"""Renders ``zenml/metadata/tables.py`` (the Core tables) and ``sqlite_sql.py`` (SQLite's SQL of the statements).
 
 The typed declarative models in ``zenml.metadata.models`` are the one definition of the schema
 (DESIGN §7; Alembic compares against them). But defining them imports ``sqlalchemy.orm`` and
@@ -8,7 +8,13 @@ statements. So the store imports the plain ``Table`` objects of a generated modu
 test checks that module is what this renderer writes now and that both emit the same DDL on
 SQLite, MySQL and PostgreSQL.
 
-After editing ``models.py``: ``python -m zenml.metadata.codegen`` (rewrites ``tables.py``).
+The SQLite store runs its named statements (``zenml.metadata.statements``) with ``sqlite3``, as
+SQL text rendered from the same Core statements by SQLAlchemy's SQLite compiler, so a process that
+runs a pipeline never imports SQLAlchemy. That text is rendered here into ``sqlite_sql.py``; a test
+checks the module is what ``render_sqlite_module`` writes now.
+
+After editing ``models.py`` or ``statements.py``: ``python -m zenml.metadata.codegen`` (rewrites
+both modules).
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Index, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase
@@ -28,6 +35,7 @@ from zenml.metadata.models import Base
 _Declared = TypeVar("_Declared", Index, UniqueConstraint)
 
 TABLES_MODULE = Path(__file__).with_name("tables.py")
+SQLITE_MODULE = Path(__file__).with_name("sqlite_sql.py")
 
 _HEADER = '''"""The metadata tables as SQLAlchemy Core ``Table`` objects: what the store queries at run time.
 
@@ -115,13 +123,66 @@ def _quoted(name: str) -> str:
     return json.dumps(name)
 
 
-def main() -> int:
-    """Rewrite ``tables.py`` from the models; print whether it changed."""
-    text = render_tables_module()
-    changed = not TABLES_MODULE.exists() or TABLES_MODULE.read_text(encoding="utf-8") != text
+_SQLITE_HEADER = '''"""The SQLite SQL of the metadata store's named statements: what ``sqlite3`` runs by default.
+
+Generated from the Core statements in ``zenml/metadata/statements.py`` (SQLAlchemy's SQLite
+compiler, named parameters) by ``python -m zenml.metadata.codegen``; do not edit (a test fails when
+the two disagree). Each entry: the SQL, the values the statement binds itself, and the indexes of
+its ``Boolean`` result columns.
+"""
+
+# ruff: noqa: E501 -- the SQL as SQLAlchemy renders it, one literal per line of it
+
+from __future__ import annotations
+
+from zenml.metadata.execution import SQLiteStatement
+from zenml.utils.status import RunStatus, StepStatus
+
+# fmt: off
+STATEMENTS: dict[str, SQLiteStatement] = {
+'''
+
+
+def render_sqlite_module() -> str:
+    """The Python source of ``sqlite_sql.py``: every named statement rendered for SQLite."""
+    from zenml.metadata.statements import BUILDERS, named, render_sqlite
+
+    entries = []
+    for name in BUILDERS:
+        sql, defaults, booleans = render_sqlite(named(name))
+        lines = [line + "\n" for line in sql.split("\n")]
+        lines[-1] = lines[-1][:-1]  # each line its own literal, joined by Python: the SQL exactly, readable
+        text = "".join(f"            {json.dumps(line)}\n" for line in lines)
+        entries.append(
+            f"    {_quoted(name)}: SQLiteStatement(\n        (\n{text}        ),\n"
+            f"        {_literal(defaults)},\n        {booleans!r},\n    ),\n"
+        )
+    return _SQLITE_HEADER + "".join(entries) + "}\n"
+
+
+def _literal(values: Mapping[str, Any]) -> str:
+    """A statement's own values as Python source; a status as its enum member (never a copy of the word)."""
+    items = (f"{_quoted(name)}: {_value(value)}" for name, value in values.items())
+    return "{" + ", ".join(items) + "}"
+
+
+def _value(value: object) -> str:
+    if isinstance(value, Enum):
+        return f"{type(value).__name__}.{value.name}"
+    return _quoted(value) if isinstance(value, str) else repr(value)
+
+
+def _rewrite(module: Path, text: str) -> None:
+    changed = not module.exists() or module.read_text(encoding="utf-8") != text
     if changed:
-        TABLES_MODULE.write_text(text, encoding="utf-8")
-    print(f"{TABLES_MODULE}: {'rewritten' if changed else 'already up to date'}")
+        module.write_text(text, encoding="utf-8")
+    print(f"{module}: {'rewritten' if changed else 'already up to date'}")
+
+
+def main() -> int:
+    """Rewrite ``tables.py`` from the models, then ``sqlite_sql.py`` from the statements; print what changed."""
+    _rewrite(TABLES_MODULE, render_tables_module())
+    _rewrite(SQLITE_MODULE, render_sqlite_module())
     return 0
 
 

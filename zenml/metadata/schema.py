@@ -1,16 +1,20 @@
 """Schema versioning: create or upgrade with Alembic, refuse a newer schema than this zenml knows.
 
 The common path (schema already at head) only reads ``alembic_version``; Alembic itself, slow to
-import, is loaded only when a database must be created or upgraded.
+import, is loaded only when a database must be created or upgraded. On SQLite that read is done with
+``sqlite3`` (``zenml.metadata.execution``), so SQLAlchemy too is imported only to create or upgrade;
+this module imports it when its functions are called.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from sqlalchemy import Connection, inspect, text
+from typing import TYPE_CHECKING
 
 from zenml.exceptions import MetadataStoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 #: every revision this zenml ships, oldest first; the last one is head
 KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
@@ -20,6 +24,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def current_revision(connection: Connection) -> str | None:
     """The database's schema revision, or ``None`` when zenml's tables are absent."""
+    from sqlalchemy import inspect, text
+
     if not inspect(connection).has_table("alembic_version"):
         if inspect(connection).has_table("runs"):
             raise MetadataStoreError(

@@ -3,6 +3,14 @@
 Transactions are short and explicit. On SQLite the store uses WAL, a busy timeout and
 ``BEGIN IMMEDIATE`` for writes, so concurrent processes queue instead of failing with
 "database is locked".
+
+One store logic on every engine: the methods below open a transaction and run statements in it,
+by NAME for everything a run does (``zenml.metadata.statements``), or as a Core statement built on
+the spot for the rarely used queries (lineage, metrics, deployments ...). The execution seam
+(``zenml.metadata.execution``) runs them: the default SQLite store with ``sqlite3`` and SQL text
+pre-rendered from the same Core statements, so running a pipeline never imports SQLAlchemy (it
+cost ~130 ms of every process's start-up and ~0.5 ms of each step's recording); servers through
+SQLAlchemy as before. Decision and reasons: ``zenml.metadata.execution``.
 """
 
 from __future__ import annotations
@@ -13,23 +21,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
-from functools import cache
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine, Select, bindparam, create_engine, delete, event, func, insert, select, update
-from sqlalchemy.engine import URL, CursorResult, make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    DBAPIError,
-    IntegrityError,
-    NoSuchModuleError,
-    OperationalError,
-    SQLAlchemyError,
-)
+from typing import TYPE_CHECKING, Any
 
 from zenml.exceptions import ConfigError, MetadataStoreError
-from zenml.metadata.faults import first_line, storage_advice
+from zenml.metadata.execution import Database, SQLiteDatabase, Transaction, sqlite_path
 from zenml.metadata.owner import RunOwner, this_process, why_dead
 from zenml.metadata.records import (
     ArtifactRecord,
@@ -39,18 +35,13 @@ from zenml.metadata.records import (
     RunRecord,
     StepRunRecord,
 )
-from zenml.metadata.schema import ensure_schema
-from zenml.metadata.tables import (
-    artifact_table,
-    deployment_table,
-    event_table,
-    metric_table,
-    pipeline_table,
-    run_table,
-    step_run_table,
-)
 from zenml.utils.hashing import canonical_json
 from zenml.utils.redact import redact_url
+from zenml.utils.status import RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
 
 _DRIVERS = {
     "postgresql": "postgresql+psycopg",
@@ -58,42 +49,8 @@ _DRIVERS = {
     "mysql": "mysql+pymysql",
     "mariadb": "mariadb+pymysql",
 }
-_EXTRAS = {"psycopg": "postgres", "pymysql": "mysql", "psycopg2": "postgres", "mysqldb": "mysql"}
-_LOCK_KEY = 7_355_608  # advisory lock id serialising schema creation on PostgreSQL
-_CONNECT_RETRY_DELAYS = (0.25, 0.5, 1.0)  # seconds between tries to reach a server mid-run
-
-# Each record's columns in its fields' order, so a result row builds the record positionally.
-_RUN_COLUMNS = tuple(pipeline_table.c.name if f.name == "pipeline" else run_table.c[f.name] for f in fields(RunRecord))
-_STEP_COLUMNS = tuple(step_run_table.c[f.name] for f in fields(StepRunRecord))
-_ARTIFACT_COLUMNS = tuple(artifact_table.c[f.name] for f in fields(ArtifactRecord))
-_RUNS = select(*_RUN_COLUMNS).select_from(
-    run_table.join(pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id)
-)
-_STEPS = select(*_STEP_COLUMNS)
-_ARTIFACTS = select(*_ARTIFACT_COLUMNS)
-_EVENTS = select(*(event_table.c[f.name] for f in fields(EventRecord)))
-
-# The statements every step runs (and the per-step reads of views), built once: a call only binds
-# its values, and SQLAlchemy finds the compiled SQL by the statement's memoised cache key instead
-# of building and hashing the statement anew, which cost more than SQLite took to run it.
-_STEP_ID = select(step_run_table.c.id).where(
-    step_run_table.c.run_id == bindparam("run_id"), step_run_table.c.name == bindparam("name")
-)
-_INSERT_STEP = insert(step_run_table)
-_INSERT_ARTIFACT = insert(artifact_table)
-_INSERT_EVENTS = insert(event_table)
-_INSERT_METRICS = insert(metric_table)
-_FINISH_STEP = update(step_run_table).where(step_run_table.c.id == bindparam("step_run_id"))  # SET: the other keys
-_STEP_BY_ID = _STEPS.where(step_run_table.c.id == bindparam("step_run_id"))
-_STEP_ARTIFACTS = (
-    select(event_table.c.name, *_ARTIFACT_COLUMNS)
-    .select_from(event_table.join(artifact_table, event_table.c.artifact_id == artifact_table.c.id))
-    .where(event_table.c.step_run_id == bindparam("step_run_id"), event_table.c.kind == bindparam("kind"))
-    .order_by(event_table.c.id)
-)
-_STEP_METRICS = select(metric_table.c.name, metric_table.c.value).where(
-    metric_table.c.step_run_id == bindparam("step_run_id")
-)
+_STEP_FIELDS = tuple(f.name for f in fields(StepRunRecord))
+_SUCCEEDED_STEP = (StepStatus.COMPLETED, StepStatus.CACHED)  # a fixed order: rendered SQL stays the same
 
 
 def normalise_url(url: str, base_dir: Path | None = None) -> str:
@@ -115,6 +72,9 @@ def parse_url(url: str, base_dir: Path | None = None) -> URL:
     Raises:
         ConfigError: it has no scheme or is malformed.
     """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     normalised = normalise_url(url, base_dir)
     try:
         return make_url(normalised)
@@ -131,6 +91,8 @@ def check_url(url: str) -> None:
     Raises:
         ConfigError: no scheme, malformed, or a database SQLAlchemy does not know.
     """
+    from sqlalchemy.exc import NoSuchModuleError
+
     parsed = parse_url(url)
     try:
         parsed.get_dialect()
@@ -145,6 +107,9 @@ def check_url(url: str) -> None:
 
 def sqlite_file(url: str, base_dir: Path | None = None) -> Path | None:
     """The database file of an SQLite URL (``None``: another database, or SQLite in memory)."""
+    plain = sqlite_path(normalise_url(url, base_dir))
+    if plain is not None:
+        return Path(plain)
     parsed = parse_url(url, base_dir)
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
@@ -153,7 +118,7 @@ def sqlite_file(url: str, base_dir: Path | None = None) -> Path | None:
 
 
 #: step statuses that a live process will still change; a crashed run's steps in them are crashed too
-UNFINISHED_STEP = ("running", "pending")
+UNFINISHED_STEP = (StepStatus.RUNNING, StepStatus.PENDING)
 _CRASHED = {
     "error_type": "Crashed",
     "error_message": "the process running it died (killed, or its machine stopped)",
@@ -162,6 +127,16 @@ _CRASHED = {
 
 def _now() -> float:
     return time.time()
+
+
+def _open_database(url: str, display_url: str) -> Database:
+    """``sqlite3`` directly for a plain SQLite file; SQLAlchemy for everything else."""
+    path = sqlite_path(url)
+    if path is not None:
+        return SQLiteDatabase(url, path, display_url)
+    from zenml.metadata.alchemy import SQLAlchemyDatabase
+
+    return SQLAlchemyDatabase(url, display_url)
 
 
 class SQLMetadataStore:
@@ -175,111 +150,33 @@ class SQLMetadataStore:
     def __init__(self, url: str, base_dir: Path | None = None) -> None:
         self.url = normalise_url(url, base_dir)
         self.display_url = redact_url(self.url)
-        self.engine = self._create_engine()
+        self._database = _open_database(self.url, self.display_url)
         try:
-            self._prepare()
+            self._database.prepare()
         except BaseException:
-            self.engine.dispose()  # a store that failed to open must not leak its pooled connection
+            self._database.close()  # a store that failed to open must not leak its pooled connection
             raise
 
     # -- connection ------------------------------------------------------------------------------
 
-    def _create_engine(self) -> Engine:
-        parsed = parse_url(self.url)
-        kwargs: dict[str, Any] = {}
-        if parsed.get_backend_name() == "sqlite":
-            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
-            if parsed.database:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        else:
-            kwargs.update(pool_pre_ping=True, pool_recycle=1800)
-            kwargs["connect_args"] = {"connect_timeout": 10}
-            # Read committed on every server (PostgreSQL's default): a row another process just
-            # committed is visible to the next statement, which the create-or-read paths rely on.
-            kwargs["isolation_level"] = "READ COMMITTED"
-        try:
-            engine = create_engine(parsed, **kwargs)
-        except (NoSuchModuleError, ImportError) as exc:
-            raise ConfigError(self._driver_message(parsed.drivername, exc)) from exc
-        if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine)
-        return engine
+    @property
+    def engine(self) -> Engine:
+        """An SQLAlchemy engine on the store's database, configured as its own connections are.
 
-    def _driver_message(self, driver: str, exc: Exception) -> str:
-        dbapi = driver.partition("+")[2] or driver
-        extra = _EXTRAS.get(dbapi)
-        hint = f"pip install 'zenml[{extra}]'" if extra else "install the database driver"
-        return f"metadata store '{self.display_url}' needs the '{driver}' driver ({exc}); {hint}"
-
-    def _prepare(self) -> None:
-        try:
-            with self.engine.begin() as connection:
-                if self.engine.dialect.name == "postgresql":
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
-                ensure_schema(connection, self.display_url)
-        except MetadataStoreError:
-            raise
-        except ImportError as exc:
-            raise ConfigError(self._driver_message(self.engine.dialect.driver, exc)) from exc
-        except (OperationalError, DBAPIError) as exc:
-            reason = first_line(exc.orig) if exc.orig else first_line(exc)
-            if self.engine.dialect.name == "sqlite":  # a file: advice about the file, never about a server
-                advice = storage_advice(exc.orig) or f"check the file {make_url(self.url).database}"
-                message = f"cannot open the metadata store {self.display_url}: {reason}; {advice}"
-                raise MetadataStoreError(message) from exc
-            raise MetadataStoreError(
-                f"cannot connect to the metadata store {self.display_url}: {reason}; "
-                "check that the server is running and the URL (host, port, database) is right"
-            ) from exc
+        The store itself runs SQLite without one (``zenml.metadata.execution``); this is for tools
+        and tests, and is created when first asked for.
+        """
+        return self._database.engine
 
     @contextmanager
-    def _transaction(self, readonly: bool = False) -> Iterator[Connection]:
+    def _transaction(self, readonly: bool = False) -> Iterator[Transaction]:
         """A pooled connection in a transaction, committed when the block ends and rolled back if it raises."""
-        try:
-            with self._connect() as raw:
-                connection = raw.execution_options(zen_readonly=True) if readonly else raw
-                with connection.begin():
-                    yield connection
-        except DBAPIError as exc:
-            if exc.connection_invalidated:  # the server went away in the middle of the transaction
-                raise MetadataStoreError(self._unreachable(exc)) from exc
-            advice = storage_advice(exc.orig)
-            if advice is not None:  # a full disk, a read-only or damaged file: say what to fix
-                message = f"metadata store {self.display_url}: {first_line(exc.orig or exc)}; {advice}"
-                raise MetadataStoreError(message) from exc
-            raise MetadataStoreError(f"metadata store {self.display_url}: {type(exc).__name__}: {exc}") from exc
-        except SQLAlchemyError as exc:
-            raise MetadataStoreError(f"metadata store {self.display_url}: {type(exc).__name__}: {exc}") from exc
-
-    def _connect(self) -> Connection:
-        """A pooled connection; a server that cannot be reached is retried briefly, then reported in one line.
-
-        Only connecting is retried: nothing was sent yet, so it is always safe, and a short wait
-        rides over a server restart or fail-over. A server that stays down fails in about 2 s.
-        """
-        delays = () if self.engine.dialect.name == "sqlite" else _CONNECT_RETRY_DELAYS
-        for delay in delays:
-            try:
-                return self.engine.connect()
-            except OperationalError:
-                time.sleep(delay)
-        try:
-            return self.engine.connect()
-        except OperationalError as exc:
-            if self.engine.dialect.name == "sqlite":
-                raise
-            raise MetadataStoreError(self._unreachable(exc)) from exc
-
-    def _unreachable(self, exc: DBAPIError) -> str:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig and str(exc.orig).strip() else type(exc).__name__
-        return (
-            f"cannot connect to the metadata store {self.display_url}: {reason}; check that the server is running "
-            "and the URL is right, then finish an interrupted run with 'zen runs resume RUN_ID'"
-        )
+        with self._database.transaction(readonly) as transaction:
+            yield transaction
 
     def close(self) -> None:
         """Release pooled connections."""
-        self.engine.dispose()
+        self._database.close()
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -300,38 +197,38 @@ class SQLMetadataStore:
         ``owned``: this process drives the run and refreshes its heartbeat, so the run is reaped
         as crashed when the process dies. A run driven by an outside scheduler (Airflow) is not.
         """
-        with self._transaction() as connection:
-            pipeline_id = self._pipeline_id(connection, pipeline)
-            connection.execute(
-                insert(run_table).values(
-                    id=run_id,
-                    pipeline_id=pipeline_id,
-                    status="running",
-                    spec_path=spec_path,
-                    spec_sha256=spec_sha256,
-                    orchestrator=orchestrator,
-                    created_at=created_at,
-                    started_at=_now(),
-                    git_commit=(git or {}).get("commit"),
-                    git_dirty=(git or {}).get("dirty"),
-                    git_diff_sha256=(git or {}).get("diff_sha256"),
-                    **(_owner_columns() if owned else {}),
-                )
+        with self._transaction() as transaction:
+            pipeline_id = self._pipeline_id(transaction, pipeline)
+            transaction.write(
+                "run.insert",
+                {
+                    "id": run_id,
+                    "pipeline_id": pipeline_id,
+                    "status": RunStatus.RUNNING,
+                    "spec_path": spec_path,
+                    "spec_sha256": spec_sha256,
+                    "orchestrator": orchestrator,
+                    "created_at": created_at,
+                    "started_at": _now(),
+                    "git_commit": (git or {}).get("commit"),
+                    "git_dirty": (git or {}).get("dirty"),
+                    "git_diff_sha256": (git or {}).get("diff_sha256"),
+                    **(_owner_columns() if owned else dict.fromkeys(_OWNER_COLUMNS)),
+                },
             )
 
     @staticmethod
-    def _pipeline_id(connection: Connection, name: str) -> int:
-        query = select(pipeline_table.c.id).where(pipeline_table.c.name == name)
-        found = connection.scalar(query)
+    def _pipeline_id(transaction: Transaction, name: str) -> int:
+        found = transaction.scalar("pipeline.id", {"name": name})
         if found is not None:
             return int(found)
         # Created in its own savepoint: when another process creates the same pipeline at the
         # same moment, the unique name wins once and this transaction simply reads it back.
         try:
-            with connection.begin_nested():
-                return _inserted_id(connection.execute(insert(pipeline_table).values(name=name, created_at=_now())))
-        except IntegrityError:
-            found = connection.scalar(query)
+            with transaction.savepoint():
+                return transaction.insert("pipeline.insert", {"name": name, "created_at": _now()})
+        except transaction.integrity_error:
+            found = transaction.scalar("pipeline.id", {"name": name})
             if found is None:
                 raise
             return int(found)
@@ -347,21 +244,22 @@ class SQLMetadataStore:
     ) -> None:
         """Set a run's status; a final status also sets its end time."""
         values: dict[str, Any] = {
+            "run_id": run_id,
             "status": status,
             "error_step": error_step,
             "error_type": error_type,
             "error_message": error_message,
         }
-        values["ended_at"] = None if status == "running" else _now()
-        if status == "running":
+        values["ended_at"] = None if status == RunStatus.RUNNING else _now()
+        if status == RunStatus.RUNNING:
             values.update(_owner_columns())  # a resumed run belongs to the process resuming it
-        with self._transaction() as connection:
-            connection.execute(update(run_table).where(run_table.c.id == run_id).values(**values))
+        with self._transaction() as transaction:
+            transaction.write("run.status+owner" if status == RunStatus.RUNNING else "run.status", values)
 
     def heartbeat(self, run_id: str) -> None:
         """Mark a running run as alive now."""
-        with self._transaction() as connection:
-            connection.execute(update(run_table).where(run_table.c.id == run_id).values(heartbeat_at=_now()))
+        with self._transaction() as transaction:
+            transaction.write("run.heartbeat", {"run_id": run_id, "heartbeat_at": _now()})
 
     def dead_runs(self, stale_after: float = 6 * 10.0) -> list[tuple[RunRecord, str]]:
         """``running`` runs whose owning process is gone, each with the reason (see ``owner.why_dead``).
@@ -371,7 +269,7 @@ class SQLMetadataStore:
         """
         now = _now()
         dead = []
-        for record in self.runs(status="running"):
+        for record in self.runs(status=RunStatus.RUNNING):
             owner = RunOwner(record.host, record.pid, record.boot_id, record.pid_namespace, record.heartbeat_at)
             reason = why_dead(owner, now=now, stale_after=stale_after)
             if reason is not None:
@@ -386,25 +284,13 @@ class SQLMetadataStore:
         """
         reaped = []
         for record, _reason in self.dead_runs(stale_after):
-            # Only the row as it was judged: a run that finished, beat again or was resumed since stays as it is.
-            still_dead = (
-                run_table.c.id == record.id,
-                run_table.c.status == "running",
-                run_table.c.pid == record.pid,
-                run_table.c.heartbeat_at == record.heartbeat_at,
-            )
-            with self._transaction() as connection:
-                now = _now()
-                result = connection.execute(
-                    update(run_table).where(*still_dead).values(status="crashed", ended_at=now, **_CRASHED)
-                )
-                if result.rowcount:
+            with self._transaction() as transaction:
+                crashed = {"status": RunStatus.CRASHED, "ended_at": _now(), **_CRASHED}
+                # Only the row as it was judged: a run that finished, beat again or was resumed since stays as it is.
+                judged = {"run_id": record.id, "judged_pid": record.pid, "judged_heartbeat_at": record.heartbeat_at}
+                if transaction.write("run.crash", {**judged, **crashed}):
                     # in the same transaction: the steps it was running died with it and will never finish
-                    connection.execute(
-                        update(step_run_table)
-                        .where(step_run_table.c.run_id == record.id, step_run_table.c.status.in_(UNFINISHED_STEP))
-                        .values(status="crashed", ended_at=now, **_CRASHED)
-                    )
+                    transaction.write("run.crash_steps", {"of_run": record.id, **crashed})
                     reaped.append(record.id)
         return reaped
 
@@ -422,31 +308,29 @@ class SQLMetadataStore:
         """Record a step as ``running`` (replacing an earlier unfinished attempt); return its id."""
         values = {
             "type": type_,
-            "status": "running",
+            "status": StepStatus.RUNNING,
             "params": canonical_json(params),
             "cache_key": cache_key,
             "code_hash": code_hash,
             "cache_components": canonical_json(cache_components) if cache_components is not None else None,
             "started_at": _now(),
         }
-        with self._transaction() as connection:
-            existing = connection.scalar(_STEP_ID, {"run_id": run_id, "name": name})
+        with self._transaction() as transaction:
+            existing = transaction.scalar("step.id", {"run_id": run_id, "name": name})
             if existing is not None:
-                self._reset_attempt(connection, existing, values)
+                self._reset_attempt(transaction, existing, values)
                 return int(existing)
-            return _inserted_id(connection.execute(_INSERT_STEP, {"run_id": run_id, "name": name, **values}))
+            return transaction.insert("step.insert", {"run_id": run_id, "name": name, **values})
 
     @staticmethod
-    def _reset_attempt(connection: Connection, step_run_id: int, values: dict[str, Any]) -> None:
+    def _reset_attempt(transaction: Transaction, step_run_id: int, values: dict[str, Any]) -> None:
         """Start a step's attempt afresh in its existing row: nothing the earlier attempt recorded stays."""
-        connection.execute(delete(event_table).where(event_table.c.step_run_id == step_run_id))
-        connection.execute(delete(metric_table).where(metric_table.c.step_run_id == step_run_id))
-        connection.execute(delete(deployment_table).where(deployment_table.c.step_run_id == step_run_id))
-        connection.execute(
-            update(step_run_table)
-            .where(step_run_table.c.id == step_run_id)
-            .values(**values, ended_at=None, error_type=None, error_message=None, cached_from_id=None)
-        )
+        key = {"step_run_id": step_run_id}
+        transaction.write("step.reset.events", key)
+        transaction.write("step.reset.metrics", key)
+        transaction.write("step.reset.deployments", key)
+        cleared = {"ended_at": None, "error_type": None, "error_message": None, "cached_from_id": None}
+        transaction.write("step.reset", {**key, **values, **cleared})
 
     def finish_step(
         self,
@@ -466,33 +350,33 @@ class SQLMetadataStore:
         ``Deployment``: deployed, uri, gate, reason, metrics) is recorded with them. Returns
         output → artifact id.
         """
-        with self._transaction() as connection:
+        with self._transaction() as transaction:
             artifact_ids = {
-                name: self._artifact_id(connection, artifact, step_run_id) for name, artifact in outputs.items()
+                name: self._artifact_id(transaction, artifact, step_run_id) for name, artifact in outputs.items()
             }
             edges = [(artifact_ids[name], "output", name) for name in outputs]
             edges += [(artifact_id, "input", name) for name, artifact_id in inputs.items()]
             if edges:  # outputs first, then inputs: the order of event ids zenml has always written
-                connection.execute(
-                    _INSERT_EVENTS,
+                transaction.write(
+                    "event.insert",
                     [{"step_run_id": step_run_id, "artifact_id": a, "kind": k, "name": n} for a, k, n in edges],
                 )
             if metrics:
-                connection.execute(
-                    _INSERT_METRICS,
+                transaction.write(
+                    "metric.insert",
                     [{"step_run_id": step_run_id, "name": name, "value": value} for name, value in metrics.items()],
                 )
             if deployment is not None:
-                run_id = connection.scalar(select(step_run_table.c.run_id).where(step_run_table.c.id == step_run_id))
-                connection.execute(insert(deployment_table), _deployment_row(step_run_id, str(run_id), deployment))
-            connection.execute(
-                _FINISH_STEP,
+                run_id = transaction.scalar("step.run_id", {"step_run_id": step_run_id})
+                transaction.write("deployment.insert", _deployment_row(step_run_id, str(run_id), deployment))
+            transaction.write(
+                "step.finish",
                 {"step_run_id": step_run_id, "status": status, "ended_at": _now(), "cached_from_id": cached_from_id},
             )
             return artifact_ids
 
     @staticmethod
-    def _artifact_id(connection: Connection, artifact: Any, producer_id: int) -> int:
+    def _artifact_id(transaction: Transaction, artifact: Any, producer_id: int) -> int:
         if isinstance(artifact, ArtifactRecord):
             return artifact.id
         row = {
@@ -505,21 +389,22 @@ class SQLMetadataStore:
             "created_at": _now(),
             "producer_id": producer_id,
         }
-        return _inserted_id(connection.execute(_INSERT_ARTIFACT, row))
+        return transaction.insert("artifact.insert", row)
 
     def fail_step(self, step_run_id: int, *, status: str, error_type: str, error_message: str) -> None:
         """Record a step as failed (or ``timed_out``) with the error."""
-        with self._transaction() as connection:
-            connection.execute(
-                update(step_run_table)
-                .where(step_run_table.c.id == step_run_id)
-                .values(status=status, ended_at=_now(), error_type=error_type, error_message=error_message)
-            )
+        values = {"step_run_id": step_run_id, "status": status, "ended_at": _now()}
+        with self._transaction() as transaction:
+            transaction.write("step.fail", {**values, "error_type": error_type, "error_message": error_message})
 
     # -- reading ---------------------------------------------------------------------------------
 
     def pipelines(self) -> list[PipelineRecord]:
         """Every pipeline with its run count and last run time, by name."""
+        from sqlalchemy import func, select
+
+        from zenml.metadata.tables import pipeline_table, run_table
+
         query = (
             select(
                 pipeline_table.c.name,
@@ -531,21 +416,16 @@ class SQLMetadataStore:
             .group_by(pipeline_table.c.id, pipeline_table.c.name, pipeline_table.c.created_at)
             .order_by(pipeline_table.c.name)
         )
-        with self._transaction(readonly=True) as connection:
-            return [PipelineRecord(*row) for row in connection.execute(query)]
+        with self._transaction(readonly=True) as transaction:
+            return [PipelineRecord(*row) for row in transaction.rows(query)]
 
     def runs(self, pipeline: str | None = None, limit: int | None = None, status: str | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally of one pipeline or status."""
-        query = _RUNS
-        if pipeline is not None:
-            query = query.where(pipeline_table.c.name == pipeline)
-        if status is not None:
-            query = query.where(run_table.c.status == status)
-        query = query.order_by(run_table.c.created_at.desc(), run_table.c.id.desc())
-        if limit is not None:
-            query = query.limit(limit)
-        with self._transaction(readonly=True) as connection:
-            return [RunRecord(*row) for row in connection.execute(query)]
+        params = {"pipeline": pipeline, "status": status, "limit": limit}
+        name = "runs" + "".join(f"+{key}" for key, value in params.items() if value is not None)
+        with self._transaction(readonly=True) as transaction:
+            rows = transaction.rows(name, {key: value for key, value in params.items() if value is not None})
+            return [RunRecord(*row) for row in rows]
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id, or a unique id prefix.
@@ -553,13 +433,12 @@ class SQLMetadataStore:
         Raises:
             MetadataStoreError: no run, or an ambiguous prefix.
         """
-        with self._transaction(readonly=True) as connection:
-            exact = connection.execute(_RUNS.where(run_table.c.id == run_id)).first()
+        with self._transaction(readonly=True) as transaction:
+            exact = transaction.first("run.by_id", {"run_id": run_id})
             if exact is not None:
                 return RunRecord(*exact)
             escaped = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            prefixed = _RUNS.where(run_table.c.id.like(f"{escaped}%", escape="\\")).limit(2)
-            matches = connection.execute(prefixed).all()
+            matches = transaction.rows("run.by_prefix", {"pattern": f"{escaped}%"})
         if len(matches) == 1:
             return RunRecord(*matches[0])
         if not matches:
@@ -568,61 +447,70 @@ class SQLMetadataStore:
 
     def find_run(self, run_id: str) -> RunRecord | None:
         """The run with exactly this id, or ``None`` (no prefix matching)."""
-        with self._transaction(readonly=True) as connection:
-            row = connection.execute(_RUNS.where(run_table.c.id == run_id)).first()
+        with self._transaction(readonly=True) as transaction:
+            row = transaction.first("run.by_id", {"run_id": run_id})
         return RunRecord(*row) if row is not None else None
 
     def step_runs(self, run_id: str) -> list[StepRunRecord]:
         """The step runs of a run, in the order they started."""
-        query = _STEPS.where(step_run_table.c.run_id == run_id).order_by(step_run_table.c.id)
-        with self._transaction(readonly=True) as connection:
-            return [_step_record(row) for row in connection.execute(query)]
+        with self._transaction(readonly=True) as transaction:
+            return [_step_record(row) for row in transaction.rows("steps.of_run", {"run_id": run_id})]
 
     def step_run(self, step_run_id: int) -> StepRunRecord:
         """One step run by id."""
-        with self._transaction(readonly=True) as connection:
-            row = connection.execute(_STEP_BY_ID, {"step_run_id": step_run_id}).first()
+        with self._transaction(readonly=True) as transaction:
+            row = transaction.first("step.by_id", {"step_run_id": step_run_id})
         if row is None:
             raise MetadataStoreError(f"no step run with id {step_run_id}")
         return _step_record(row)
 
     def step_artifacts(self, step_run_id: int, kind: str) -> dict[str, ArtifactRecord]:
         """The artifacts a step run read (``input``) or wrote (``output``), by name."""
-        with self._transaction(readonly=True) as connection:
-            rows = connection.execute(_STEP_ARTIFACTS, {"step_run_id": step_run_id, "kind": kind})
+        with self._transaction(readonly=True) as transaction:
+            rows = transaction.rows("step.artifacts", {"step_run_id": step_run_id, "kind": kind})
             return {row[0]: ArtifactRecord(*row[1:]) for row in rows}
 
     def run_outputs(self, run_id: str, steps: list[str] | None = None) -> dict[tuple[str, str], ArtifactRecord]:
         """Output artifacts of a run's completed or cached steps (all, or of ``steps``), by ``(step, output)``."""
-        query = _run_outputs_query(of_steps=steps is not None)
-        with self._transaction(readonly=True) as connection:
-            rows = connection.execute(query, {"run_id": run_id, "steps": steps})
+        with self._transaction(readonly=True) as transaction:
+            if steps is None:
+                rows = transaction.rows("run.outputs", {"run_id": run_id})
+            else:
+                rows = transaction.rows("run.outputs+steps", {"run_id": run_id, "steps": steps})
             return {(row[0], row[1]): ArtifactRecord(*row[2:]) for row in rows}
 
     def artifact(self, artifact_id: int) -> ArtifactRecord:
         """One artifact by id."""
-        with self._transaction(readonly=True) as connection:
-            row = connection.execute(_ARTIFACTS.where(artifact_table.c.id == artifact_id)).first()
+        with self._transaction(readonly=True) as transaction:
+            row = transaction.first("artifact.by_id", {"artifact_id": artifact_id})
         if row is None:
             raise MetadataStoreError(f"no artifact with id {artifact_id}; list them with 'zen artifacts list'")
         return ArtifactRecord(*row)
 
     def all_artifacts(self) -> list[ArtifactRecord]:
         """Every recorded artifact, oldest first, whether or not a step still lists it as an output."""
-        with self._transaction(readonly=True) as connection:
-            return [ArtifactRecord(*row) for row in connection.execute(_ARTIFACTS.order_by(artifact_table.c.id))]
+        from zenml.metadata.statements import ARTIFACTS
+        from zenml.metadata.tables import artifact_table
+
+        with self._transaction(readonly=True) as transaction:
+            return [ArtifactRecord(*row) for row in transaction.rows(ARTIFACTS.order_by(artifact_table.c.id))]
 
     def artifacts(
         self, run_id: str | None = None, limit: int | None = None
     ) -> list[tuple[ArtifactRecord, str, str, str]]:
         """Artifacts with ``(record, run id, step, output)`` of their producer, newest first."""
+        from sqlalchemy import select
+
+        from zenml.metadata.statements import ARTIFACT_COLUMNS
+        from zenml.metadata.tables import artifact_table, event_table, step_run_table
+
         written = (
             (event_table.c.artifact_id == artifact_table.c.id)
             & (event_table.c.step_run_id == step_run_table.c.id)
             & (event_table.c.kind == "output")
         )
         query = (
-            select(*_ARTIFACT_COLUMNS, step_run_table.c.run_id, step_run_table.c.name, event_table.c.name)
+            select(*ARTIFACT_COLUMNS, step_run_table.c.run_id, step_run_table.c.name, event_table.c.name)
             .select_from(
                 artifact_table.join(step_run_table, artifact_table.c.producer_id == step_run_table.c.id).join(
                     event_table, written
@@ -634,9 +522,9 @@ class SQLMetadataStore:
             query = query.where(step_run_table.c.run_id == run_id)
         if limit is not None:
             query = query.limit(limit)
-        size = len(_ARTIFACT_COLUMNS)
-        with self._transaction(readonly=True) as connection:
-            return [(ArtifactRecord(*row[:size]), *row[size:]) for row in connection.execute(query)]
+        size = len(ARTIFACT_COLUMNS)
+        with self._transaction(readonly=True) as transaction:
+            return [(ArtifactRecord(*row[:size]), *row[size:]) for row in transaction.rows(query)]
 
     def run_artifacts(self, run_id: str) -> list[tuple[ArtifactRecord, str, str, str, str]]:
         """Every artifact a run's steps wrote or served from the cache, in step order.
@@ -644,10 +532,15 @@ class SQLMetadataStore:
         Rows are ``(record, step, output, producer run id, producer step)``: for a cached step the
         producer is the earlier run that computed the artifact.
         """
+        from sqlalchemy import select
+
+        from zenml.metadata.statements import ARTIFACT_COLUMNS
+        from zenml.metadata.tables import artifact_table, event_table, step_run_table
+
         producer = step_run_table.alias("producer")
         used = step_run_table.alias("used")
         query = (
-            select(*_ARTIFACT_COLUMNS, used.c.name, event_table.c.name, producer.c.run_id, producer.c.name)
+            select(*ARTIFACT_COLUMNS, used.c.name, event_table.c.name, producer.c.run_id, producer.c.name)
             .select_from(
                 event_table.join(used, event_table.c.step_run_id == used.c.id)
                 .join(artifact_table, event_table.c.artifact_id == artifact_table.c.id)
@@ -656,12 +549,16 @@ class SQLMetadataStore:
             .where(used.c.run_id == run_id, event_table.c.kind == "output")
             .order_by(used.c.id, event_table.c.id)
         )
-        size = len(_ARTIFACT_COLUMNS)
-        with self._transaction(readonly=True) as connection:
-            return [(ArtifactRecord(*row[:size]), *row[size:]) for row in connection.execute(query)]
+        size = len(ARTIFACT_COLUMNS)
+        with self._transaction(readonly=True) as transaction:
+            return [(ArtifactRecord(*row[:size]), *row[size:]) for row in transaction.rows(query)]
 
     def metric_names(self, pipeline: str | None = None) -> list[str]:
         """The names of every metric a run (of ``pipeline``) logged, sorted."""
+        from sqlalchemy import select
+
+        from zenml.metadata.tables import metric_table, pipeline_table, run_table, step_run_table
+
         query = (
             select(metric_table.c.name)
             .distinct()
@@ -674,14 +571,17 @@ class SQLMetadataStore:
                 .join(pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id)
                 .where(pipeline_table.c.name == pipeline)
             )
-        with self._transaction(readonly=True) as connection:
-            return [name for (name,) in connection.execute(query)]
+        with self._transaction(readonly=True) as transaction:
+            return [name for (name,) in transaction.rows(query)]
 
     def events_of_artifact(self, artifact_id: int) -> list[EventRecord]:
         """Every step run that read or wrote an artifact."""
-        query = _EVENTS.where(event_table.c.artifact_id == artifact_id).order_by(event_table.c.id)
-        with self._transaction(readonly=True) as connection:
-            return [EventRecord(*row) for row in connection.execute(query)]
+        from zenml.metadata.statements import EVENTS
+        from zenml.metadata.tables import event_table
+
+        query = EVENTS.where(event_table.c.artifact_id == artifact_id).order_by(event_table.c.id)
+        with self._transaction(readonly=True) as transaction:
+            return [EventRecord(*row) for row in transaction.rows(query)]
 
     def find_cached(self, cache_key: str, limit: int = 5) -> list[tuple[StepRunRecord, dict[str, ArtifactRecord]]]:
         """Completed executions with this cache key, newest first, with their outputs.
@@ -689,10 +589,10 @@ class SQLMetadataStore:
         One query (the executions joined with their output artifacts): the cache check runs for
         every step, and a query per execution cost a round trip each.
         """
-        size = len(_STEP_COLUMNS)
+        size = len(_STEP_FIELDS)
         found: dict[int, tuple[StepRunRecord, dict[str, ArtifactRecord]]] = {}
-        with self._transaction(readonly=True) as connection:
-            for row in connection.execute(_find_cached_query(), {"cache_key": cache_key, "limit": limit}):
+        with self._transaction(readonly=True) as transaction:
+            for row in transaction.rows("step.find_cached", {"cache_key": cache_key, "limit": limit}):
                 if row[0] not in found:
                     found[row[0]] = (_step_record(row), {})
                 if row[size] is not None:  # a step with no outputs comes back once, without an event
@@ -701,22 +601,10 @@ class SQLMetadataStore:
 
     def closest_execution(self, pipeline: str, name: str, type_: str) -> StepRunRecord | None:
         """The newest recorded execution of step ``name`` in ``pipeline``, else of the same step type."""
-        base = (
-            _STEPS.select_from(
-                step_run_table.join(run_table, step_run_table.c.run_id == run_table.c.id).join(
-                    pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id
-                )
-            )
-            .where(step_run_table.c.cache_components.is_not(None), step_run_table.c.status != "cached")
-            .order_by(step_run_table.c.id.desc())
-            .limit(1)
-        )
-        with self._transaction(readonly=True) as connection:
-            row = connection.execute(
-                base.where(pipeline_table.c.name == pipeline, step_run_table.c.name == name)
-            ).first()
+        with self._transaction(readonly=True) as transaction:
+            row = transaction.first("step.closest+name", {"pipeline": pipeline, "name": name})
             if row is None:
-                row = connection.execute(base.where(step_run_table.c.type == type_)).first()
+                row = transaction.first("step.closest+type", {"type": type_})
         return _step_record(row) if row is not None else None
 
     def lineage(
@@ -728,6 +616,11 @@ class SQLMetadataStore:
         producers …), so the cost is three queries whatever the depth: a 20-step chain in a store
         of 100,000 step runs took 60 round trips when walked level by level.
         """
+        from sqlalchemy import select
+
+        from zenml.metadata.statements import ARTIFACTS, EVENTS, STEPS
+        from zenml.metadata.tables import artifact_table, event_table, step_run_table
+
         upstream = select(artifact_table.c.id).where(artifact_table.c.id == artifact_id).cte("upstream", recursive=True)
         upstream = upstream.union(
             select(event_table.c.artifact_id)
@@ -738,16 +631,15 @@ class SQLMetadataStore:
             )
             .where(event_table.c.kind == "input")
         )
-        found = _ARTIFACTS.where(artifact_table.c.id.in_(select(upstream.c.id))).order_by(artifact_table.c.id.desc())
-        with self._transaction(readonly=True) as connection:
-            rows = [ArtifactRecord(*row) for row in connection.execute(found)]
+        found = ARTIFACTS.where(artifact_table.c.id.in_(select(upstream.c.id))).order_by(artifact_table.c.id.desc())
+        with self._transaction(readonly=True) as transaction:
+            rows = [ArtifactRecord(*row) for row in transaction.rows(found)]
             producers = {row.producer_id for row in rows if row.producer_id is not None}
             steps = {
-                row[0]: _step_record(row)
-                for row in connection.execute(_STEPS.where(step_run_table.c.id.in_(producers)))
+                row[0]: _step_record(row) for row in transaction.rows(STEPS.where(step_run_table.c.id.in_(producers)))
             }
-            inputs = _EVENTS.where(event_table.c.step_run_id.in_(producers), event_table.c.kind == "input")
-            edges = [EventRecord(*row) for row in connection.execute(inputs.order_by(event_table.c.id))]
+            inputs = EVENTS.where(event_table.c.step_run_id.in_(producers), event_table.c.kind == "input")
+            edges = [EventRecord(*row) for row in transaction.rows(inputs.order_by(event_table.c.id))]
         artifacts = {row.id: row for row in rows}
         outputs = [
             EventRecord(row.producer_id, row.id, "output", "")
@@ -758,6 +650,10 @@ class SQLMetadataStore:
 
     def metric_by_run(self, name: str, run_ids: list[str] | None = None) -> dict[str, float]:
         """The value of metric ``name`` per run (the last step that logged it wins)."""
+        from sqlalchemy import select
+
+        from zenml.metadata.tables import metric_table, step_run_table
+
         query = (
             select(step_run_table.c.run_id, metric_table.c.value)
             .select_from(step_run_table.join(metric_table, metric_table.c.step_run_id == step_run_table.c.id))
@@ -766,8 +662,8 @@ class SQLMetadataStore:
         )
         if run_ids is not None:
             query = query.where(step_run_table.c.run_id.in_(run_ids))
-        with self._transaction(readonly=True) as connection:
-            return {run_id: value for run_id, value in connection.execute(query)}
+        with self._transaction(readonly=True) as transaction:
+            return {run_id: value for run_id, value in transaction.rows(query)}
 
     def runs_by_metric(
         self, name: str, pipeline: str | None = None, limit: int | None = None, ascending: bool = False
@@ -777,6 +673,11 @@ class SQLMetadataStore:
         The value is the one ``metric_by_run`` gives (the last step that logged it wins); the database
         sorts and limits, so a store of many runs is never read whole.
         """
+        from sqlalchemy import func, select
+
+        from zenml.metadata.statements import RUNS
+        from zenml.metadata.tables import metric_table, pipeline_table, run_table, step_run_table
+
         last_step = (
             select(step_run_table.c.run_id, func.max(step_run_table.c.id).label("step_run_id"))
             .select_from(step_run_table.join(metric_table, metric_table.c.step_run_id == step_run_table.c.id))
@@ -786,7 +687,7 @@ class SQLMetadataStore:
         )
         value = metric_table.c.value
         query = (
-            _RUNS.add_columns(value)
+            RUNS.add_columns(value)
             .join(last_step, last_step.c.run_id == run_table.c.id)
             .join(metric_table, (metric_table.c.step_run_id == last_step.c.step_run_id) & (metric_table.c.name == name))
             .order_by(value.asc() if ascending else value.desc(), run_table.c.created_at.desc(), run_table.c.id.desc())
@@ -795,13 +696,18 @@ class SQLMetadataStore:
             query = query.where(pipeline_table.c.name == pipeline)
         if limit is not None:
             query = query.limit(limit)
-        with self._transaction(readonly=True) as connection:
-            return [(RunRecord(*row[:-1]), row[-1]) for row in connection.execute(query)]
+        with self._transaction(readonly=True) as transaction:
+            return [(RunRecord(*row[:-1]), row[-1]) for row in transaction.rows(query)]
 
     def source_step_runs(self, limit: int | None = 50, pipeline: str | None = None) -> list[tuple[StepRunRecord, str]]:
         """Step runs that recorded a source version (datasources), newest first, with their pipeline."""
+        from sqlalchemy import select
+
+        from zenml.metadata.statements import STEP_COLUMNS
+        from zenml.metadata.tables import pipeline_table, run_table, step_run_table
+
         query = (
-            select(*_STEP_COLUMNS, pipeline_table.c.name)
+            select(*STEP_COLUMNS, pipeline_table.c.name)
             .select_from(
                 step_run_table.join(run_table, step_run_table.c.run_id == run_table.c.id).join(
                     pipeline_table, run_table.c.pipeline_id == pipeline_table.c.id
@@ -809,7 +715,7 @@ class SQLMetadataStore:
             )
             .where(
                 step_run_table.c.cache_components.like('%"source":%'),
-                step_run_table.c.status.in_(("completed", "cached")),
+                step_run_table.c.status.in_(_SUCCEEDED_STEP),
             )
             .order_by(step_run_table.c.id.desc())
         )
@@ -817,18 +723,22 @@ class SQLMetadataStore:
             query = query.where(pipeline_table.c.name == pipeline)
         if limit is not None:
             query = query.limit(limit)
-        with self._transaction(readonly=True) as connection:
-            return [(_step_record(row), row[-1]) for row in connection.execute(query)]
+        with self._transaction(readonly=True) as transaction:
+            return [(_step_record(row), row[-1]) for row in transaction.rows(query)]
 
     def step_metrics(self, step_run_id: int) -> dict[str, float]:
         """The metrics one step run logged."""
-        with self._transaction(readonly=True) as connection:
-            return {name: value for name, value in connection.execute(_STEP_METRICS, {"step_run_id": step_run_id})}
+        with self._transaction(readonly=True) as transaction:
+            return {name: value for name, value in transaction.rows("step.metrics", {"step_run_id": step_run_id})}
 
     def deployments(
         self, pipeline: str | None = None, limit: int | None = None, deployed_only: bool = False
     ) -> list[DeploymentRecord]:
         """Recorded deployments, newest first (of one pipeline; only those that passed their gate)."""
+        from sqlalchemy import select
+
+        from zenml.metadata.tables import deployment_table, pipeline_table, run_table, step_run_table
+
         query = (
             select(
                 deployment_table.c.id,
@@ -855,8 +765,8 @@ class SQLMetadataStore:
             query = query.where(deployment_table.c.deployed.is_(True))
         if limit is not None:
             query = query.limit(limit)
-        with self._transaction(readonly=True) as connection:
-            rows = connection.execute(query).all()
+        with self._transaction(readonly=True) as transaction:
+            rows = transaction.rows(query)
         return [
             DeploymentRecord(
                 id=row[0], run_id=row[1], pipeline=row[2], step=row[3], deployed=bool(row[4]), uri=row[5],
@@ -867,6 +777,10 @@ class SQLMetadataStore:
 
     def metrics(self, run_id: str) -> dict[str, dict[str, float]]:
         """A run's metrics: step → {metric: value}."""
+        from sqlalchemy import select
+
+        from zenml.metadata.tables import metric_table, step_run_table
+
         query = (
             select(step_run_table.c.name, metric_table.c.name, metric_table.c.value)
             .select_from(step_run_table.join(metric_table, metric_table.c.step_run_id == step_run_table.c.id))
@@ -874,52 +788,13 @@ class SQLMetadataStore:
             .order_by(step_run_table.c.id, metric_table.c.id)
         )
         result: dict[str, dict[str, float]] = {}
-        with self._transaction(readonly=True) as connection:
-            for step, name, value in connection.execute(query):
+        with self._transaction(readonly=True) as transaction:
+            for step, name, value in transaction.rows(query):
                 result.setdefault(step, {})[name] = value
         return result
 
 
-@cache
-def _run_outputs_query(of_steps: bool) -> Select[*tuple[Any, ...]]:
-    """``(step, output, *artifact)`` of the run ``:run_id``'s finished steps (``of_steps``: of those in ``:steps``)."""
-    query = (
-        select(step_run_table.c.name, event_table.c.name, *_ARTIFACT_COLUMNS)
-        .select_from(
-            step_run_table.join(event_table, event_table.c.step_run_id == step_run_table.c.id).join(
-                artifact_table, event_table.c.artifact_id == artifact_table.c.id
-            )
-        )
-        .where(
-            step_run_table.c.run_id == bindparam("run_id"),
-            event_table.c.kind == "output",
-            step_run_table.c.status.in_(("completed", "cached")),
-        )
-    )
-    if of_steps:
-        query = query.where(step_run_table.c.name.in_(bindparam("steps", expanding=True)))
-    return query
-
-
-@cache
-def _find_cached_query() -> Select[*tuple[Any, ...]]:
-    """The newest ``:limit`` completed step runs with ``:cache_key``, each once per output (once if it has none)."""
-    latest = (
-        _STEPS.where(step_run_table.c.cache_key == bindparam("cache_key"), step_run_table.c.status == "completed")
-        .order_by(step_run_table.c.id.desc())
-        .limit(bindparam("limit"))
-        .subquery("latest")
-    )
-    outputs = (event_table.c.step_run_id == latest.c.id) & (event_table.c.kind == "output")
-    return (
-        select(latest, event_table.c.name, *_ARTIFACT_COLUMNS)
-        .select_from(
-            latest.outerjoin(event_table, outputs).outerjoin(
-                artifact_table, artifact_table.c.id == event_table.c.artifact_id
-            )
-        )
-        .order_by(latest.c.id.desc(), event_table.c.id)
-    )
+_OWNER_COLUMNS = ("host", "pid", "boot_id", "pid_namespace", "heartbeat_at")
 
 
 def _owner_columns() -> dict[str, Any]:
@@ -932,22 +807,6 @@ def _owner_columns() -> dict[str, Any]:
         "pid_namespace": owner.pid_namespace,
         "heartbeat_at": owner.heartbeat_at,
     }
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN itself
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "busy_timeout=60000", "synchronous=NORMAL", "foreign_keys=ON"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Writers take the lock up front so two processes never deadlock upgrading read locks.
-        readonly = connection.get_execution_options().get("zen_readonly", False)
-        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def _deployment_row(step_run_id: int, run_id: str, deployment: Mapping[str, Any]) -> dict[str, Any]:
@@ -964,17 +823,9 @@ def _deployment_row(step_run_id: int, run_id: str, deployment: Mapping[str, Any]
     }
 
 
-def _inserted_id(result: CursorResult[Any]) -> int:
-    """The id of the one row an INSERT wrote (RETURNING or the cursor's last row id, as the driver allows)."""
-    key = result.inserted_primary_key
-    if key is None:
-        raise MetadataStoreError("the database returned no id for a new row")
-    return int(key[0])
-
-
 def _step_record(row: Sequence[Any]) -> StepRunRecord:
-    """The step run in the ``_STEP_COLUMNS`` that ``row`` starts with (its JSON columns decoded)."""
-    values = dict(zip((column.name for column in _STEP_COLUMNS), row[: len(_STEP_COLUMNS)], strict=True))
+    """The step run in the ``StepRunRecord`` fields that ``row`` starts with (its JSON columns decoded)."""
+    values = dict(zip(_STEP_FIELDS, row[: len(_STEP_FIELDS)], strict=True))
     values["params"] = json.loads(values["params"])
     values["cache_components"] = json.loads(values["cache_components"]) if values["cache_components"] else None
     return StepRunRecord(**values)
