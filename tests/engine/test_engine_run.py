@@ -40,9 +40,10 @@ def test_rerun_spec_makes_a_new_run_with_the_same_steps(repo: Repository) -> Non
     assert fresh.spec.steps == first.spec.steps
 
 
-def test_a_programs_first_run_freezes_its_start_up_objects(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_programs_first_run_freezes_its_start_up_objects(repo: Repository) -> None:
     """A script calling ``pipeline.run()`` gets what ``zen run`` gets: start-up's objects frozen before steps run."""
-    monkeypatch.setitem(collector._state, "settled", False)
+    was_settled = collector.is_settled()
+    collector.set_settled(False)
     was_enabled = gc.isenabled()
     gc.enable()
     gc.unfreeze()
@@ -53,6 +54,7 @@ def test_a_programs_first_run_freezes_its_start_up_objects(repo: Repository, mon
         assert gc.isenabled(), "steps run with the collector on"
     finally:
         gc.unfreeze()
+        collector.set_settled(was_settled)
         if not was_enabled:
             gc.disable()
 

@@ -13,10 +13,10 @@ from zenml.utils import collector
 @pytest.fixture(autouse=True)
 def _restore_collector() -> Iterator[None]:
     was_enabled = gc.isenabled()
-    settled = collector._state["settled"]
+    settled = collector.is_settled()
     yield
     collector.resume()
-    collector._state["settled"] = settled
+    collector.set_settled(settled)
     gc.unfreeze()  # give the test process's objects back to the collector
     if was_enabled:
         gc.enable()
@@ -51,7 +51,7 @@ def test_resume_without_a_pause_changes_nothing() -> None:
 def test_settle_startup_freezes_once_without_a_pause() -> None:
     gc.enable()
     gc.unfreeze()
-    collector._state["settled"] = False
+    collector.set_settled(False)
     collector.settle_startup()
     frozen = gc.get_freeze_count()
     assert frozen > 0 and gc.isenabled()
@@ -63,7 +63,7 @@ def test_settle_startup_freezes_once_without_a_pause() -> None:
 def test_settle_startup_leaves_a_collector_the_program_turned_off() -> None:
     gc.disable()
     gc.unfreeze()
-    collector._state["settled"] = False
+    collector.set_settled(False)
     collector.settle_startup()
     assert not gc.isenabled()
     assert gc.get_freeze_count() == 0

@@ -67,3 +67,17 @@ def freeze_at_exit() -> None:
     if not _state["exit_freeze"]:
         _state["exit_freeze"] = True
         atexit.register(gc.freeze)
+
+
+def is_settled() -> bool:
+    """Whether this process's start-up objects were frozen (by ``resume`` or ``settle_startup``)."""
+    return _state["settled"]
+
+
+def set_settled(settled: bool) -> None:
+    """Record whether start-up was settled; ``False`` lets the next run freeze again.
+
+    For a process that gave its frozen objects back (``gc.unfreeze()``, as test suites do) and
+    wants the next run to settle anew, and for restoring the state afterwards.
+    """
+    _state["settled"] = settled
