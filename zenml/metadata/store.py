@@ -37,7 +37,7 @@ from zenml.metadata.records import (
 )
 from zenml.utils.hashing import canonical_json
 from zenml.utils.redact import redact_url
-from zenml.utils.status import RunStatus, StepStatus
+from zenml.utils.status import STALE_AFTER_SECONDS, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -261,7 +261,7 @@ class SQLMetadataStore:
         with self._transaction() as transaction:
             transaction.write("run.heartbeat", {"run_id": run_id, "heartbeat_at": _now()})
 
-    def dead_runs(self, stale_after: float = 6 * 10.0) -> list[tuple[RunRecord, str]]:
+    def dead_runs(self, stale_after: float = STALE_AFTER_SECONDS) -> list[tuple[RunRecord, str]]:
         """``running`` runs whose owning process is gone, each with the reason (see ``owner.why_dead``).
 
         ``stale_after``: seconds without a heartbeat (refreshed every 10 s while a run executes)
@@ -276,7 +276,7 @@ class SQLMetadataStore:
                 dead.append((record, reason))
         return dead
 
-    def reap_dead_runs(self, stale_after: float = 6 * 10.0) -> list[str]:
+    def reap_dead_runs(self, stale_after: float = STALE_AFTER_SECONDS) -> list[str]:
         """Mark ``running`` runs whose process is gone, and their unfinished steps, ``crashed``; return their ids.
 
         A run is dead when its process is no longer alive on this host, or when its heartbeat
