@@ -307,6 +307,31 @@ def test_a_false_announcement_of_the_right_size_fails_every_read(store: Artifact
         store.load(stored)
 
 
+@pytest.mark.parametrize("value", [0, -7, 1.5, "naïve ✓", [1, {"a": None}], {"k": [True, False]}])
+def test_json_values_are_written_as_json_dump_writes_them_and_hashed_from_memory(
+    store: ArtifactStore, value: Any
+) -> None:
+    stored = store.save(value, ("run", "step", "output"))
+    folder = _local_folder(stored)
+    assert (folder / "value.json").read_text() == json.dumps(value)
+    assert store.hash_folder(str(folder)) == (stored.content_hash, stored.size)
+    assert store.load(stored) == value
+
+
+def test_folders_removed_after_a_save_are_created_again(store: ArtifactStore) -> None:
+    """The store remembers folders it made; one deleted since (``zen gc``) is made again, not an error."""
+    import shutil
+
+    first = store.save(1, ("run", "step", "a"))
+    shutil.rmtree(Path(store.storage.root) / "run")
+    shutil.rmtree(Path(store.storage.root) / ".staging")
+    second = store.save(2, ("run", "step", "b"))
+    assert store.load(second) == 2
+    assert not store.is_present(first.uri)
+    assert store.save(3, ("run", "other", "a")).content_hash == store.save(3, ("run", "other", "b")).content_hash
+    assert _staging_entries(store) == []
+
+
 def test_missing_artifact_is_an_error(store: ArtifactStore) -> None:
     stored = store.save(5, ("run", "step", "output"))
     (_local_folder(stored) / MANIFEST).unlink()

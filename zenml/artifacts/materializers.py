@@ -83,8 +83,12 @@ class JSONMaterializer(BaseMaterializer):
         problem = find_non_jsonable(value)
         if problem:
             raise ArtifactError(f"value cannot be stored as JSON: {problem}; register a materializer for it")
-        with folder.open("value.json", "w") as handle:
-            json.dump(value, handle)
+        # the text json.dump writes (ASCII: ensure_ascii), announced so the store hashes it from
+        # memory instead of reading the file back
+        data = json.dumps(value).encode("ascii")
+        folder.announce("value.json", data)
+        with folder.open("value.json", "wb") as handle:
+            handle.write(data)
 
     def load(self, folder: ArtifactFolder) -> Any:
         """Read the value back from the artifact folder."""

@@ -33,6 +33,10 @@ class Storage(Protocol):
         """Create a folder and its parents."""
         ...
 
+    def make_new_dir(self, path: str) -> None:
+        """Create a folder that does not exist yet (a fresh staging folder), and its parents."""
+        ...
+
     def exists(self, path: str) -> bool:
         """Whether the path exists."""
         ...
@@ -62,6 +66,9 @@ class Storage(Protocol):
         ...
 
 
+_KNOWN_FOLDERS = 4096
+
+
 class LocalStorage:
     """A folder on this machine."""
 
@@ -69,6 +76,10 @@ class LocalStorage:
 
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
+        # Folders this instance created or found, so a save does not ask the disk again for each
+        # of them (a run folder, ``.staging``). A folder deleted since (``zen gc``) only costs a
+        # retry: a failed ``mkdir``/``rename`` below forgets it and creates it again.
+        self._known: set[str] = set()
 
     def join(self, *parts: str) -> str:
         """Join path segments."""
@@ -80,7 +91,27 @@ class LocalStorage:
 
     def makedirs(self, path: str) -> None:
         """Create a folder and its parents."""
-        os.makedirs(path, exist_ok=True)
+        if path not in self._known:
+            os.makedirs(path, exist_ok=True)
+
+    def make_new_dir(self, path: str) -> None:
+        """Create a folder that must not exist yet (a fresh staging folder), and its parents."""
+        parent = os.path.dirname(path)
+        if parent in self._known:
+            try:
+                os.mkdir(path)
+            except FileNotFoundError:  # the parent was removed since
+                self._known.discard(parent)
+            else:
+                return
+        os.makedirs(parent, exist_ok=True)
+        self._remember(parent)
+        os.mkdir(path)
+
+    def _remember(self, path: str) -> None:
+        if len(self._known) >= _KNOWN_FOLDERS:  # a long-lived process: start over rather than grow
+            self._known.clear()
+        self._known.add(path)
 
     def exists(self, path: str) -> bool:
         """Whether the path exists."""
@@ -95,8 +126,18 @@ class LocalStorage:
 
     def rename(self, source: str, target: str) -> None:
         """Move a folder into place (atomic for local folders)."""
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.rename(source, target)  # atomic on one filesystem: readers see all or nothing
+        parent = os.path.dirname(target)
+        if parent not in self._known:
+            os.makedirs(parent, exist_ok=True)
+            self._remember(parent)
+        try:
+            os.rename(source, target)  # atomic on one filesystem: readers see all or nothing
+        except FileNotFoundError:
+            if os.path.isdir(parent) or not os.path.isdir(source):
+                raise
+            self._known.discard(parent)  # removed since this instance saw it: create it again, once
+            os.makedirs(parent, exist_ok=True)
+            os.rename(source, target)
 
     def remove_tree(self, path: str) -> None:
         """Delete a folder recursively."""
@@ -154,6 +195,10 @@ class FsspecStorage:
 
     def makedirs(self, path: str) -> None:
         """Create a folder and its parents."""
+        self.fs.makedirs(path, exist_ok=True)
+
+    def make_new_dir(self, path: str) -> None:
+        """Create a folder that does not exist yet (a fresh staging folder), and its parents."""
         self.fs.makedirs(path, exist_ok=True)
 
     def exists(self, path: str) -> bool:

@@ -108,6 +108,7 @@ class _Folder:
     def __init__(self, storage: Storage, path: str) -> None:
         self._storage = storage
         self._path = path
+        self._made = {path}  # folders that exist already: not created again for each file
         self.announced: _AnnouncedFile | None = None
 
     def open(self, name: str, mode: str) -> IO[Any]:
@@ -116,7 +117,9 @@ class _Folder:
         target = self._storage.join(self._path, name)
         if "w" in mode or "a" in mode:
             parent = target.rsplit("/", 1)[0] if "/" in name else self._path
-            self._storage.makedirs(parent)
+            if parent not in self._made:
+                self._storage.makedirs(parent)
+                self._made.add(parent)
         return self._storage.open(target, mode)
 
     def local_path(self, name: str) -> str | None:
@@ -188,7 +191,7 @@ class ArtifactStore:
         chosen = materializer or self.materializers.for_value(value)
         staging = self.storage.join(self.storage.root, ".staging", uuid.uuid4().hex)
         try:
-            self.storage.makedirs(staging)
+            self.storage.make_new_dir(staging)
             folder = _Folder(self.storage, staging)
             chosen().save(value, folder)
             content_hash, size = self._hash_written(staging, folder.announced)
@@ -277,9 +280,11 @@ class ArtifactStore:
 
     def _publish(self, staging: str, final: str, stored: StoredArtifact) -> None:
         """Make the artifact visible all at once: readers only trust folders that have a manifest."""
-        if self.storage.exists(self.storage.join(final, MANIFEST)):  # another writer won meanwhile
-            raise ArtifactError(f"artifact at {self.storage.uri_of(final)} already exists; artifacts are immutable")
-        if self.storage.exists(final):
+        if self.storage.exists(final):  # one probe when nothing is there, the usual case
+            if self.storage.exists(self.storage.join(final, MANIFEST)):  # another writer won meanwhile
+                raise ArtifactError(
+                    f"artifact at {self.storage.uri_of(final)} already exists; artifacts are immutable"
+                )
             self.storage.remove_tree(final)  # a leftover without a manifest: never published
         if self.storage.atomic_rename:
             self._write_manifest(staging, stored)
