@@ -282,9 +282,7 @@ class ArtifactStore:
         """Make the artifact visible all at once: readers only trust folders that have a manifest."""
         if self.storage.exists(final):  # one probe when nothing is there, the usual case
             if self.storage.exists(self.storage.join(final, MANIFEST)):  # another writer won meanwhile
-                raise ArtifactError(
-                    f"artifact at {self.storage.uri_of(final)} already exists; artifacts are immutable"
-                )
+                raise ArtifactError(f"artifact at {self.storage.uri_of(final)} already exists; artifacts are immutable")
             self.storage.remove_tree(final)  # a leftover without a manifest: never published
         if self.storage.atomic_rename:
             self._write_manifest(staging, stored)
