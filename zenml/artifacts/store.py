@@ -8,6 +8,7 @@ so readers never see a partial artifact; the content hash is checked on every re
 from __future__ import annotations
 
 import errno
+import io
 import json
 import mmap
 import os
@@ -23,7 +24,12 @@ from typing import IO, Any
 import blake3
 import xxhash
 
-from zenml.artifacts.materializers import BaseMaterializer, MaterializerRegistry, materializer_registry
+from zenml.artifacts.materializers import (
+    BaseMaterializer,
+    JSONMaterializer,
+    MaterializerRegistry,
+    materializer_registry,
+)
 from zenml.artifacts.storage import Storage, open_storage
 from zenml.exceptions import ArtifactError
 from zenml.utils.hashing import CONTENT_HASH
@@ -41,6 +47,9 @@ _HASHERS: dict[str, Any] = {
     "xxh3-128": xxhash.xxh3_128,
     "blake3": lambda: blake3.blake3(max_threads=blake3.blake3.AUTO),
 }
+# Materializers of zenml whose loads only read their files through ``open``: they are handed the
+# bytes that were just verified (one read of a small artifact, and no window between check and read).
+_READS_VERIFIED_BYTES: tuple[type[BaseMaterializer], ...] = (JSONMaterializer,)
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 _READ_CHUNK = 8 * 1024 * 1024
 _THREAD_BYTES = 4 * 1024 * 1024
@@ -110,10 +119,15 @@ class _Folder:
         self._path = path
         self._made = {path}  # folders that exist already: not created again for each file
         self.announced: _AnnouncedFile | None = None
+        self.verified: dict[str, bytes] | None = None  # files whose bytes were just hashed on read
 
     def open(self, name: str, mode: str) -> IO[Any]:
         for part in name.split("/"):
             check_segment(part, "artifact file name")
+        if self.verified is not None and name in self.verified and mode in ("r", "rb"):
+            # the very bytes whose hash was just checked: no second read of the file
+            data = io.BytesIO(self.verified[name])
+            return data if mode == "rb" else io.TextIOWrapper(data)
         target = self._storage.join(self._path, name)
         if "w" in mode or "a" in mode:
             parent = target.rsplit("/", 1)[0] if "/" in name else self._path
@@ -326,10 +340,13 @@ class ArtifactStore:
         materializer = self.materializers.for_stored(stored.format, stored.materializer)
         result: dict[str, Any] = {}
         if stored.size < _THREAD_BYTES:  # small: hashing inline is cheaper than starting a thread
-            self._verify_into(stored, result)
+            folder = _Folder(self.storage, self.storage.path_of(stored.uri))
+            if materializer in _READS_VERIFIED_BYTES:
+                folder.verified = {}
+            self._verify_into(stored, result, folder.verified)
             self._raise_if_mismatch(result, stored, name)
             try:
-                return materializer().load(_Folder(self.storage, self.storage.path_of(stored.uri)))
+                return materializer().load(folder)
             except Exception as exc:
                 raise ArtifactError(f"cannot read {name} at {stored.uri}: {type(exc).__name__}: {exc}") from exc
         verifier = threading.Thread(target=self._verify_into, args=(stored, result), daemon=True)
@@ -344,9 +361,12 @@ class ArtifactStore:
         self._raise_if_mismatch(result, stored, name)
         return value
 
-    def _verify_into(self, stored: StoredArtifact, result: dict[str, Any]) -> None:
+    def _verify_into(
+        self, stored: StoredArtifact, result: dict[str, Any], keep: dict[str, bytes] | None = None
+    ) -> None:
         try:
-            result["hash"] = self.hash_folder(self.storage.path_of(stored.uri), like=stored.content_hash)[0]
+            path = self.storage.path_of(stored.uri)
+            result["hash"] = self.hash_folder(path, like=stored.content_hash, keep=keep)[0]
         except Exception as exc:  # noqa: BLE001 -- handed to the reading thread, which raises it
             result["error"] = exc
 
@@ -408,10 +428,13 @@ class ArtifactStore:
         """Whether a published artifact (folder with its manifest) exists at ``uri``."""
         return self.storage.exists(self.storage.join(self.storage.path_of(uri), MANIFEST))
 
-    def hash_folder(self, folder: str, like: str | None = None) -> tuple[str, int]:
+    def hash_folder(
+        self, folder: str, like: str | None = None, keep: dict[str, bytes] | None = None
+    ) -> tuple[str, int]:
         """Return ``(<algorithm>:<hex>, total bytes)`` over every file but the manifest, in path order.
 
         The algorithm is the one of the recorded hash ``like`` (to check it), else ``WRITE_HASH``.
+        ``keep``: filled with the bytes of each local file as hashed (small artifacts only).
 
         Raises:
             ArtifactError: ``like`` names an algorithm this zenml does not know.
@@ -428,7 +451,15 @@ class ArtifactStore:
             if relative == MANIFEST:
                 continue
             digest.update(f"{relative}\0{size}\0".encode())
-            self._hash_file(self.storage.join(folder, relative), size, digest)
+            path = self.storage.join(folder, relative)
+            local = self.storage.local_path(path) if keep is not None else None
+            if keep is not None and local is not None:
+                with open(local, "rb") as handle:
+                    data = handle.read()
+                digest.update(data)
+                keep[relative] = data
+            else:
+                self._hash_file(path, size, digest)
             total += size
         return f"{algorithm}:{digest.hexdigest()}", total
 
