@@ -34,7 +34,7 @@ SPAWN_HINT = (
 
 
 class ParallelOrchestrator(BaseOrchestrator):
-    """Runs each step in one of ``workers`` processes (stdlib, spawned once per run and reused).
+    """Runs each step in one of ``workers`` processes (stdlib, started once per run and reused; see ``pool``).
 
     A step is submitted as soon as every step it reads from has finished and enough worker slots
     are free: a step asking for ``resources={"cpu": 2}`` takes two of the ``workers`` slots, so
