@@ -5,11 +5,15 @@ Dask is imported only when a run uses this orchestrator (``pip install 'zenml[da
 A multi-machine cluster needs stores every worker can reach: a shared metadata store
 (MySQL/PostgreSQL) and a shared artifact store (S3/GCS). Sending work to a remote scheduler
 while the stack points at a local SQLite file or a local folder is refused before any step runs.
+
+The local cluster's worker processes are forks of multiprocessing's fork server, which imports
+Dask's worker and zenml's step machinery once per process (see ``_forkserver_settings``).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 import signal
@@ -205,6 +209,7 @@ class DaskOrchestrator(BaseOrchestrator):
             # A task whose worker dies fails at once (KilledWorker), recorded as its step's failure;
             # by default Dask would run it on up to 3 more workers, killing each in turn.
             "distributed.scheduler.allowed-failures": 0,
+            **_forkserver_settings(),
         }
         with dask.config.set(settings):
             cluster = distributed.LocalCluster(
@@ -218,11 +223,36 @@ class DaskOrchestrator(BaseOrchestrator):
                 resources=declared,
                 worker_class=_exit_noting_nanny(exits),
                 preload=[__name__],  # dask_setup, below, in each worker process
+                # what a spawned worker would inherit; a fork of the fork server has the server's environment
+                env=dict(os.environ),
             )
         try:
             yield cluster, exits
         finally:
             cluster.close()
+
+
+#: What the fork server imports once for the local cluster's workers: Dask's worker and zenml's step machinery.
+FORKSERVER_PRELOAD = ["distributed", __name__]
+
+
+def _forkserver_settings() -> dict[str, str]:
+    """Dask settings that start the local cluster's worker processes as forks of a fork server.
+
+    A spawned worker imports ``distributed`` and zenml's step machinery (~0.6 s of CPU each); the
+    fork server imports them once per process. Dask's own preload list for the fork server would
+    first import each of its optional packages (pandas among them) into this process to see which
+    exist, so zenml sets the list itself and marks it set. Without a fork server (Windows), or a
+    Dask whose internals differ, workers are spawned as before.
+    """
+    import distributed.utils
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return {}
+    if not getattr(distributed.utils, "_forkserver_preload_set", True):
+        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+        distributed.utils._forkserver_preload_set = True
+    return {"distributed.worker.multiprocessing-method": "forkserver"}
 
 
 def _exit_noting_nanny(exits: dict[str, int]) -> type[Any]:
