@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import signal
@@ -141,8 +142,14 @@ class DaskOrchestrator(BaseOrchestrator):
         }
 
     def preflight(self, stores: Stores) -> None:
-        """A remote cluster needs stores every machine can reach (checked before the run is recorded)."""
+        """A remote cluster needs stores every machine can reach (checked before the run is recorded).
+
+        For a local cluster, its workers' fork server starts now: it imports Dask and zenml while
+        this process records the run, imports Dask and starts the scheduler.
+        """
         self.check_shared_stores(recipe_of(stores, "dask"))
+        if self.address is None:
+            _start_fork_server()
 
     def check_shared_stores(self, recipe: StoresRecipe) -> None:
         """Refuse a remote cluster while the stores are local to this machine.
@@ -234,6 +241,19 @@ class DaskOrchestrator(BaseOrchestrator):
 
 #: What the fork server imports once for the local cluster's workers: Dask's worker and zenml's step machinery.
 FORKSERVER_PRELOAD = ["distributed", __name__]
+
+
+_fork_server = {"preload_set": False}
+
+
+def _start_fork_server() -> None:
+    """Start the fork server with ``FORKSERVER_PRELOAD`` (one already running keeps its own list)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    if not _fork_server["preload_set"]:
+        _fork_server["preload_set"] = True
+        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+    multiprocessing.forkserver.ensure_running()
 
 
 def _forkserver_settings() -> dict[str, str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
 import os
 import signal
 from dataclasses import dataclass
@@ -125,6 +126,15 @@ def pool_context() -> Any:
         _preload_set["done"] = True
         context.set_forkserver_preload(PRELOAD)
     return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now (where workers are its forks), so it imports ``PRELOAD`` while this process goes on.
+
+    Starting it returns at once; the first worker waits for the server's imports to end.
+    """
+    if pool_context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 class StepPool:
