@@ -230,8 +230,9 @@ class DaskOrchestrator(BaseOrchestrator):
                 resources=declared,
                 worker_class=_exit_noting_nanny(exits),
                 preload=[__name__],  # dask_setup, below, in each worker process
-                # what a spawned worker would inherit; a fork of the fork server has the server's environment
-                env=dict(os.environ),
+                # what a spawned worker would inherit (a fork of the fork server has the server's environment);
+                # Dask's pre-spawn variables keep Dask's values, as when it set them before spawning
+                env={k: v for k, v in os.environ.items() if k not in dask.config.get(PRE_SPAWN_ENVIRON, {})},
             )
         try:
             yield cluster, exits
@@ -239,6 +240,7 @@ class DaskOrchestrator(BaseOrchestrator):
             cluster.close()
 
 
+PRE_SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
 #: What the fork server imports once for the local cluster's workers: Dask's worker and zenml's step machinery.
 FORKSERVER_PRELOAD = ["distributed", __name__]
 
