@@ -455,6 +455,6 @@ def test_local_workers_are_spawned_where_there_is_no_fork_server(monkeypatch: py
 
     from zenml.backends.orchestrator import dask as dask_orchestrator
 
-    assert dask_orchestrator._forkserver_settings() == {"distributed.worker.multiprocessing-method": "forkserver"}
+    assert dask_orchestrator.forkserver_settings() == {"distributed.worker.multiprocessing-method": "forkserver"}
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    assert dask_orchestrator._forkserver_settings() == {}
+    assert dask_orchestrator.forkserver_settings() == {}

@@ -7,7 +7,7 @@ A multi-machine cluster needs stores every worker can reach: a shared metadata s
 while the stack points at a local SQLite file or a local folder is refused before any step runs.
 
 The local cluster's worker processes are forks of multiprocessing's fork server, which imports
-Dask's worker and zenml's step machinery once per process (see ``_forkserver_settings``).
+Dask's worker and zenml's step machinery once per process (see ``forkserver_settings``).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ class DaskOrchestrator(BaseOrchestrator):
             # A task whose worker dies fails at once (KilledWorker), recorded as its step's failure;
             # by default Dask would run it on up to 3 more workers, killing each in turn.
             "distributed.scheduler.allowed-failures": 0,
-            **_forkserver_settings(),
+            **forkserver_settings(),
         }
         with dask.config.set(settings):
             cluster = distributed.LocalCluster(
@@ -258,7 +258,7 @@ def _start_fork_server() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-def _forkserver_settings() -> dict[str, str]:
+def forkserver_settings() -> dict[str, str]:
     """Dask settings that start the local cluster's worker processes as forks of a fork server.
 
     A spawned worker imports ``distributed`` and zenml's step machinery (~0.6 s of CPU each); the
