@@ -423,3 +423,38 @@ def test_an_existing_cluster_reports_the_exit_code_its_nanny_logged(repo: Reposi
         run_pipeline(one_death, orchestrator=DaskOrchestrator(address=dask_cluster), repository=repo)
     (record,) = repo.stores().metadata.step_runs(caught.value.run_id)  # type: ignore[attr-defined]
     assert (record.status, record.error_type) == ("failed", "WorkerDied")
+
+
+@step
+def read_env() -> str:
+    return os.environ.get("ZENML_TEST_DASK_ENV", "<unset>")
+
+
+@pipeline
+def env_reader() -> None:
+    read_env()
+
+
+@pytest.mark.timeout(180)
+def test_local_workers_see_the_environment_of_the_moment_the_cluster_starts(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # workers are forks of a fork server that outlives a run; they still take this process's environment
+    def value() -> object:
+        run = run_pipeline(env_reader, orchestrator=DaskOrchestrator(n_workers=1), repository=repo, enable_cache=False)
+        return run.steps["read_env"].output()
+
+    monkeypatch.setenv("ZENML_TEST_DASK_ENV", "first")
+    assert value() == "first"
+    monkeypatch.setenv("ZENML_TEST_DASK_ENV", "second")
+    assert value() == "second"
+
+
+def test_local_workers_are_spawned_where_there_is_no_fork_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from zenml.backends.orchestrator import dask as dask_orchestrator
+
+    assert dask_orchestrator.forkserver_settings() == {"distributed.worker.multiprocessing-method": "forkserver"}
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert dask_orchestrator.forkserver_settings() == {}

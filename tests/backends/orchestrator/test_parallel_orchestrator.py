@@ -234,3 +234,40 @@ def test_a_script_without_a_main_guard_is_told_to_add_one(repo: Repository, tmp_
         done.stderr
     )
     assert 'guard it with `if __name__ == "__main__":`' in done.stderr
+
+
+@step
+def read_env() -> str:
+    return os.environ.get("ZENML_TEST_POOL_ENV", "<unset>")
+
+
+@pipeline
+def env_reader() -> None:
+    read_env()
+
+
+@pytest.mark.timeout(120)
+def test_workers_see_the_environment_of_the_moment_the_pool_starts(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the fork server outlives a run: its forks still take the orchestrating process's environment, as spawned ones do
+    def value() -> object:
+        run = run_pipeline(env_reader, orchestrator="parallel", repository=repo, enable_cache=False)
+        return run.steps["read_env"].output()
+
+    monkeypatch.setenv("ZENML_TEST_POOL_ENV", "first")
+    assert value() == "first"
+    monkeypatch.setenv("ZENML_TEST_POOL_ENV", "second")
+    assert value() == "second"
+    monkeypatch.delenv("ZENML_TEST_POOL_ENV")
+    assert value() == "<unset>"
+
+
+def test_workers_are_spawned_where_there_is_no_fork_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from zenml.backends.orchestrator import pool
+
+    assert pool.pool_context().get_start_method() in multiprocessing.get_all_start_methods()
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert pool.pool_context().get_start_method() == "spawn"

@@ -5,11 +5,16 @@ Dask is imported only when a run uses this orchestrator (``pip install 'zenml[da
 A multi-machine cluster needs stores every worker can reach: a shared metadata store
 (MySQL/PostgreSQL) and a shared artifact store (S3/GCS). Sending work to a remote scheduler
 while the stack points at a local SQLite file or a local folder is refused before any step runs.
+
+The local cluster's worker processes are forks of multiprocessing's fork server, which imports
+Dask's worker and zenml's step machinery once per process (see ``forkserver_settings``).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import signal
@@ -138,8 +143,14 @@ class DaskOrchestrator(BaseOrchestrator):
         }
 
     def preflight(self, stores: Stores) -> None:
-        """A remote cluster needs stores every machine can reach (checked before the run is recorded)."""
+        """A remote cluster needs stores every machine can reach (checked before the run is recorded).
+
+        For a local cluster, its workers' fork server starts now: it imports Dask and zenml while
+        this process records the run, imports Dask and starts the scheduler.
+        """
         self.check_shared_stores(recipe_of(stores, "dask"))
+        if self.address is None:
+            _start_fork_server()
 
     def check_shared_stores(self, recipe: StoresRecipe) -> None:
         """Refuse a remote cluster while the stores are local to this machine.
@@ -206,6 +217,7 @@ class DaskOrchestrator(BaseOrchestrator):
             # A task whose worker dies fails at once (KilledWorker), recorded as its step's failure;
             # by default Dask would run it on up to 3 more workers, killing each in turn.
             "distributed.scheduler.allowed-failures": 0,
+            **forkserver_settings(),
         }
         with dask.config.set(settings):
             cluster = distributed.LocalCluster(
@@ -219,11 +231,51 @@ class DaskOrchestrator(BaseOrchestrator):
                 resources=declared,
                 worker_class=_exit_noting_nanny(exits),
                 preload=[__name__],  # dask_setup, below, in each worker process
+                # what a spawned worker would inherit (a fork of the fork server has the server's environment);
+                # Dask's pre-spawn variables keep Dask's values, as when it set them before spawning
+                env={k: v for k, v in os.environ.items() if k not in dask.config.get(PRE_SPAWN_ENVIRON, {})},
             )
         try:
             yield cluster, exits
         finally:
             cluster.close()
+
+
+PRE_SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
+#: What the fork server imports once for the local cluster's workers: Dask's worker and zenml's step machinery.
+FORKSERVER_PRELOAD = ["distributed", __name__]
+
+
+_fork_server = {"preload_set": False}
+
+
+def _start_fork_server() -> None:
+    """Start the fork server with ``FORKSERVER_PRELOAD`` (one already running keeps its own list)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    if not _fork_server["preload_set"]:
+        _fork_server["preload_set"] = True
+        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+    multiprocessing.forkserver.ensure_running()
+
+
+def forkserver_settings() -> dict[str, str]:
+    """Dask settings that start the local cluster's worker processes as forks of a fork server.
+
+    A spawned worker imports ``distributed`` and zenml's step machinery (~0.6 s of CPU each); the
+    fork server imports them once per process. Dask's own preload list for the fork server would
+    first import each of its optional packages (pandas among them) into this process to see which
+    exist, so zenml sets the list itself and marks it set. Without a fork server (Windows), or a
+    Dask whose internals differ, workers are spawned as before.
+    """
+    import distributed.utils
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return {}
+    if not getattr(distributed.utils, "_forkserver_preload_set", True):
+        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+        distributed.utils._forkserver_preload_set = True
+    return {"distributed.worker.multiprocessing-method": "forkserver"}
 
 
 def _exit_noting_nanny(exits: dict[str, int]) -> type[Any]:

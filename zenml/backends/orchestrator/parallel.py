@@ -16,7 +16,7 @@ from zenml.backends.orchestrator.lost import (
     stopped_with_the_run,
     worker_died,
 )
-from zenml.backends.orchestrator.pool import Finished, StepPool
+from zenml.backends.orchestrator.pool import Finished, StepPool, start_fork_server
 from zenml.backends.orchestrator.resources import check_capacity, machine_capacity
 from zenml.backends.orchestrator.worker import recipe_of
 from zenml.exceptions import ConfigError, MetadataStoreError, StepError
@@ -34,7 +34,7 @@ SPAWN_HINT = (
 
 
 class ParallelOrchestrator(BaseOrchestrator):
-    """Runs each step in one of ``workers`` processes (stdlib, spawned once per run and reused).
+    """Runs each step in one of ``workers`` processes (stdlib, started once per run and reused; see ``pool``).
 
     A step is submitted as soon as every step it reads from has finished and enough worker slots
     are free: a step asking for ``resources={"cpu": 2}`` takes two of the ``workers`` slots, so
@@ -64,6 +64,11 @@ class ParallelOrchestrator(BaseOrchestrator):
         capacity = machine_capacity()
         capacity["cpu"] = min(capacity["cpu"], float(self.workers))
         check_capacity(spec, capacity, f"this machine with the parallel orchestrator's {self.workers} worker slots")
+
+    def preflight(self, stores: Stores) -> None:
+        """Start the workers' fork server before the run is recorded: it imports zenml meanwhile."""
+        super().preflight(stores)
+        start_fork_server()
 
     def _run(
         self, spec: RunSpec, steps: list[str], stores: Stores, listener: RunListener, use_cache: bool

@@ -1,9 +1,16 @@
-"""``StepPool``: spawned worker processes running one step each at a time; a worker that dies ends only its step.
+"""``StepPool``: worker processes running one step each at a time; a worker that dies ends only its step.
 
 The standard library's ``ProcessPoolExecutor`` cannot say which task a dead worker was running, and
 breaks for good when one dies: it fails every running task and terminates the other workers with
 them. Here each worker has its own pipe, so a death is the death of one known step (with the
 process's exit code), the other steps go on, and a fresh worker replaces the dead one when needed.
+
+Workers are forks of multiprocessing's fork server, which imports the step machinery once (zenml,
+SQLAlchemy, pydantic: ~0.3 s of CPU) for every worker of every pool of this process; with "spawn"
+each worker paid it again. A worker still starts as a spawned one does: it takes the orchestrating
+process's current working directory, ``sys.path`` and environment, and imports the main module
+(a script without a ``__main__`` guard fails there, before it is ready). Where there is no fork
+server (Windows), workers are spawned.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
+import os
 import signal
 from dataclasses import dataclass
 from types import TracebackType
@@ -24,6 +33,9 @@ from zenml.runtime.stores import StoresRecipe
 
 JOIN_SECONDS = 5.0  # how long a worker asked to stop gets before it is killed
 READY = "zenml-step-worker-ready"  # a worker's first message: it runs ``serve`` (its start-up did not fail)
+#: What the fork server imports once, before it forks workers: this module, and the step machinery with it.
+PRELOAD = [__name__]
+_preload_set = {"done": False}
 
 
 @dataclass(frozen=True)
@@ -39,8 +51,15 @@ class Finished:
     before_ready: bool = False
 
 
-def serve(connection: Any, recipe: StoresRecipe) -> None:
-    """A worker process: run each step sent over ``connection`` and send back ``(outcome, error)``; stop on ``None``."""
+def serve(connection: Any, recipe: StoresRecipe, environ: dict[str, str] | None = None) -> None:
+    """A worker process: run each step sent over ``connection`` and send back ``(outcome, error)``; stop on ``None``.
+
+    ``environ``: the orchestrating process's environment when the worker was started (a fork of the
+    fork server has the server's, from when it started), taken over as a spawned worker inherits it.
+    """
+    if environ is not None and environ != os.environ:
+        os.environ.clear()
+        os.environ.update(environ)
     start_pool_worker(recipe)
     connection.send(READY)
     while True:
@@ -69,7 +88,8 @@ class _Worker:
     def __init__(self, context: Any, recipe: StoresRecipe) -> None:
         self.connection, child = context.Pipe()
         # not a daemon: a step may start processes of its own (training backends do)
-        self.process = context.Process(target=serve, args=(child, recipe), name="zenml-step-worker")
+        environ = dict(os.environ) if context.get_start_method() == "forkserver" else None
+        self.process = context.Process(target=serve, args=(child, recipe, environ), name="zenml-step-worker")
         self.process.start()
         child.close()
         self.ready = False
@@ -91,15 +111,41 @@ class _Worker:
         return code
 
 
+def pool_context() -> Any:
+    """The multiprocessing context of step workers: forks of a fork server that preloads ``PRELOAD``; else spawn.
+
+    The preload list is set once per process, and only takes effect when the fork server starts
+    (a fork server that this program started itself keeps its own list; workers then import the
+    machinery themselves, as spawned ones do). It replaces the default ``["__main__"]``: the fork
+    server must not run a script's top level, which may start a run.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    if not _preload_set["done"]:
+        _preload_set["done"] = True
+        context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now (where workers are its forks), so it imports ``PRELOAD`` while this process goes on.
+
+    Starting it returns at once; the first worker waits for the server's imports to end.
+    """
+    if pool_context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
+
+
 class StepPool:
-    """Up to ``size`` spawned processes, started at once (each opens the stores while the first step runs).
+    """Up to ``size`` worker processes, started at once (each opens the stores while the first step runs).
 
     Use as a context manager: leaving it stops every worker, killing those still running a step
     when an exception (e.g. ``KeyboardInterrupt``) is on its way out.
     """
 
     def __init__(self, size: int, recipe: StoresRecipe) -> None:
-        self.context = multiprocessing.get_context("spawn")
+        self.context = pool_context()
         self.recipe = recipe
         self.idle = [_Worker(self.context, recipe) for _ in range(size)]
         self.busy: dict[str, _Worker] = {}
