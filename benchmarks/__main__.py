@@ -19,7 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen benchmarks (default: all); 1 if one could not run, 0 otherwise, targets met or not."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=main.__doc__)
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all but {', '.join(sorted(ON_DEMAND))})"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all but {', '.join(sorted(ON_DEMAND))})",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
     args = parser.parse_args(argv)

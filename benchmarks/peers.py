@@ -159,7 +159,13 @@ def rows_for(workload: str, bench: Path, pythons: dict[str, str], folders: dict[
             "ours zen run": ([zen_script, "run", "ours_bench.py:chain_10", "-q"], ours),
         }
         if "metaflow" in pythons:
-            subprocess.run([pythons["metaflow"], "chain_10.py", "run"], cwd=folders["mf"], env={**clean_env(), **_PEER_ENV}, capture_output=True, check=True)
+            subprocess.run(
+                [pythons["metaflow"], "chain_10.py", "run"],
+                cwd=folders["mf"],
+                env={**clean_env(), **_PEER_ENV},
+                capture_output=True,
+                check=True,
+            )
             commands["metaflow resume"] = ([pythons["metaflow"], "chain_10.py", "resume"], folders["mf"])
         rows.append(Row("W3 cached 10-step re-run", commands))
     elif workload == "w5":
@@ -171,7 +177,10 @@ def rows_for(workload: str, bench: Path, pythons: dict[str, str], folders: dict[
             "ours local": ([py, "ours_bench.py", "fanout", "local"], ours),
         }
         if "kedro" in pythons:
-            commands["kedro ParallelRunner(2)"] = ([pythons["kedro"], str(bench / "kedro_bench.py"), "fanout", "parallel"], plain)
+            commands["kedro ParallelRunner(2)"] = (
+                [pythons["kedro"], str(bench / "kedro_bench.py"), "fanout", "parallel"],
+                plain,
+            )
         rows.append(Row("W5 fan-out 8 x 1 s + join", commands))
     return rows
 
@@ -179,7 +188,9 @@ def rows_for(workload: str, bench: Path, pythons: dict[str, str], folders: dict[
 def w6_rows(bench: Path, pythons: dict[str, str], folders: dict[str, Path], k: int) -> list[Row]:
     """W6: after ``k`` runs of the 10-step chain, list the runs and load the last run's outputs (in process)."""
     ours, plain = folders["ours"], folders["plain"] / "w6"
-    subprocess.run([sys.executable, "ours_bench.py", "many", str(k)], cwd=ours, env=clean_env(), capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "ours_bench.py", "many", str(k)], cwd=ours, env=clean_env(), capture_output=True, check=True
+    )
     for _ in range(k):
         argv = [pythons["plain"], str(bench / "plain_py.py"), "chain", "10", "--root", str(plain)]
         subprocess.run(argv, env=clean_env(), capture_output=True, check=True)
@@ -187,7 +198,9 @@ def w6_rows(bench: Path, pythons: dict[str, str], folders: dict[str, Path], k: i
     ours_meta = [sys.executable, "ours_bench.py", "meta"]
     return [
         Row(f"W6 list {k} runs (in process)", {"plain": (plain_meta, plain), "ours": (ours_meta, ours)}, "list_s"),
-        Row("W6 load the last run's outputs", {"plain": (plain_meta, plain), "ours": (ours_meta, ours)}, "fetch_last_s"),
+        Row(
+            "W6 load the last run's outputs", {"plain": (plain_meta, plain), "ours": (ours_meta, ours)}, "fetch_last_s"
+        ),
     ]
 
 
@@ -212,8 +225,10 @@ def print_rows(rows: list[Row]) -> None:
         print(f"\n{row.workload}" + (f" ({row.figure})" if row.figure else " (whole process, median)"))
         ours = {label: value for label, value in values.items() if label.startswith("ours")}
         for label, value in values.items():
-            ratios = "" if label in ours or value <= 0 else "   " + ", ".join(
-                f"{mine}/{label} {ours_value / value:.2f}x" for mine, ours_value in ours.items()
+            ratios = (
+                ""
+                if label in ours or value <= 0
+                else "   " + ", ".join(f"{mine}/{label} {ours_value / value:.2f}x" for mine, ours_value in ours.items())
             )
             print(f"  {label:<26} {value * scale:9.3f} {unit}{ratios}")
 
@@ -246,7 +261,9 @@ def targets(rows: list[Row]) -> list[Figure]:
         if against is None:
             figures.append(Figure(NAME, f"{workload}, {label}", values[label], "s", target=target))
         elif against in values:
-            figures.append(Figure(NAME, f"{workload}, {label} / {against}", values[label] / values[against], "x", target=target))
+            figures.append(
+                Figure(NAME, f"{workload}, {label} / {against}", values[label] / values[against], "x", target=target)
+            )
     for row in rows:
         if row.figure and "ours" in row.samples:
             figures.append(Figure(NAME, f"{row.workload}, ours", row.medians()["ours"] * 1000, "ms", target=5.0))
@@ -261,7 +278,9 @@ def run() -> list[Figure]:
         return [Figure(NAME, "peer-bench workloads", None, "s", note=f"no peer-bench folder at {where}")]
     work_setting = os.environ.get("ZEN_BENCH_PEERS_WORK")
     pythons = peer_pythons(Path(work_setting) if work_setting else None)
-    workloads = [name.strip() for name in os.environ.get("ZEN_BENCH_PEERS_WORKLOADS", "w2,w3,w5,w6").split(",") if name.strip()]
+    workloads = [
+        name.strip() for name in os.environ.get("ZEN_BENCH_PEERS_WORKLOADS", "w2,w3,w5,w6").split(",") if name.strip()
+    ]
     runs = int(os.environ.get("ZEN_BENCH_PEERS_RUNS", "5"))
     print(f"  peer-bench: {bench}; labels: ours, {', '.join(pythons)}; workloads: {', '.join(workloads)}")
     with tempfile.TemporaryDirectory(prefix="zen-bench-peers-") as tmp:
