@@ -16,7 +16,7 @@ from benchmarks.report import Figure, print_summary, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the chosen benchmarks (default: all but the on-demand ones); 1 if one could not run, 0 otherwise, targets met or not."""
+    """Run the chosen benchmarks (default: all but ON_DEMAND); 1 if one could not run, 0 otherwise, met or not."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=main.__doc__)
     parser.add_argument(
         "names",
