@@ -14,6 +14,10 @@ BENCHMARKS: dict[str, str] = {
     "trainers": "benchmarks.trainers",
     "orchestrators": "benchmarks.orchestrators",
     "serving": "benchmarks.serving",
+    "peers": "benchmarks.peers",
 }
 
-__all__ = ["BENCHMARKS"]
+#: run only when named (``python -m benchmarks peers``): minutes of other frameworks' processes
+ON_DEMAND: frozenset[str] = frozenset({"peers"})
+
+__all__ = ["BENCHMARKS", "ON_DEMAND"]
