@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zenml.utils.deprecation import moved_module
+from zenml.utils.deprecation import moved_module as _moved_module
 
 if TYPE_CHECKING:  # what the names resolve to, for type checkers (at run time ``__getattr__`` serves them)
     from zenml.engine import (
@@ -61,4 +61,4 @@ _RENAMED = {"exec_step": "run_worker_step"}
 
 def __getattr__(name: str) -> Any:
     """The old name from ``zenml.engine``, with a ``DeprecationWarning`` naming the new import."""
-    return moved_module(__name__, "zenml.engine", name, names=__all__, renamed=_RENAMED, said="is deprecated")
+    return _moved_module(__name__, "zenml.engine", name, names=__all__, renamed=_RENAMED, said="is deprecated")

@@ -51,7 +51,7 @@ IDS = [f"{module}.{old}" for module, old, _, _ in RENAMED]
 @pytest.mark.parametrize(("module", "old", "new", "path"), RENAMED, ids=IDS)
 def test_the_old_name_is_the_new_class_and_warns_naming_it(module: str, old: str, new: type, path: str) -> None:
     namespace: dict[str, object] = {}
-    message = rf"{re.escape(module)}\.{old} is deprecated .*; use {re.escape(path)} instead"
+    message = rf"{re.escape(module)}\.{old} is deprecated.*use {re.escape(path)} instead"
     with pytest.warns(DeprecationWarning, match=message):
         exec(f"from {module} import {old}", namespace)  # the import statement users wrote
     assert namespace[old] is new

@@ -12,7 +12,7 @@ import json
 from typing import IO, Any, ClassVar, Protocol
 
 from zenml.exceptions import ArtifactError
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 from zenml.utils.importing import qualified_name
 from zenml.utils.jsonable import find_non_jsonable
 from zenml.utils.trust import import_trusted
@@ -304,4 +304,4 @@ _RENAMED = {
 
 
 def __getattr__(name: str) -> Any:
-    return moved_attribute(__name__, name, _RENAMED)
+    return _moved_attribute(__name__, name, _RENAMED)

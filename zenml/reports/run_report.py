@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenml.utils.deprecation import moved_module
+from zenml.utils.deprecation import moved_module as _moved_module
 
 
 def __getattr__(name: str) -> Any:
-    return moved_module(__name__, "zenml.history.reports.run_report", name)
+    return _moved_module(__name__, "zenml.history.reports.run_report", name)

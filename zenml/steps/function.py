@@ -19,7 +19,7 @@ from zenml.exceptions import ConfigError, GraphError
 from zenml.steps.base import BaseStep
 from zenml.steps.options import StepOptions
 from zenml.steps.signature import StepSignature, read_signature
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 from zenml.utils.importing import module_name_of
 from zenml.utils.params import ParamSpec
 
@@ -192,7 +192,7 @@ _RENAMED = {"SimpleStep": "zenml.steps.function.FunctionStep"}
 
 
 def __getattr__(name: str) -> Any:
-    return moved_attribute(__name__, name, _RENAMED)
+    return _moved_attribute(__name__, name, _RENAMED)
 
 
 __all__ = ["FunctionStep", "StepOptions", "step"]

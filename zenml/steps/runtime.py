@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 _MOVED = {
     name: f"zenml.steps.options.{name}"
@@ -13,4 +13,4 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> Any:
-    return moved_attribute(__name__, name, _MOVED)
+    return _moved_attribute(__name__, name, _MOVED)

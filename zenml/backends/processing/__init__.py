@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from zenml.backends.processing.base import BaseProcessingBackend, Combiner
 from zenml.backends.processing.local import LocalProcessing
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 __all__ = ["BaseProcessingBackend", "BeamProcessing", "Combiner", "LocalProcessing", "SparkProcessing"]
 
@@ -29,5 +29,7 @@ def __getattr__(name: str) -> Any:
 
         return SparkProcessing
     if name == "ProcessingBackend":  # renamed by the Base* convention for extension points; one release
-        return moved_attribute(__name__, name, {"ProcessingBackend": "zenml.backends.processing.BaseProcessingBackend"})
+        return _moved_attribute(
+            __name__, name, {"ProcessingBackend": "zenml.backends.processing.BaseProcessingBackend"}
+        )
     raise AttributeError(f"module 'zenml.backends.processing' has no attribute '{name}'")

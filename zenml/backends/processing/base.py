@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from zenml.backends.base import BaseBackend
 from zenml.exceptions import BackendError
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -119,5 +119,7 @@ def check_indexes(indexes: Any, rows: int, names: Sequence[str]) -> Any:
 def __getattr__(name: str) -> Any:
     # renamed by the Base* convention for extension points; the old name works for one release
     if name == "ProcessingBackend":
-        return moved_attribute(__name__, name, {"ProcessingBackend": "zenml.backends.processing.BaseProcessingBackend"})
+        return _moved_attribute(
+            __name__, name, {"ProcessingBackend": "zenml.backends.processing.BaseProcessingBackend"}
+        )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from zenml.backends.training.base import BaseTrainingBackend, TrainingContext
 from zenml.backends.training.local import LocalTraining
 from zenml.backends.training.tensorflow import TensorflowDistributedTraining
 from zenml.backends.training.torch_distributed import TorchDistributedTraining
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 __all__ = [
     "BaseTrainingBackend",
@@ -22,5 +22,5 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # TrainingBackend was renamed BaseTrainingBackend (extension-point bases are named Base*); one release
     if name == "TrainingBackend":  # renamed by the Base* convention for extension points; one release
-        return moved_attribute(__name__, name, {"TrainingBackend": "zenml.backends.training.BaseTrainingBackend"})
+        return _moved_attribute(__name__, name, {"TrainingBackend": "zenml.backends.training.BaseTrainingBackend"})
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

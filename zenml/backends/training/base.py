@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from zenml.backends.base import BaseBackend
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 T = TypeVar("T")
 
@@ -68,5 +68,5 @@ class BaseTrainingBackend(BaseBackend, abc.ABC):
 def __getattr__(name: str) -> Any:
     # renamed by the Base* convention for extension points; the old name works for one release
     if name == "TrainingBackend":
-        return moved_attribute(__name__, name, {"TrainingBackend": "zenml.backends.training.BaseTrainingBackend"})
+        return _moved_attribute(__name__, name, {"TrainingBackend": "zenml.backends.training.BaseTrainingBackend"})
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import Metrics, StepContext
 from zenml.steps.task import ANY_CLASSIFICATION, CLASSES_KEY, CLASSIFICATION, TASK_KEY, TASKS, TRAINER_KEY
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 if TYPE_CHECKING:
     import numpy as np
@@ -272,4 +272,4 @@ _RENAMED = {"EvaluatorStep": "zenml.steps.evaluator.base.BaseEvaluatorStep"}
 
 
 def __getattr__(name: str) -> Any:
-    return moved_attribute(__name__, name, _RENAMED)
+    return _moved_attribute(__name__, name, _RENAMED)

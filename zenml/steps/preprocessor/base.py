@@ -16,7 +16,7 @@ from zenml.artifacts.materializers import ArtifactFolder, JSONMaterializer, regi
 from zenml.exceptions import ConfigError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import StepContext
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -149,4 +149,4 @@ _RENAMED = {"PreprocessorStep": "zenml.steps.preprocessor.base.BasePreprocessorS
 
 
 def __getattr__(name: str) -> Any:
-    return moved_attribute(__name__, name, _RENAMED)
+    return _moved_attribute(__name__, name, _RENAMED)

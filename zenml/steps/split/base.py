@@ -11,7 +11,7 @@ from zenml.exceptions import ConfigError, StepError
 from zenml.steps.base import BaseStep
 from zenml.steps.context import StepContext
 from zenml.steps.statistics import Statistics, compute_statistics
-from zenml.utils.deprecation import moved_attribute
+from zenml.utils.deprecation import moved_attribute as _moved_attribute
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,4 +126,4 @@ _RENAMED = {"SplitStep": "zenml.steps.split.base.BaseSplitStep"}
 
 
 def __getattr__(name: str) -> Any:
-    return moved_attribute(__name__, name, _RENAMED)
+    return _moved_attribute(__name__, name, _RENAMED)
