@@ -293,8 +293,10 @@ def test_a_progress_line_rewritten_after_carriage_returns_is_printed_once_it_end
 def test_the_display_shows_the_line_being_printed_under_the_table(live: Console) -> None:
     stdout = sys.stdout
     with ProgressDisplay(["trainer"]) as display:
-        assert sys.stdout is not stdout and getattr(sys.stdout, "rich_proxied_file", None) is stdout
+        # the table (and its refresh thread) starts with the first step, not while the run is compiled
+        assert sys.stdout is stdout
         display.step_started("trainer")
+        assert sys.stdout is not stdout and getattr(sys.stdout, "rich_proxied_file", None) is stdout
         print("\r7/10 [======>...]", end="", flush=True)
         terminal = _terminal()
         terminal.print(display.render())

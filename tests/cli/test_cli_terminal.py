@@ -346,3 +346,34 @@ def test_ctrl_c_stops_a_spark_job_and_its_jvm(tmp_path: Path) -> None:
     (run,) = Repository(tmp_path).runs(pipeline="sparked")
     assert run.status == "failed"
     assert "zen runs resume" in shown
+
+
+SERVER_PROBE = '''\
+import os
+
+from zenml import pipeline, step
+
+
+@step
+def server_command() -> str:
+    with open(f"/proc/{os.getppid()}/cmdline", "rb") as server:
+        return server.read().decode().replace("\\0", " ").strip()
+
+
+@pipeline
+def probed() -> None:
+    server_command()
+'''
+
+
+@pytest.mark.timeout(120)
+def test_a_parallel_run_in_a_terminal_forks_its_workers_from_zen_itself(project: Path) -> None:
+    # the live table starts at the first step, after the run's fork server was forked from this
+    # single-threaded process (its refresh thread would have ruled the fork out)
+    (project / "probe.py").write_text(SERVER_PROBE)
+    code, shown = zen_in_terminal("run", "probe.py:probed", "--orchestrator", "parallel", cwd=project, timeout=100)
+    assert code == 0, shown
+    assert re.search(r"^Run \S+ completed in .* \(1 completed\)$", shown, re.MULTILINE), shown
+    assert "server_command" in shown  # the table was shown
+    server = _only_run(project, "probed").steps["server_command"].output()  # type: ignore[attr-defined]
+    assert server.endswith("zen run probe.py:probed --orchestrator parallel"), server

@@ -83,16 +83,26 @@ class ProgressDisplay(StepOutcomes):
         )
 
     def __enter__(self) -> ProgressDisplay:
-        if self.live is not None:
-            self.live.start()
-            self.streams = [AboveTable(sys.stdout), AboveTable(sys.stderr)]
-            sys.stdout, sys.stderr = self.streams
         return self
+
+    def _show(self) -> None:
+        """Start the live table, at the run's first step event (once).
+
+        Not on entering: the table's refresh thread would then run while the run is compiled and
+        recorded, and a process running a second thread cannot fork the fork server its step
+        workers come from (``zenml.backends.orchestrator.fork_server``), so they would start from a
+        fresh interpreter, ~0.2 s later.
+        """
+        if self.live is None or self.streams:
+            return
+        self.live.start()
+        self.streams = [AboveTable(sys.stdout), AboveTable(sys.stderr)]
+        sys.stdout, sys.stderr = self.streams
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if self.live is None:
+        if self.live is None or not self.streams:
             return
         try:
             for stream in self.streams:
@@ -107,6 +117,7 @@ class ProgressDisplay(StepOutcomes):
 
     def step_started(self, name: str) -> None:
         """Mark ``name`` running."""
+        self._show()
         with self._lock:
             self.status[name] = StepStatus.RUNNING
             self.started[name] = time.perf_counter()
@@ -114,6 +125,7 @@ class ProgressDisplay(StepOutcomes):
     def step_finished(self, outcome: StepOutcome) -> None:
         """Record how ``outcome.name`` ended (and print a line when not on a terminal)."""
         super().step_finished(outcome)
+        self._show()
         with self._lock:
             self.status[outcome.name] = outcome.status
             self.elapsed[outcome.name] = outcome.duration

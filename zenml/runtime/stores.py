@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,26 @@ def open_cached(recipe: StoresRecipe, opener: Callable[[], Stores] | None = None
     if key not in _OPEN_STORES:
         _OPEN_STORES[key] = (opener or recipe.open)()
     return _OPEN_STORES[key]
+
+
+#: stores a forked child process inherited from its parent: never used (a database connection must
+#: not cross a fork: both processes would drive one connection's locks and journal) and never
+#: closed (closing could end the parent's transaction or remove its journal); only kept referenced,
+#: so that the collector does not close them either
+_INHERITED: list[Stores] = []
+
+
+def forget_inherited() -> None:
+    """In a forked child: set aside the stores the parent opened, so that ``open_cached`` opens its own.
+
+    Registered to run after every fork of this process (a fork server, a user's own
+    ``multiprocessing`` fork); the parent keeps its stores.
+    """
+    _INHERITED.extend(_OPEN_STORES.values())
+    _OPEN_STORES.clear()
+
+
+os.register_at_fork(after_in_child=forget_inherited)
 
 
 def close_cached(recipes: Iterable[StoresRecipe] | None = None) -> None:

@@ -206,7 +206,11 @@ def test_a_step_that_masks_its_timeout_is_stopped_with_its_worker(repo: Reposito
 
 
 UNGUARDED = """
+import threading
+import time
+
 from zenml import pipeline, step
+from zenml.backends.orchestrator import fork_server
 
 
 @step
@@ -219,13 +223,17 @@ def p() -> None:
     hello()
 
 
-p.run(orchestrator="parallel")  # no __main__ guard: each spawned worker runs this again and fails
+if THREAD:  # another thread: the workers' fork server is multiprocessing's own, a fresh interpreter
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+p.run(orchestrator="parallel")  # no __main__ guard
+print(fork_server.running())
 """
 
 
 @pytest.mark.timeout(120)
 def test_a_script_without_a_main_guard_is_told_to_add_one(repo: Repository, tmp_path: Path) -> None:
-    (tmp_path / "unguarded.py").write_text(UNGUARDED)
+    # multiprocessing's own fork server imports the main module in each worker, which runs the script again
+    (tmp_path / "unguarded.py").write_text("THREAD = True\n" + UNGUARDED)
     done = subprocess.run(  # noqa: S603
         [sys.executable, "unguarded.py"], cwd=tmp_path, capture_output=True, text=True, timeout=100
     )
@@ -234,6 +242,17 @@ def test_a_script_without_a_main_guard_is_told_to_add_one(repo: Repository, tmp_
         done.stderr
     )
     assert 'guard it with `if __name__ == "__main__":`' in done.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_single_threaded_script_without_a_main_guard_runs(repo: Repository, tmp_path: Path) -> None:
+    # its workers are forks of a copy of the script's own process, which already ran the top level
+    (tmp_path / "unguarded.py").write_text("THREAD = False\n" + UNGUARDED)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "unguarded.py"], cwd=tmp_path, capture_output=True, text=True, timeout=100
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["forked"]
 
 
 @step

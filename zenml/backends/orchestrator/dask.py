@@ -6,15 +6,15 @@ A multi-machine cluster needs stores every worker can reach: a shared metadata s
 (MySQL/PostgreSQL) and a shared artifact store (S3/GCS). Sending work to a remote scheduler
 while the stack points at a local SQLite file or a local folder is refused before any step runs.
 
-The local cluster's worker processes are forks of multiprocessing's fork server, which imports
-Dask's worker and zenml's step machinery once per process (see ``forkserver_settings``).
+The local cluster's worker processes are forks of a fork server (``fork_server``): a fork of this
+process where that is safe, else multiprocessing's own, which imports Dask's worker and zenml's step
+machinery once per process (see ``forkserver_settings``).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import re
 import signal
@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from zenml.backends.base import require_module
+from zenml.backends.orchestrator import fork_server
 from zenml.backends.orchestrator.base import BaseOrchestrator
 from zenml.backends.orchestrator.ledger import Ledger
 from zenml.backends.orchestrator.lost import (
@@ -145,12 +146,13 @@ class DaskOrchestrator(BaseOrchestrator):
     def preflight(self, stores: Stores) -> None:
         """A remote cluster needs stores every machine can reach (checked before the run is recorded).
 
-        For a local cluster, its workers' fork server starts now: it imports Dask and zenml while
-        this process records the run, imports Dask and starts the scheduler.
+        For a local cluster, its workers' fork server starts now (see ``fork_server``): it imports
+        what they need of Dask and zenml while this process records the run, imports Dask and
+        starts the scheduler.
         """
         self.check_shared_stores(recipe_of(stores, "dask"))
         if self.address is None:
-            _start_fork_server()
+            fork_server.start(FORKSERVER_PRELOAD)
 
     def check_shared_stores(self, recipe: StoresRecipe) -> None:
         """Refuse a remote cluster while the stores are local to this machine.
@@ -214,6 +216,15 @@ class DaskOrchestrator(BaseOrchestrator):
             # Without a dashboard nobody sees the workers' statistical profiles, and sampling every
             # step's stack each 10 ms cost a CPU-bound pure-Python step 2 % of its wall time here.
             "distributed.worker.profile.enabled": False,
+            # Each wake-up of a worker's event loop takes the GIL from the step running in its task
+            # thread. The loop's health check every 20 ms, with the memory and system monitors, made a
+            # CPU-bound pure-Python step take ~10 % more CPU than in a pool worker. A blocked loop is still
+            # reported (after 3 s), workers over their memory limit are still paused and restarted, and
+            # the system monitor only feeds a dashboard, which the local cluster does not start.
+            "distributed.admin.tick.interval": "1s",
+            "distributed.worker.memory.monitor-interval": "500ms",
+            "distributed.admin.system-monitor.interval": "2s",
+            "distributed.admin.system-monitor.gil.enabled": False,
             # A task whose worker dies fails at once (KilledWorker), recorded as its step's failure;
             # by default Dask would run it on up to 3 more workers, killing each in turn.
             "distributed.scheduler.allowed-failures": 0,
@@ -246,19 +257,6 @@ PRE_SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
 FORKSERVER_PRELOAD = ["distributed", __name__]
 
 
-_fork_server = {"preload_set": False}
-
-
-def _start_fork_server() -> None:
-    """Start the fork server with ``FORKSERVER_PRELOAD`` (one already running keeps its own list)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return
-    if not _fork_server["preload_set"]:
-        _fork_server["preload_set"] = True
-        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
-    multiprocessing.forkserver.ensure_running()
-
-
 def forkserver_settings() -> dict[str, str]:
     """Dask settings that start the local cluster's worker processes as forks of a fork server.
 
@@ -273,7 +271,7 @@ def forkserver_settings() -> dict[str, str]:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return {}
     if not getattr(distributed.utils, "_forkserver_preload_set", True):
-        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+        fork_server.use_preload(FORKSERVER_PRELOAD)
         distributed.utils._forkserver_preload_set = True
     return {"distributed.worker.multiprocessing-method": "forkserver"}
 

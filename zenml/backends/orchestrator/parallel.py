@@ -29,7 +29,7 @@ logger = logging.getLogger("zenml")
 INTERRUPT_GRACE = 3.0
 SPAWN_HINT = (
     ' before it could start the step; if a script starts this run, guard it with `if __name__ == "__main__":` '
-    "(workers are spawned and import the main module)"
+    "(workers started from a fresh interpreter import the main module)"
 )
 
 
@@ -42,7 +42,8 @@ class ParallelOrchestrator(BaseOrchestrator):
     ``stop``) or only steps independent of the failed one are (``continue``); steps already
     running finish, then the first failing step's ``StepError`` is raised. Steps must be
     importable by module name (the spec's code paths are added on workers), and a script that
-    starts a run needs an ``if __name__ == "__main__":`` guard (workers are spawned).
+    starts a run needs an ``if __name__ == "__main__":`` guard (workers that start from a fresh
+    interpreter import the main module; see ``fork_server`` for when they are forks of this process).
 
     A worker process that dies (``os._exit``, a crash in native code, the out-of-memory killer)
     fails only the step it ran, recorded ``WorkerDied`` with its exit code or signal; the other

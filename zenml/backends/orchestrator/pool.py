@@ -5,12 +5,14 @@ breaks for good when one dies: it fails every running task and terminates the ot
 them. Here each worker has its own pipe, so a death is the death of one known step (with the
 process's exit code), the other steps go on, and a fresh worker replaces the dead one when needed.
 
-Workers are forks of multiprocessing's fork server, which imports the step machinery once (zenml,
-SQLAlchemy, pydantic: ~0.3 s of CPU) for every worker of every pool of this process; with "spawn"
-each worker paid it again. A worker still starts as a spawned one does: it takes the orchestrating
-process's current working directory, ``sys.path`` and environment, and imports the main module
-(a script without a ``__main__`` guard fails there, before it is ready). Where there is no fork
-server (Windows), workers are spawned.
+Workers are forks of a fork server (``fork_server``): where it is safe, a fork of the orchestrating
+process made before the run is recorded, holding every module the run imported; elsewhere
+multiprocessing's own, which imports the step machinery once (``PRELOAD``) for every worker of every
+pool of this process, where with "spawn" each worker paid it again. A worker still starts as a
+spawned one does: it takes the orchestrating process's current working directory, ``sys.path`` and
+environment. From multiprocessing's own server it also imports the main module (a script without a
+``__main__`` guard fails there, before it is ready). Where there is no fork server (Windows), workers
+are spawned.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
-import multiprocessing.forkserver
 import os
 import signal
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from zenml.backends.orchestrator import fork_server
 from zenml.backends.orchestrator.lost import run_contained
 from zenml.backends.orchestrator.worker import start_pool_worker
 from zenml.exceptions import BackendError
@@ -35,7 +37,6 @@ JOIN_SECONDS = 5.0  # how long a worker asked to stop gets before it is killed
 READY = "zenml-step-worker-ready"  # a worker's first message: it runs ``serve`` (its start-up did not fail)
 #: What the fork server imports once, before it forks workers: this module, and the step machinery with it.
 PRELOAD = [__name__]
-_preload_set = {"done": False}
 
 
 @dataclass(frozen=True)
@@ -112,29 +113,25 @@ class _Worker:
 
 
 def pool_context() -> Any:
-    """The multiprocessing context of step workers: forks of a fork server that preloads ``PRELOAD``; else spawn.
+    """The multiprocessing context of step workers: forks of a fork server (see ``fork_server``); else spawn.
 
-    The preload list is set once per process, and only takes effect when the fork server starts
-    (a fork server that this program started itself keeps its own list; workers then import the
-    machinery themselves, as spawned ones do). It replaces the default ``["__main__"]``: the fork
-    server must not run a script's top level, which may start a run.
+    multiprocessing's own server, where it is the one (started here or by ``connect``), preloads
+    ``PRELOAD`` (one this program started itself keeps its own list; workers then import the
+    machinery themselves, as spawned ones do).
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    if not _preload_set["done"]:
-        _preload_set["done"] = True
-        context.set_forkserver_preload(PRELOAD)
-    return context
+    fork_server.use_preload(PRELOAD)
+    return multiprocessing.get_context("forkserver")
 
 
-def start_fork_server() -> None:
-    """Start the fork server now (where workers are its forks), so it imports ``PRELOAD`` while this process goes on.
+def start_fork_server() -> fork_server.ServerKind:
+    """Start a fresh fork server for a run's workers now, before the run is recorded (see ``fork_server``).
 
-    Starting it returns at once; the first worker waits for the server's imports to end.
+    A forked one holds everything this process imported; multiprocessing's own imports ``PRELOAD``
+    while this process goes on, and the first worker waits for its imports to end.
     """
-    if pool_context().get_start_method() == "forkserver":
-        multiprocessing.forkserver.ensure_running()
+    return fork_server.start(PRELOAD)
 
 
 class StepPool:
