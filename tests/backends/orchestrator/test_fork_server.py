@@ -171,3 +171,35 @@ def test_a_forked_child_opens_stores_of_its_own(repo: Repository, tmp_path: Path
 def test_no_server_runs_until_a_run_starts_one() -> None:
     # pytest's own process: whatever ran before may have started multiprocessing's server, never a forked one
     assert fork_server.running() in {"none", "spawned"}
+
+
+NESTED = """
+import json
+import multiprocessing
+
+from zenml import pipeline, step
+from zenml.backends.orchestrator import fork_server
+
+
+@step
+def nested() -> int:
+    # a step using a fork server of its own, from a worker forked off the run's copy
+    with multiprocessing.get_context("forkserver").Pool(1) as pool:
+        return int(pool.apply(abs, (-3,)))
+
+
+@pipeline
+def uses_a_pool() -> None:
+    nested()
+
+
+if __name__ == "__main__":
+    run = uses_a_pool.run(orchestrator="parallel", enable_cache=False)
+    print(json.dumps({"kind": fork_server.running(), "output": run.steps["nested"].output()}))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_step_can_start_a_fork_server_of_its_own(repo: Repository, tmp_path: Path) -> None:
+    # the run's copy was forked while this process held multiprocessing's fork-server lock
+    assert _run_script(tmp_path, NESTED) == {"kind": "forked", "output": 3}

@@ -166,9 +166,12 @@ def _serve(listener: socket.socket, alive_r: int, alive_w: int, imports: list[st
     code = 0
     try:
         os.close(alive_w)  # only clients hold it: the server ends when they all have
+        # forked while this process held it: a step asking for a fork server of its own would wait forever
+        mp_forkserver._forkserver._lock = threading.Lock()  # type: ignore[attr-defined]
         _default_signal_handlers()
         for name in imports:
-            importlib.import_module(name)
+            with contextlib.suppress(ImportError):  # as the standard server does: the worker's own import says why
+                importlib.import_module(name)
         # what this copy holds lives until it exits: its workers should not walk it in every full
         # collection; and a ``zen`` start-up paused the collector, which workers must have on
         collector.settle_startup()
